@@ -1,0 +1,195 @@
+//! A reader over a JSON object that validates member by member and collects every problem.
+//!
+//! Each accessor marks its member as known; [`Input::finish`] then refuses the members nobody asked for, except the
+//! read-only ones a client may send back unchanged (the `sys*` fields, `sold`), which are accepted and ignored.
+
+use crate::error::FieldError;
+use serde_json::{Map, Value};
+
+use super::time::{self, Timestamp};
+
+/// Read-only members a client may echo back; they are ignored on input.
+pub const READ_ONLY: &[&str] =
+    &["sysVersion", "sysCreatedAt", "sysLastModifiedAt", "sysCreatedById", "sysLastModifiedById", "sold"];
+
+/// A validating reader over one JSON object.
+pub struct Input<'a> {
+    /// Path of the object itself (`ticket`), prefixed to member names in errors.
+    prefix: String,
+    map: &'a Map<String, Value>,
+    known: Vec<&'static str>,
+    /// Every problem found so far.
+    pub errors: Vec<FieldError>,
+}
+
+impl<'a> Input<'a> {
+    /// A reader for `value`, which must be an object; `prefix` names it in errors (empty for the params themselves).
+    pub fn new(prefix: &str, value: &'a Value) -> Result<Input<'a>, FieldError> {
+        match value {
+            Value::Object(map) => Ok(Input { prefix: prefix.to_owned(), map, known: Vec::new(), errors: Vec::new() }),
+            other => Err(FieldError::with_value(display_path(prefix), "must be an object", other)),
+        }
+    }
+
+    /// The dotted path of a member, for error messages.
+    pub fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{}", self.prefix, name) }
+    }
+
+    /// Records a problem with a member.
+    pub fn fail(&mut self, name: &str, message: impl Into<String>) {
+        let value = self.map.get(name).cloned();
+        self.errors.push(FieldError { field: self.path(name), message: message.into(), value });
+    }
+
+    /// The raw value of a member (null counts as absent), marking it known.
+    pub fn raw(&mut self, name: &'static str) -> Option<&'a Value> {
+        self.known.push(name);
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    /// Whether the member was sent at all (even as null).
+    pub fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    /// A required member, converted by `parse`.
+    pub fn required<T>(&mut self, name: &'static str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match self.raw(name) {
+            None => {
+                self.fail(name, "is required");
+                None
+            }
+            Some(v) => self.convert(name, v, parse),
+        }
+    }
+
+    /// An optional member, converted by `parse`; `None` when absent or invalid (the problem is recorded).
+    pub fn optional<T>(&mut self, name: &'static str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        let v = self.raw(name)?;
+        self.convert(name, v, parse)
+    }
+
+    fn convert<T>(&mut self, name: &str, v: &Value, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match parse(v) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                self.fail(name, message);
+                None
+            }
+        }
+    }
+
+    /// A required string that is not empty, at most `max` characters.
+    pub fn required_text(&mut self, name: &'static str, max: usize) -> Option<String> {
+        self.required(name, |v| text(v, max, false))
+    }
+
+    /// An optional string, `""` when absent, at most `max` characters.
+    pub fn optional_text(&mut self, name: &'static str, max: usize) -> String {
+        self.optional(name, |v| text(v, max, true)).unwrap_or_default()
+    }
+
+    /// A required timestamp.
+    pub fn required_time(&mut self, name: &'static str) -> Option<Timestamp> {
+        self.required(name, time::parse)
+    }
+
+    /// An optional timestamp.
+    pub fn optional_time(&mut self, name: &'static str) -> Option<Timestamp> {
+        self.optional(name, time::parse)
+    }
+
+    /// An optional boolean.
+    pub fn optional_bool(&mut self, name: &'static str) -> Option<bool> {
+        self.optional(name, |v| v.as_bool().ok_or_else(|| "must be true or false".to_owned()))
+    }
+
+    /// An optional integer within `min..=max`.
+    pub fn optional_int(&mut self, name: &'static str, min: i64, max: i64) -> Option<i64> {
+        self.optional(name, |v| int_in(v, min, max))
+    }
+
+    /// Marks members as known without reading them (read elsewhere, or accepted and ignored).
+    pub fn accept(&mut self, names: &[&'static str]) {
+        self.known.extend_from_slice(names);
+    }
+
+    /// Ends reading: unknown members become problems; all problems are returned, or none.
+    pub fn finish(mut self) -> Result<(), Vec<FieldError>> {
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| !self.known.contains(&k.as_str()) && !READ_ONLY.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for name in unknown {
+            self.fail(&name, "is not a known field");
+        }
+        if self.errors.is_empty() { Ok(()) } else { Err(self.errors) }
+    }
+}
+
+fn display_path(prefix: &str) -> String {
+    if prefix.is_empty() { "params".to_owned() } else { prefix.to_owned() }
+}
+
+/// A string of at most `max` characters; empty allowed only when `allow_empty`.
+pub fn text(v: &Value, max: usize, allow_empty: bool) -> Result<String, String> {
+    let s = v.as_str().ok_or("must be a string")?;
+    if !allow_empty && s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    Ok(s.to_owned())
+}
+
+/// An integer within `min..=max`.
+pub fn int_in(v: &Value, min: i64, max: i64) -> Result<i64, String> {
+    match v.as_i64() {
+        Some(n) if n < min => Err(format!("must be at least {min}")),
+        Some(n) if n > max => Err(format!("must be at most {max}")),
+        Some(n) => Ok(n),
+        None => Err("must be an integer".into()),
+    }
+}
+
+/// An array of strings, each checked by `item`.
+pub fn string_list<T>(v: &Value, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let list = v.as_array().ok_or("must be an array of strings")?;
+    list.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let s = e.as_str().ok_or_else(|| format!("item {i} must be a string"))?;
+            item(s).map_err(|m| format!("item {i} {m}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn collects_every_problem_and_refuses_unknown_members() {
+        let v = json!({"name": "", "count": "x", "extra": 1, "sysVersion": 3});
+        let mut input = Input::new("thing", &v).unwrap();
+        assert_eq!(input.required_text("name", 10), None);
+        assert_eq!(input.optional_int("count", 0, 5), None);
+        assert_eq!(input.required_time("when"), None);
+        let errors = input.finish().unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["thing.name", "thing.count", "thing.when", "thing.extra"]);
+    }
+
+    #[test]
+    fn null_counts_as_absent() {
+        let v = json!({"note": null});
+        let mut input = Input::new("", &v).unwrap();
+        assert_eq!(input.optional_text("note", 10), "");
+        assert!(input.finish().is_ok());
+    }
+}

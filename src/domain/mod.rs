@@ -1,0 +1,57 @@
+//! Plain domain types and their validation: no I/O, no JSON-RPC, no SQL.
+//!
+//! Input arrives as JSON objects; [`input::Input`] reads them member by member and collects every problem, so a
+//! client learns all that is wrong with a request at once. What passes is a typed value, valid by construction.
+
+pub mod ids;
+pub mod input;
+pub mod money;
+pub mod sys;
+pub mod ticket;
+pub mod time;
+
+use serde_json::{Map, Value};
+
+use crate::error::FieldError;
+use input::Input;
+
+/// Most items one page may hold.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// Paging and trimming of a list: `limit`, `cursor`, `fields`.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Most items to return; `None` is all.
+    pub limit: Option<usize>,
+    /// Where the previous page ended, as the server handed it out.
+    pub cursor: Option<String>,
+    /// Top-level members to keep in each item; `None` keeps all.
+    pub fields: Option<Vec<String>>,
+}
+
+impl Page {
+    /// Reads `limit`, `cursor` and `fields`; `allowed` lists the names `fields` may use.
+    pub fn read(input: &mut Input<'_>, allowed: &[&str]) -> Page {
+        let limit = input.optional_int("limit", 1, MAX_LIMIT).map(|n| n as usize);
+        let cursor = input.optional("cursor", |v| input::text(v, 1024, false));
+        let fields = input.optional("fields", |v| {
+            input::string_list(v, |s| {
+                if allowed.contains(&s) { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a field")) }
+            })
+        });
+        Page { limit, cursor, fields }
+    }
+
+    /// Keeps only the requested members of an item (and always `id_field`).
+    pub fn trim(&self, item: Map<String, Value>, id_field: &str) -> Map<String, Value> {
+        match &self.fields {
+            None => item,
+            Some(fields) => item.into_iter().filter(|(k, _)| k == id_field || fields.iter().any(|f| f == k)).collect(),
+        }
+    }
+}
+
+/// A problem with the `cursor` member.
+pub fn bad_cursor() -> Vec<FieldError> {
+    vec![FieldError::new("cursor", "is not a cursor this list handed out")]
+}

@@ -1,0 +1,413 @@
+//! Purchasable tickets: the Adminserver's fields plus capacity (`allocation`, `maxPerAttendee`), visibility and
+//! display order.
+
+use serde_json::{Map, Value, json};
+
+use super::ids::ProductId;
+use super::input::{self, Input};
+use super::money::Cents;
+use super::sys::Sys;
+use super::time::{self, Timestamp};
+use crate::error::FieldError;
+
+/// Most grants a ticket may carry.
+pub const MAX_GRANTS: usize = 32;
+/// Longest name or description accepted.
+const MAX_TEXT: usize = 10_000;
+/// Longest short string (names, ids) accepted.
+const MAX_SHORT: usize = 512;
+
+/// How many days of the event a ticket admits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketType {
+    /// The whole event.
+    Single,
+    /// `days:NofM`: N of the event's M days.
+    Days { n: u16, of: u16 },
+}
+
+impl TicketType {
+    /// Reads `single` or `days:NofM` with 1 ≤ N ≤ M ≤ 366.
+    pub fn parse(s: &str) -> Result<TicketType, String> {
+        const EXPECTED: &str = "must be 'single' or 'days:NofM' with 1 <= N <= M <= 366";
+        if s == "single" {
+            return Ok(TicketType::Single);
+        }
+        let (n, of) = s.strip_prefix("days:").and_then(|rest| rest.split_once("of")).ok_or(EXPECTED)?;
+        let digits = |d: &str| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit());
+        if !digits(n) || !digits(of) {
+            return Err(EXPECTED.into());
+        }
+        let (n, of): (u16, u16) = (n.parse().map_err(|_| EXPECTED)?, of.parse().map_err(|_| EXPECTED)?);
+        if n >= 1 && n <= of && of <= 366 { Ok(TicketType::Days { n, of }) } else { Err(EXPECTED.into()) }
+    }
+}
+
+impl std::fmt::Display for TicketType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TicketType::Single => f.write_str("single"),
+            TicketType::Days { n, of } => write!(f, "days:{n}of{of}"),
+        }
+    }
+}
+
+/// A reward the ticket grants, e.g. a user role.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketGrant {
+    /// Always `userRole` in the Adminserver.
+    pub grant_type: String,
+    /// `roleId:roleTarget`.
+    pub grant_target: String,
+}
+
+fn parse_grants(v: &Value) -> Result<Vec<TicketGrant>, String> {
+    let list = v.as_array().ok_or("must be an array")?;
+    if list.len() > MAX_GRANTS {
+        return Err(format!("must have at most {MAX_GRANTS} entries"));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let obj = g.as_object().ok_or_else(|| format!("entry {i} must be an object"))?;
+            if let Some(extra) = obj.keys().find(|k| *k != "grantType" && *k != "grantTarget") {
+                return Err(format!("entry {i} has an unknown field '{extra}'"));
+            }
+            if obj.get("grantType").and_then(Value::as_str) != Some("userRole") {
+                return Err(format!("entry {i}: grantType must be 'userRole'"));
+            }
+            let target = obj.get("grantTarget").and_then(Value::as_str).unwrap_or_default();
+            match target.split_once(':') {
+                Some((role, scope)) if !role.is_empty() && !scope.is_empty() && target.len() <= MAX_SHORT => {
+                    Ok(TicketGrant { grant_type: "userRole".into(), grant_target: target.to_owned() })
+                }
+                _ => Err(format!("entry {i}: grantTarget must be 'roleId:roleTarget'")),
+            }
+        })
+        .collect()
+}
+
+/// A valid purchasable ticket as a client describes it (no server-made fields).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub product_id: ProductId,
+    pub event_name: String,
+    pub event_start_date: Timestamp,
+    pub event_end_date: Timestamp,
+    pub ticket_type: TicketType,
+    pub ticket_name: String,
+    pub ticket_description: String,
+    pub price: Cents,
+    pub thumbnail_id: String,
+    /// A marketing label; it changes no price.
+    pub discount: String,
+    pub grants: Vec<TicketGrant>,
+    /// Capacity; `None` is unlimited.
+    pub allocation: Option<i64>,
+    /// Most tickets one contact may hold; `None` is unlimited.
+    pub max_per_attendee: Option<i64>,
+    pub visible: bool,
+    pub display_order: i64,
+}
+
+/// A ticket as stored: the client's fields, how many are sold, and the system fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTicket {
+    pub ticket: Ticket,
+    /// Active registrations that hold this ticket.
+    pub sold: i64,
+    pub sys: Sys,
+}
+
+/// A ticket read from a create or update request, with the `sysVersion` the client expects, if it sent one.
+pub struct TicketInput {
+    pub ticket: Ticket,
+    pub expected_version: Option<i64>,
+}
+
+impl Ticket {
+    /// Validates a `ticket` object; `path` names it in errors.
+    pub fn from_json(path: &str, value: &Value) -> Result<TicketInput, Vec<FieldError>> {
+        let mut input = Input::new(path, value).map_err(|e| vec![e])?;
+        let product_id = input.required("productId", |v| ProductId::parse(v.as_str().ok_or("must be a string")?));
+        let event_name = input.required_text("eventName", MAX_SHORT);
+        let start = input.required_time("eventStartDate");
+        let end = input.required_time("eventEndDate");
+        if let (Some(start), Some(end)) = (start, end) {
+            if end < start {
+                input.fail("eventEndDate", "must not be before eventStartDate");
+            }
+        }
+        let ticket_type = input.required("ticketType", |v| TicketType::parse(v.as_str().ok_or("must be a string")?));
+        let ticket_name = input.required_text("ticketName", MAX_SHORT);
+        let ticket_description = input.optional_text("ticketDescription", MAX_TEXT);
+        let price = input.required("price", Cents::parse);
+        let thumbnail_id = input.optional_text("thumbnailId", MAX_SHORT);
+        let discount = input.optional_text("discount", MAX_SHORT);
+        let grants = input.optional("grants", parse_grants).unwrap_or_default();
+        let allocation = input.optional_int("allocation", 0, i64::from(u32::MAX));
+        let max_per_attendee = input.optional_int("maxPerAttendee", 1, i64::from(u32::MAX));
+        let visible = input.optional_bool("visible").unwrap_or(true);
+        let display_order = input.optional_int("displayOrder", i64::from(i32::MIN), i64::from(i32::MAX)).unwrap_or(0);
+        let expected_version = input.optional_int("sysVersion", 1, i64::MAX);
+        input.finish()?;
+        // finish() returned Ok, so every required member parsed.
+        match (product_id, event_name, start, end, ticket_type, ticket_name, price) {
+            (
+                Some(product_id),
+                Some(event_name),
+                Some(event_start_date),
+                Some(event_end_date),
+                Some(ticket_type),
+                Some(ticket_name),
+                Some(price),
+            ) => Ok(TicketInput {
+                ticket: Ticket {
+                    product_id,
+                    event_name,
+                    event_start_date,
+                    event_end_date,
+                    ticket_type,
+                    ticket_name,
+                    ticket_description,
+                    price,
+                    thumbnail_id,
+                    discount,
+                    grants,
+                    allocation,
+                    max_per_attendee,
+                    visible,
+                    display_order,
+                },
+                expected_version,
+            }),
+            _ => Err(vec![FieldError::new(path, "is incomplete")]),
+        }
+    }
+}
+
+impl StoredTicket {
+    /// The ticket as the API shows it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let t = &self.ticket;
+        let Value::Object(mut out) = json!({
+            "productId": t.product_id.as_str(),
+            "eventName": t.event_name,
+            "eventStartDate": time::format(&t.event_start_date),
+            "eventEndDate": time::format(&t.event_end_date),
+            "ticketType": t.ticket_type.to_string(),
+            "ticketName": t.ticket_name,
+            "ticketDescription": t.ticket_description,
+            "price": t.price.to_json(),
+            "thumbnailId": t.thumbnail_id,
+            "discount": t.discount,
+            "grants": t.grants,
+            "allocation": t.allocation,
+            "maxPerAttendee": t.max_per_attendee,
+            "visible": t.visible,
+            "displayOrder": t.display_order,
+            "sold": self.sold,
+        }) else {
+            unreachable!("json! of an object literal is an object")
+        };
+        self.sys.write_to(&mut out);
+        out
+    }
+
+    /// Whether the ticket can be bought now: visible, not sold out, its event not yet ended.
+    pub fn on_sale(&self, now: Timestamp) -> bool {
+        let t = &self.ticket;
+        t.visible && t.allocation.is_none_or(|a| self.sold < a) && t.event_end_date > now
+    }
+}
+
+/// The orderings `getPurchasableTickets` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketOrder {
+    DisplayOrder,
+    EventStartDate,
+    Price,
+    ProductId,
+    LastModified,
+}
+
+impl TicketOrder {
+    fn parse(v: &Value) -> Result<TicketOrder, String> {
+        match v.as_str() {
+            Some("displayOrder") => Ok(TicketOrder::DisplayOrder),
+            Some("eventStartDate") => Ok(TicketOrder::EventStartDate),
+            Some("price") => Ok(TicketOrder::Price),
+            Some("productId") => Ok(TicketOrder::ProductId),
+            Some("sysLastModifiedAt") => Ok(TicketOrder::LastModified),
+            _ => Err("must be one of displayOrder, eventStartDate, price, productId, sysLastModifiedAt".into()),
+        }
+    }
+
+    /// The sort key of a ticket under this ordering (ties are broken by productId).
+    pub fn key(self, t: &StoredTicket) -> i64 {
+        match self {
+            TicketOrder::DisplayOrder => t.ticket.display_order,
+            TicketOrder::EventStartDate => t.ticket.event_start_date.timestamp_millis(),
+            TicketOrder::Price => t.ticket.price.0,
+            TicketOrder::ProductId => 0,
+            TicketOrder::LastModified => t.sys.last_modified_at.timestamp_millis(),
+        }
+    }
+}
+
+/// The filters, ordering and paging of `ticket.getPurchasableTickets`.
+#[derive(Debug, Clone)]
+pub struct TicketQuery {
+    pub product_ids: Option<Vec<ProductId>>,
+    pub event_name: Option<String>,
+    pub ticket_type: Option<TicketType>,
+    pub visible: Option<bool>,
+    pub on_sale: Option<bool>,
+    pub starts_from: Option<Timestamp>,
+    pub starts_to: Option<Timestamp>,
+    pub order_by: TicketOrder,
+    pub descending: bool,
+    pub page: super::Page,
+}
+
+/// The top-level ticket members a `fields` list may name.
+pub const TICKET_FIELDS: &[&str] = &[
+    "productId",
+    "eventName",
+    "eventStartDate",
+    "eventEndDate",
+    "ticketType",
+    "ticketName",
+    "ticketDescription",
+    "price",
+    "thumbnailId",
+    "discount",
+    "grants",
+    "allocation",
+    "maxPerAttendee",
+    "visible",
+    "displayOrder",
+    "sold",
+    "sysVersion",
+    "sysCreatedAt",
+    "sysLastModifiedAt",
+    "sysCreatedById",
+    "sysLastModifiedById",
+];
+
+impl TicketQuery {
+    /// Reads the query from the params of `getPurchasableTickets` (absent params: everything).
+    pub fn from_json(value: &Value) -> Result<TicketQuery, Vec<FieldError>> {
+        let empty = Value::Object(Map::new());
+        let value = if value.is_null() { &empty } else { value };
+        let mut input = Input::new("", value).map_err(|e| vec![e])?;
+        let product_ids = input.optional("productIds", |v| input::string_list(v, ProductId::parse));
+        let event_name = input.optional("eventName", |v| input::text(v, MAX_SHORT, false));
+        let ticket_type = input.optional("ticketType", |v| TicketType::parse(v.as_str().ok_or("must be a string")?));
+        let visible = input.optional_bool("visible");
+        let on_sale = input.optional_bool("onSale");
+        let starts_from = input.optional_time("startsFrom");
+        let starts_to = input.optional_time("startsTo");
+        let order_by = input.optional("orderBy", TicketOrder::parse).unwrap_or(TicketOrder::DisplayOrder);
+        let descending = input
+            .optional("order", |v| match v.as_str() {
+                Some("asc") => Ok(false),
+                Some("desc") => Ok(true),
+                _ => Err("must be 'asc' or 'desc'".to_owned()),
+            })
+            .unwrap_or(false);
+        let page = super::Page::read(&mut input, TICKET_FIELDS);
+        input.accept(&["networkId"]);
+        input.finish()?;
+        Ok(TicketQuery {
+            product_ids,
+            event_name,
+            ticket_type,
+            visible,
+            on_sale,
+            starts_from,
+            starts_to,
+            order_by,
+            descending,
+            page,
+        })
+    }
+
+    /// Whether a ticket passes every filter.
+    pub fn matches(&self, t: &StoredTicket, now: Timestamp) -> bool {
+        let k = &t.ticket;
+        self.product_ids.as_ref().is_none_or(|ids| ids.contains(&k.product_id))
+            && self.event_name.as_ref().is_none_or(|n| *n == k.event_name)
+            && self.ticket_type.is_none_or(|tt| tt == k.ticket_type)
+            && self.visible.is_none_or(|v| v == k.visible)
+            && self.on_sale.is_none_or(|s| s == t.on_sale(now))
+            && self.starts_from.is_none_or(|from| k.event_start_date >= from)
+            && self.starts_to.is_none_or(|to| k.event_start_date <= to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Value {
+        json!({
+            "productId": "vip-2026",
+            "eventName": "Summit",
+            "eventStartDate": "2026-05-01T09:00:00Z",
+            "eventEndDate": "2026-05-03T18:00:00Z",
+            "ticketType": "days:2of3",
+            "ticketName": "VIP",
+            "price": 199.99
+        })
+    }
+
+    #[test]
+    fn ticket_types() {
+        assert_eq!(TicketType::parse("single"), Ok(TicketType::Single));
+        assert_eq!(TicketType::parse("days:1of3"), Ok(TicketType::Days { n: 1, of: 3 }));
+        assert_eq!(TicketType::parse("days:366of366"), Ok(TicketType::Days { n: 366, of: 366 }));
+        for bad in ["", "Single", "days:0of3", "days:4of3", "days:1of367", "days:1of", "days:+1of3", "days:1of3x"] {
+            assert!(TicketType::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_valid_ticket_has_defaults() {
+        let t = Ticket::from_json("ticket", &valid()).unwrap().ticket;
+        assert_eq!(t.price, Cents(19999));
+        assert!(t.visible);
+        assert_eq!(t.display_order, 0);
+        assert_eq!(t.allocation, None);
+        assert_eq!(t.ticket_description, "");
+        assert!(t.grants.is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let bad = json!({
+            "productId": "no spaces",
+            "eventStartDate": "2026-05-03T09:00:00Z",
+            "eventEndDate": "2026-05-01T18:00:00Z",
+            "ticketType": "days:3of2",
+            "ticketName": "VIP",
+            "price": -1,
+            "grants": [{"grantType": "other", "grantTarget": "x"}],
+            "colour": "red"
+        });
+        let errors = Ticket::from_json("ticket", &bad).err().unwrap();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "ticket.productId",
+            "ticket.eventName",
+            "ticket.eventEndDate",
+            "ticket.ticketType",
+            "ticket.price",
+            "ticket.grants",
+            "ticket.colour",
+        ] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+}

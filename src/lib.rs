@@ -1,0 +1,171 @@
+//! ticket-admin: a JSON-RPC 2.0 admin server for purchasable event tickets, on SQLite, behind a per-network
+//! permission guard.
+//!
+//! Map of the modules, in the order a request passes through them:
+//! - [`rpc`]: the transport (HTTP routing, limits, CORS, both wire forms), JSON-RPC framing, the guard, and one
+//!   file per namespace registering its methods;
+//! - [`auth`]: tokens and grants, the in-memory token table, which permission each method needs;
+//! - [`domain`]: plain types and their validation, no I/O;
+//! - [`store`]: SQLite, with one group-committing writer thread and read-only reader threads;
+//! - [`error`]: the one domain error and its one mapping to JSON-RPC errors;
+//! - [`config`]: the one configuration value.
+//!
+//! [`start`] opens the store, binds the listener and serves until [`Running::shutdown`].
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod rpc;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use jsonrpsee::server::{ServerHandle, StopHandle, serve_with_graceful_shutdown, stop_channel};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::auth::{TokenTable, token::Grant};
+use crate::config::Config;
+use crate::rpc::Ctx;
+use crate::store::Store;
+
+/// Largest response body the RPC layer writes.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::OpenError),
+    #[error("cannot listen on {addr}: {cause}")]
+    Bind { addr: String, cause: std::io::Error },
+    #[error("TICKET_ADMIN_BOOTSTRAP_TOKEN must be at least 32 characters")]
+    WeakBootstrapToken,
+    #[error("cannot prepare the database: {0}")]
+    Setup(#[from] error::Error),
+    #[error(transparent)]
+    Assembly(#[from] rpc::AssemblyError),
+}
+
+/// A server that is serving.
+pub struct Running {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight calls finish, then closes the database cleanly.
+    pub async fn shutdown(self) {
+        let _ = self.handle.stop();
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the store in a blocking thread (SQLite never runs on an async worker).
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let (db, sync, readers) = (config.db.clone(), config.synchronous, config.readers);
+    tokio::task::spawn_blocking(move || Store::open(&db, sync, readers))
+        .await
+        .map_err(|e| StartError::Setup(error::Error::Internal(e.to_string())))?
+        .map_err(StartError::from)
+}
+
+/// Starts a server with `config`: the database opened (and made on first start), the listener bound.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let store = open_store(&config).await?;
+    let tokens = Arc::new(TokenTable::default());
+    let ctx = Ctx { store: store.clone(), tokens: tokens.clone() };
+    bootstrap(&ctx, config.bootstrap_token.clone()).await?;
+    for (hash, info) in store.read(store::token::all).await? {
+        tokens.insert(hash, info);
+    }
+    let module = rpc::methods(ctx)?;
+    let listener =
+        TcpListener::bind(&config.addr).await.map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
+    let addr = listener.local_addr().map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
+    let http = rpc::http::HttpConfig {
+        max_body_bytes: config.max_body_bytes,
+        max_batch: config.max_batch,
+        cors_origins: config.cors_origins.clone(),
+        max_in_flight: config.max_in_flight,
+    };
+    let service = rpc::service(module, tokens, store.clone(), http, MAX_RESPONSE_BYTES);
+    let (stop, handle) = stop_channel();
+    let task = tokio::spawn(accept(listener, service, stop, store));
+    Ok(Running { addr, handle, task })
+}
+
+/// On first start (no token at all), makes the admin token `all@*` and prints it once on standard error.
+async fn bootstrap(ctx: &Ctx, supplied: Option<String>) -> Result<(), StartError> {
+    if ctx.store.read(store::token::any).await? {
+        return Ok(());
+    }
+    let admin = vec![Grant { permission: auth::Permission::All, scope: auth::Scope::Any }];
+    match supplied {
+        Some(secret) if secret.len() < 32 => return Err(StartError::WeakBootstrapToken),
+        Some(secret) => {
+            let info = auth::TokenInfo {
+                id: domain::ids::new_id(),
+                name: "bootstrap".into(),
+                grants: admin,
+                created_at: domain::time::now(),
+                expires_at: None,
+                revoked_at: None,
+            };
+            let hash = auth::token::hash(&secret);
+            ctx.store.write(move |c| store::token::insert(c, &info, &hash)).await?;
+        }
+        None => {
+            let (secret, _) = rpc::admin::create_token(ctx, "bootstrap".into(), admin, None).await?;
+            eprintln!("ticket-admin: first start: admin token (all@*), shown only this once:\n{secret}");
+        }
+    }
+    Ok(())
+}
+
+async fn accept<S>(listener: TcpListener, service: S, stop: StopHandle, store: Store)
+where
+    S: tower::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<jsonrpsee::server::HttpBody>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    let mut connections = JoinSet::new();
+    let stopped = stop.clone().shutdown();
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (service, stop) = (service.clone(), stop.clone());
+                    connections.spawn(async move {
+                        let _ = serve_with_graceful_shutdown(stream, service, stop.shutdown()).await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    tracing::info!("stopped; database closed");
+}

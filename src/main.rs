@@ -1,0 +1,217 @@
+//! The command line: `serve` (the default) and offline token management. Everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ticket_admin::auth::{TokenTable, token::Grant};
+use ticket_admin::config::{Config, LogFormat};
+use ticket_admin::rpc::{Ctx, admin};
+use ticket_admin::store::{self, Synchronous};
+
+#[derive(Parser)]
+#[command(name = "ticket-admin", version, about = "JSON-RPC 2.0 admin server for purchasable event tickets")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Manage tokens offline, on the database file (while no server runs on it).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        /// The SQLite database file.
+        #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", global = true)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Make a token and print its secret (shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// permission@scope, e.g. network.manage@net1 or all@*; repeatable.
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        /// RFC 3339 time after which the token no longer works.
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogArg {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Full,
+    Normal,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TICKET_ADMIN_ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// The SQLite database file, created on first start.
+    #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db")]
+    db: PathBuf,
+    /// An origin allowed by CORS; repeatable (none by default).
+    #[arg(long = "cors-origin", env = "TICKET_ADMIN_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Log line format.
+    #[arg(long, env = "TICKET_ADMIN_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogArg,
+    /// Largest request body in bytes (HTTP 413 beyond).
+    #[arg(long, env = "TICKET_ADMIN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most calls in one batch.
+    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = 100)]
+    max_batch: usize,
+    /// Most HTTP requests in flight (HTTP 429 beyond).
+    #[arg(long, env = "TICKET_ADMIN_MAX_IN_FLIGHT", default_value_t = 10_000)]
+    max_in_flight: usize,
+    /// SQLite synchronous mode: full survives power loss, normal only a crash of the process.
+    #[arg(long, env = "TICKET_ADMIN_SYNCHRONOUS", value_enum, default_value = "full")]
+    synchronous: SyncArg,
+}
+
+impl ServeArgs {
+    fn config(self) -> Config {
+        Config {
+            addr: self.addr,
+            db: self.db,
+            cors_origins: self.cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
+            log_format: match self.log_format {
+                LogArg::Text => LogFormat::Text,
+                LogArg::Json => LogFormat::Json,
+            },
+            max_body_bytes: self.max_body_bytes,
+            max_batch: self.max_batch,
+            max_in_flight: self.max_in_flight,
+            synchronous: match self.synchronous {
+                SyncArg::Full => Synchronous::Full,
+                SyncArg::Normal => Synchronous::Normal,
+            },
+            bootstrap_token: std::env::var("TICKET_ADMIN_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()),
+            ..Config::default()
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ticket-admin: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match cli.command {
+        None => runtime.block_on(serve(cli.serve.config())),
+        Some(Command::Serve(args)) => runtime.block_on(serve(args.config())),
+        Some(Command::Token { action, db }) => runtime.block_on(token(action, db)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ticket-admin: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    init_logging(config.log_format);
+    let running = ticket_admin::start(config.clone()).await.map_err(|e| e.to_string())?;
+    tracing::info!(addr = %running.local_addr(), db = %config.db.display(), "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight calls");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn token(action: TokenAction, db: PathBuf) -> Result<(), String> {
+    let config = Config { db, ..Config::default() };
+    let store = ticket_admin::open_store(&config).await.map_err(|e| e.to_string())?;
+    let ctx = Ctx { store: store.clone(), tokens: Arc::new(TokenTable::default()) };
+    let outcome = run_token(action, &ctx).await;
+    let closing = store.clone();
+    let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+    outcome
+}
+
+async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
+    match action {
+        TokenAction::Create { name, grants, expires_at } => {
+            let grants = grants
+                .iter()
+                .map(|g| Grant::parse(g).map_err(|e| format!("grant '{g}' {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let expires_at = expires_at
+                .map(|t| ticket_admin::domain::time::parse(&serde_json::Value::String(t)))
+                .transpose()
+                .map_err(|e| format!("--expires-at {e}"))?;
+            let (secret, info) = admin::create_token(ctx, name, grants, expires_at).await.map_err(|e| e.to_string())?;
+            println!("{secret}");
+            eprintln!("token {} created; the secret above is shown only this once", info.id);
+        }
+        TokenAction::List => {
+            let all = ctx.store.read(store::token::all).await.map_err(|e| e.to_string())?;
+            for (_, info) in all {
+                println!("{}", info.to_json());
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let revoked = id.clone();
+            ctx.store.write(move |c| store::token::revoke(c, &revoked)).await.map_err(|e| e.to_string())?;
+            eprintln!("token {id} revoked");
+        }
+    }
+    Ok(())
+}

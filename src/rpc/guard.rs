@@ -1,0 +1,245 @@
+//! The RPC layer: the guard middleware and the dispatcher beneath it.
+//!
+//! The guard runs for every call, before any handler reads data: it authenticates the caller, works out the
+//! network the call acts on, checks the grant, and only then puts the capability ([`NetworkAccess`] or
+//! [`AdminAccess`]) into the call's extensions. A method that does not exist passes through untouched so that the
+//! dispatcher answers `-32601`, as the specification says.
+//!
+//! jsonrpsee's own batch path calls the innermost service directly, bypassing a middleware's `call`; [`Guard`]
+//! therefore routes every entry of a batch, and every notification, through its own `call`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
+use jsonrpsee::server::{BatchResponseBuilder, MethodCallback, MethodResponse, Methods};
+use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, Params, Request};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::auth::{self, AdminAccess, NetworkAccess, Requirement, TokenInfo};
+use crate::domain::ids::NetworkId;
+use crate::error::{Error, FieldError};
+
+/// Who is calling, as the HTTP layer found it; one per HTTP request, copied into every call.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The token the request carried, if it is known and active.
+    pub token: Option<Arc<TokenInfo>>,
+    /// The raw `X-Network-Id` header.
+    pub network_header: Option<String>,
+    /// Whether this call is an entry of a batch (then a `networkId` member wins over the header).
+    pub in_batch: bool,
+}
+
+/// The guard middleware; wraps the dispatcher.
+#[derive(Clone)]
+pub struct Guard<S> {
+    inner: S,
+    /// The served methods, so that an unknown one reaches the dispatcher's `-32601` instead of a permission error.
+    methods: Methods,
+}
+
+impl<S> Guard<S> {
+    /// A guard in front of `inner` for the given methods.
+    pub fn new(inner: S, methods: Methods) -> Self {
+        Guard { inner, methods }
+    }
+}
+
+#[derive(Deserialize)]
+struct NetworkMember<'a> {
+    #[serde(rename = "networkId", borrow)]
+    network_id: Option<&'a RawValue>,
+}
+
+/// The `networkId` member of object params: `Ok(None)` when absent or when the params are not an object.
+fn network_member(params: Option<&RawValue>) -> Result<Option<String>, Error> {
+    let Some(raw) = params.filter(|p| p.get().trim_start().starts_with('{')) else {
+        return Ok(None);
+    };
+    let member: NetworkMember<'_> = serde_json::from_str(raw.get()).unwrap_or(NetworkMember { network_id: None });
+    match member.network_id {
+        None => Ok(None),
+        Some(v) => match serde_json::from_str::<String>(v.get()) {
+            Ok(s) => Ok(Some(s)),
+            Err(_) => Err(Error::invalid("networkId", "must be a string")),
+        },
+    }
+}
+
+/// The network a call acts on: the `networkId` member or the `X-Network-Id` header.
+fn network_of(caller: &Caller, params: Option<&RawValue>) -> Result<NetworkId, Error> {
+    let member = network_member(params)?;
+    let chosen = match (member, &caller.network_header) {
+        (Some(m), Some(h)) if m != *h && !caller.in_batch => {
+            return Err(Error::InvalidParams(vec![FieldError {
+                field: "networkId".into(),
+                message: format!("differs from the X-Network-Id header '{h}'"),
+                value: Some(m.into()),
+            }]));
+        }
+        (Some(m), _) => m,
+        (None, Some(h)) => h.clone(),
+        (None, None) => {
+            return Err(Error::invalid("networkId", "is required: send an X-Network-Id header or a networkId member"));
+        }
+    };
+    NetworkId::parse(&chosen)
+        .map_err(|m| Error::InvalidParams(vec![FieldError::with_value("networkId", m, &chosen.into())]))
+}
+
+/// Checks a call and hands out its capability; the error is the call's answer.
+fn admit(methods: &Methods, req: &mut Request<'_>) -> Result<Option<String>, Error> {
+    if methods.method(req.method_name()).is_none() {
+        return Ok(None);
+    }
+    let requirement = auth::required(req.method_name())
+        .ok_or_else(|| Error::Internal(format!("method {} has no guard entry", req.method_name())))?;
+    let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
+    let token = caller.token.clone().ok_or(Error::NotAuthenticated)?;
+    match requirement {
+        Requirement::Authenticated => {
+            req.extensions_mut().insert(token);
+            Ok(None)
+        }
+        Requirement::All => {
+            if !token.is_admin() {
+                return Err(Error::Forbidden { permission: "all", network_id: "*".into() });
+            }
+            req.extensions_mut().insert(AdminAccess { actor: token.id.clone() });
+            Ok(None)
+        }
+        Requirement::NetworkManage => {
+            let network = network_of(&caller, req.params.as_deref())?;
+            if !token.may_manage(&network) {
+                return Err(Error::Forbidden { permission: "network.manage", network_id: network.to_string() });
+            }
+            let shown = network.to_string();
+            req.extensions_mut().insert(NetworkAccess { network, actor: token.id.clone() });
+            Ok(Some(shown))
+        }
+    }
+}
+
+impl<S> RpcServiceT for Guard<S>
+where
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(&self, mut req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let inner = self.inner.clone();
+        let admitted = admit(&self.methods, &mut req);
+        async move {
+            let started = Instant::now();
+            let method = req.method_name().to_owned();
+            let caller_id = req.extensions().get::<Caller>().and_then(|c| c.token.as_ref()).map(|t| t.id.clone());
+            let (response, network) = match admitted {
+                Ok(network) => (inner.call(req).await, network),
+                Err(e) => (MethodResponse::error(req.id(), ErrorObjectOwned::from(e)), None),
+            };
+            tracing::info!(
+                target: "ticket_admin::call",
+                method,
+                network = network.as_deref().unwrap_or("-"),
+                caller = caller_id.as_deref().unwrap_or("-"),
+                outcome = response.as_error_code().unwrap_or(0),
+                micros = started.elapsed().as_micros() as u64,
+            );
+            response
+        }
+    }
+
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let this = self.clone();
+        async move {
+            let mut responses = BatchResponseBuilder::new_with_limit(usize::MAX);
+            let mut answered = false;
+            for entry in batch {
+                let response = match entry {
+                    Ok(BatchEntry::Call(req)) => this.call(req).await,
+                    Ok(BatchEntry::Notification(n)) => {
+                        this.notification(n).await;
+                        continue;
+                    }
+                    Err(e) => {
+                        let (err, id) = e.into_parts();
+                        MethodResponse::error(id, err)
+                    }
+                };
+                answered = true;
+                if let Err(too_large) = responses.append(response) {
+                    return too_large;
+                }
+            }
+            if answered { MethodResponse::from_batch(responses.finish()) } else { MethodResponse::notification() }
+        }
+    }
+
+    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        // A notification is executed like a call; only its answer is dropped.
+        let mut req =
+            Request::owned(n.method_name().to_owned(), n.params().as_ref().map(|p| p.clone().into_owned()), Id::Null);
+        *req.extensions_mut() = n.extensions().clone();
+        let call = self.call(req);
+        async move {
+            call.await;
+            MethodResponse::notification()
+        }
+    }
+}
+
+/// The innermost service: finds the method and runs it.
+#[derive(Clone)]
+pub struct Dispatcher {
+    methods: Methods,
+    max_response_size: usize,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `methods`; answers above `max_response_size` bytes become errors.
+    pub fn new(methods: Methods, max_response_size: usize) -> Self {
+        Dispatcher { methods, max_response_size }
+    }
+}
+
+impl RpcServiceT for Dispatcher {
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(&self, req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let max = self.max_response_size;
+        let Request { id, method, params, extensions, .. } = req;
+        let params = Params::new(params.as_ref().map(|p| p.get())).into_owned();
+        let id = id.into_owned();
+        let callback = self.methods.method(&method).cloned();
+        async move {
+            match callback {
+                Some(MethodCallback::Async(cb)) => cb(id, params, jsonrpsee::ConnectionId(0), max, extensions).await,
+                Some(MethodCallback::Sync(cb)) => cb(id, params, max, extensions),
+                Some(_) => MethodResponse::error(id, ErrorObject::from(ErrorCode::InternalError)),
+                None => MethodResponse::error(id, ErrorObject::from(ErrorCode::MethodNotFound)),
+            }
+        }
+    }
+
+    fn batch<'a>(&self, _batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        // The transport splits batches and calls entry by entry through the guard; this path is never taken.
+        async { MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::InternalError)) }
+    }
+
+    fn notification<'a>(&self, _n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        async { MethodResponse::notification() }
+    }
+}

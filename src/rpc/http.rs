@@ -1,0 +1,325 @@
+//! The HTTP layer: routing, limits, CORS, load shedding, authentication, and the two wire forms.
+//!
+//! - `POST /` and `POST /jsonRpc`: JSON-RPC 2.0, single or batch.
+//! - `POST /jsonRpc/{method}`: a JSON-RPC request object for `{method}`, or bare params answered in the
+//!   Adminserver's `{data, error}` envelope.
+//! - `GET /health`: 200 once the database answers, 503 otherwise.
+//!
+//! HTTP-level refusals keep their status (404, 405, 413, 415, 429); every JSON-RPC answer is HTTP 200.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use jsonrpsee::core::middleware::RpcServiceT;
+use jsonrpsee::server::{HttpBody, MethodResponse};
+use serde_json::value::RawValue;
+use tokio::sync::Semaphore;
+
+use super::guard::Caller;
+use super::jsonrpc::{self, Entry, INVALID_REQUEST, Outcome, PARSE_ERROR};
+use crate::auth::TokenTable;
+use crate::domain::time;
+use crate::store::Store;
+
+/// The limits and allowances of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest request body accepted (HTTP 413 beyond).
+    pub max_body_bytes: usize,
+    /// Most entries in one batch.
+    pub max_batch: usize,
+    /// Origins allowed by CORS; empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Most requests in flight at once; beyond, HTTP 429.
+    pub max_in_flight: usize,
+}
+
+/// The front service: one per server, cloned per connection.
+pub struct Front<S> {
+    rpc: S,
+    tokens: Arc<TokenTable>,
+    store: Store,
+    config: Arc<HttpConfig>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl<S: Clone> Clone for Front<S> {
+    fn clone(&self) -> Self {
+        Front {
+            rpc: self.rpc.clone(),
+            tokens: self.tokens.clone(),
+            store: self.store.clone(),
+            config: self.config.clone(),
+            in_flight: self.in_flight.clone(),
+        }
+    }
+}
+
+impl<S> Front<S> {
+    /// The front service over an RPC service stack.
+    pub fn new(rpc: S, tokens: Arc<TokenTable>, store: Store, config: HttpConfig) -> Self {
+        let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
+        Front { rpc, tokens, store, config: Arc::new(config), in_flight }
+    }
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+fn respond(status: StatusCode, body: impl Into<HttpBody>) -> Response<HttpBody> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
+/// An HTTP-level refusal: its status, and a JSON-RPC error object saying why.
+fn refuse(status: StatusCode, message: &str) -> Response<HttpBody> {
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => crate::error::RATE_LIMITED,
+        _ => INVALID_REQUEST,
+    };
+    respond(status, jsonrpc::error_response(code, message))
+}
+
+fn no_content() -> Response<HttpBody> {
+    let mut response = Response::new(HttpBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<HttpBody> {
+    let mut response = refuse(StatusCode::METHOD_NOT_ALLOWED, &format!("HTTP method not allowed here; use {allow}"));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// The token a request carries: `Authorization: Bearer <token>`, or `X-Session-Id: <token>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+    }
+    headers.get("x-session-id").and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    match headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(ct) => {
+            let mime = ct.split(';').next().unwrap_or_default().trim();
+            mime.eq_ignore_ascii_case("application/json") || mime.eq_ignore_ascii_case("application/json-rpc")
+        }
+    }
+}
+
+enum Route {
+    Rpc,
+    MethodPath(String),
+    Health,
+    NotFound,
+}
+
+fn route(path: &str) -> Route {
+    match path {
+        "/" | "/jsonRpc" | "/jsonRpc/" => Route::Rpc,
+        "/health" => Route::Health,
+        _ => match path.strip_prefix("/jsonRpc/") {
+            Some(method) if !method.is_empty() && !method.contains('/') => Route::MethodPath(method.to_owned()),
+            _ => Route::NotFound,
+        },
+    }
+}
+
+impl<S> Front<S>
+where
+    S: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
+{
+    async fn handle<B>(self, req: Request<B>) -> Response<HttpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let allowed_origin = origin.filter(|o| self.config.cors_origins.iter().any(|a| a.as_bytes() == o.as_bytes()));
+        let mut response = if req.method() == Method::OPTIONS {
+            if allowed_origin.is_some() { preflight() } else { refuse(StatusCode::FORBIDDEN, "origin not allowed") }
+        } else {
+            self.route(req).await
+        };
+        if let Some(origin) = allowed_origin {
+            let h = response.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(header::VARY, HeaderValue::from_static("origin"));
+        }
+        response
+    }
+
+    async fn route<B>(self, req: Request<B>) -> Response<HttpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let route = route(req.uri().path());
+        match (route, req.method()) {
+            (Route::NotFound, _) => refuse(StatusCode::NOT_FOUND, "no such path; POST JSON-RPC to /jsonRpc"),
+            (Route::Health, &Method::GET) => self.health().await,
+            (Route::Health, _) => method_not_allowed("GET"),
+            (_, &Method::POST) => {
+                let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
+                    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, "server busy; retry shortly");
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    return response;
+                };
+                self.post(req).await
+            }
+            _ => method_not_allowed("POST"),
+        }
+    }
+
+    async fn health(&self) -> Response<HttpBody> {
+        match self.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await {
+            Ok(_) => respond(StatusCode::OK, r#"{"status":"ok"}"#),
+            Err(_) => respond(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unavailable"}"#),
+        }
+    }
+
+    async fn post<B>(self, req: Request<B>) -> Response<HttpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if !is_json(req.headers()) {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be JSON (Content-Type: application/json)",
+            );
+        }
+        let max = self.config.max_body_bytes;
+        let too_large = || refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {max} bytes"));
+        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > max) {
+            return too_large();
+        }
+        let caller = Caller {
+            token: bearer(req.headers()).and_then(|t| self.tokens.authenticate(t, time::now())),
+            network_header: req.headers().get("x-network-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            in_batch: false,
+        };
+        let route = route(req.uri().path());
+        let body = match Limited::new(req.into_body(), max).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {e}")),
+        };
+        match route {
+            Route::MethodPath(method) => self.method_path(caller, method, &body).await,
+            _ => self.rpc(caller, &body).await,
+        }
+    }
+
+    /// `POST /jsonRpc` and `POST /`: a request object or a batch.
+    async fn rpc(&self, caller: Caller, body: &[u8]) -> Response<HttpBody> {
+        let Ok(text) = std::str::from_utf8(body) else {
+            return answer(Some(jsonrpc::error_response(PARSE_ERROR, "the body is not UTF-8")));
+        };
+        let Ok(parsed) = serde_json::from_str::<&RawValue>(text) else {
+            return answer(Some(jsonrpc::error_response(PARSE_ERROR, "the body is not valid JSON")));
+        };
+        if !parsed.get().trim_start().starts_with('[') {
+            return answer(jsonrpc::answer(&self.rpc, caller, jsonrpc::check(parsed)).await);
+        }
+        let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(parsed.get()) else {
+            return answer(Some(jsonrpc::error_response(PARSE_ERROR, "the body is not valid JSON")));
+        };
+        if entries.is_empty() {
+            return answer(Some(jsonrpc::error_response(INVALID_REQUEST, "a batch must not be empty")));
+        }
+        if entries.len() > self.config.max_batch {
+            let message = format!("a batch of {} exceeds the limit of {}", entries.len(), self.config.max_batch);
+            return answer(Some(jsonrpc::error_response(INVALID_REQUEST, &message)));
+        }
+        let batch_caller = Caller { in_batch: true, ..caller };
+        let answers =
+            join_all(entries.into_iter().map(|e| jsonrpc::answer(&self.rpc, batch_caller.clone(), jsonrpc::check(e))))
+                .await;
+        let answers: Vec<String> = answers.into_iter().flatten().collect();
+        if answers.is_empty() { no_content() } else { respond(StatusCode::OK, format!("[{}]", answers.join(","))) }
+    }
+
+    /// `POST /jsonRpc/{method}`: a JSON-RPC request for `{method}`, or bare params answered in the envelope.
+    async fn method_path(&self, caller: Caller, method: String, body: &[u8]) -> Response<HttpBody> {
+        let text = match std::str::from_utf8(body) {
+            Ok(t) if t.trim().is_empty() => None,
+            Ok(t) => Some(t),
+            Err(_) => return envelope_error(PARSE_ERROR, "the body is not UTF-8"),
+        };
+        let Some(text) = text else {
+            return respond(StatusCode::OK, jsonrpc::run(&self.rpc, caller, method, None).await.envelope());
+        };
+        let Ok(params) = serde_json::from_str::<&RawValue>(text) else {
+            return envelope_error(PARSE_ERROR, "the body is not valid JSON");
+        };
+        let is_request = serde_json::from_str::<jsonrpc::RawRequest<'_>>(params.get())
+            .is_ok_and(|r| r.jsonrpc.map(RawValue::get) == Some("\"2.0\""));
+        if !is_request {
+            return respond(StatusCode::OK, jsonrpc::run(&self.rpc, caller, method, Some(params)).await.envelope());
+        }
+        let entry = match jsonrpc::check(params) {
+            Entry::Call { method: named, id, .. } if named != method => {
+                Entry::Invalid { id, message: format!("method '{named}' differs from the path's '{method}'") }
+            }
+            other => other,
+        };
+        answer(jsonrpc::answer(&self.rpc, caller, entry).await)
+    }
+}
+
+fn answer(response: Option<String>) -> Response<HttpBody> {
+    match response {
+        Some(body) => respond(StatusCode::OK, body),
+        None => no_content(),
+    }
+}
+
+fn envelope_error(code: i32, message: &str) -> Response<HttpBody> {
+    respond(StatusCode::OK, Outcome::Error(jsonrpc::error_object(code, message)).envelope())
+}
+
+fn preflight() -> Response<HttpBody> {
+    let mut response = no_content();
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, GET, OPTIONS"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, x-session-id, x-network-id"),
+    );
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    response
+}
+
+impl<S, B> tower::Service<Request<B>> for Front<S>
+where
+    S: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<HttpBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}

@@ -1,0 +1,62 @@
+//! The transport and the RPC layer: the HTTP front service, JSON-RPC framing, the guard, and one file per namespace
+//! registering its methods.
+//!
+//! A request flows `http` (routing, limits, auth) → `jsonrpc` (framing) → `guard` (permission, capability) →
+//! `Dispatcher` → a namespace's handler → domain → store.
+
+pub mod admin;
+pub mod guard;
+pub mod http;
+pub mod jsonrpc;
+pub mod params;
+pub mod ticket;
+
+use std::sync::Arc;
+
+use jsonrpsee::RpcModule;
+use jsonrpsee::core::middleware::RpcServiceBuilder;
+
+use crate::auth::{self, TokenTable};
+use crate::store::Store;
+
+/// What every handler shares.
+pub struct Ctx {
+    pub store: Store,
+    /// Authenticates calls without a database read; updated by the admin methods.
+    pub tokens: Arc<TokenTable>,
+}
+
+/// Why the methods could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AssemblyError {
+    #[error("method registered twice: {0}")]
+    Register(#[from] jsonrpsee::core::RegisterMethodError),
+    #[error("method {0} has no entry in the guard's table")]
+    Unguarded(&'static str),
+}
+
+/// Every method the server serves; each must have a guard entry (deny by default).
+pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
+    let mut module = RpcModule::new(ctx);
+    ticket::register(&mut module)?;
+    admin::register(&mut module)?;
+    if let Some(unguarded) = module.method_names().find(|m| auth::required(m).is_none()) {
+        return Err(AssemblyError::Unguarded(unguarded));
+    }
+    Ok(module)
+}
+
+/// The service stack for one server: front (HTTP) over guard over dispatcher.
+pub fn service(
+    module: RpcModule<Ctx>,
+    tokens: Arc<TokenTable>,
+    store: Store,
+    config: http::HttpConfig,
+    max_response_size: usize,
+) -> http::Front<guard::Guard<guard::Dispatcher>> {
+    let methods: jsonrpsee::Methods = module.into();
+    let dispatcher = guard::Dispatcher::new(methods.clone(), max_response_size);
+    let guarded =
+        RpcServiceBuilder::new().layer_fn(move |inner| guard::Guard::new(inner, methods.clone())).service(dispatcher);
+    http::Front::new(guarded, tokens, store, config)
+}

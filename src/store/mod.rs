@@ -1,0 +1,358 @@
+//! SQLite storage: opening (lock, pragmas, migrations), the one writer thread, and the read-only readers.
+//!
+//! No SQLite call runs on an async worker thread. Writes are closures sent to the writer thread, which owns the
+//! only write connection; reads are closures run by a few reader threads, each owning a read-only connection.
+//!
+//! **Group commit.** The writer takes every write that is queued when it wakes up (up to [`MAX_GROUP`]) and runs
+//! them in one transaction, each inside its own savepoint: a call that fails rolls back its savepoint only, so it
+//! never fails its neighbours. Replies are held until the transaction's `COMMIT` returns, so an acknowledged write
+//! is durable (with `synchronous=FULL`, also across power loss). Under load one fsync serves many calls; a lone
+//! call pays exactly one, as it would without grouping.
+
+pub mod ticket;
+pub mod token;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+
+/// The whole schema, split into numbered migrations.
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Most calls one transaction takes.
+pub const MAX_GROUP: usize = 512;
+
+/// How durably a commit is written; `Full` survives power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("database {path} is in use by another ticket-admin process (lock file {lock})")]
+    Locked { path: String, lock: String },
+    #[error("cannot open database {path}: {cause}")]
+    Io { path: String, cause: String },
+    #[error("database {path}: {cause}")]
+    Sqlite { path: String, cause: String },
+    #[error("database {path} has schema version {found}, newer than this server's {supported}")]
+    TooNew { path: String, found: i64, supported: i64 },
+}
+
+type WriteJob = Box<dyn FnOnce(&Connection) -> Finished + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// What a write job hands back to the writer: whether to keep its savepoint, and how to answer once committed.
+struct Finished {
+    ok: bool,
+    answer: Box<dyn FnOnce(Result<()>) + Send>,
+}
+
+/// Counters of the writer, for the benchmark's calls-per-commit figure.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub calls: AtomicU64,
+}
+
+/// A handle on the database; cheap to clone, shared by every handler.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writes: Mutex<Option<crossbeam_channel::Sender<WriteJob>>>,
+    reads: Mutex<Option<crossbeam_channel::Sender<ReadJob>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    stats: Arc<WriterStats>,
+    /// Held for the life of the store: a second process on the same file is refused.
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, takes its lock, applies migrations, starts the threads.
+    pub fn open(path: &Path, synchronous: Synchronous, readers: usize) -> Result<Store, OpenError> {
+        let display = path.display().to_string();
+        let lock_path = lock_path(path);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?;
+        if lock.try_lock().is_err() {
+            return Err(OpenError::Locked { path: display, lock: lock_path.display().to_string() });
+        }
+        let sqlite = |e: rusqlite::Error| OpenError::Sqlite { path: display.clone(), cause: e.to_string() };
+        let conn = Connection::open(path).map_err(sqlite)?;
+        let sync = match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+        ))
+        .map_err(sqlite)?;
+        migrate(&conn).map_err(|e| match e {
+            MigrateError::TooNew { found, supported } => OpenError::TooNew { path: display.clone(), found, supported },
+            MigrateError::Sqlite(e) => sqlite(e),
+        })?;
+
+        let stats = Arc::new(WriterStats::default());
+        let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
+        let writer_stats = stats.clone();
+        let mut threads = vec![
+            std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || run_writer(conn, write_rx, &writer_stats))
+                .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?,
+        ];
+
+        let (read_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
+        for i in 0..readers.max(1) {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(sqlite)?;
+            conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(sqlite)?;
+            let rx = read_rx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("store-reader-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job(&conn);
+                    }
+                })
+                .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?;
+            threads.push(handle);
+        }
+
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writes: Mutex::new(Some(write_tx)),
+                reads: Mutex::new(Some(read_tx)),
+                threads: Mutex::new(threads),
+                stats,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers once the commit is durable.
+    ///
+    /// An `Err` from `f` rolls back everything `f` did and nothing else.
+    pub async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<R>>();
+        let job: WriteJob = Box::new(move |conn| {
+            let outcome = f(conn);
+            Finished {
+                ok: outcome.is_ok(),
+                answer: Box::new(move |committed| {
+                    let _ = tx.send(committed.and(outcome));
+                }),
+            }
+        });
+        self.sender(&self.inner.writes)?.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| Error::Internal("the writer dropped a call".into()))?
+    }
+
+    /// Runs `f` on a read-only connection on a reader thread.
+    pub async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<R>>();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.sender(&self.inner.reads)?.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| Error::Internal("a reader dropped a call".into()))?
+    }
+
+    fn sender<T>(&self, slot: &Mutex<Option<crossbeam_channel::Sender<T>>>) -> Result<crossbeam_channel::Sender<T>> {
+        let guard = slot.lock().map_err(|_| stopped())?;
+        guard.clone().ok_or_else(stopped)
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.inner.stats
+    }
+
+    /// Stops taking work, lets queued work finish, checkpoints the WAL and closes every connection.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.inner.writes.lock() {
+            w.take();
+        }
+        if let Ok(mut r) = self.inner.reads.lock() {
+            r.take();
+        }
+        let threads = self.inner.threads.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn stopped() -> Error {
+    Error::Internal("the store is closed".into())
+}
+
+/// The lock file beside the database: `<db>.lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+fn run_writer(conn: Connection, jobs: crossbeam_channel::Receiver<WriteJob>, stats: &WriterStats) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.calls.fetch_add(group.len() as u64, Ordering::Relaxed);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the jobs drops their reply channels: each caller gets an internal error.
+            tracing::error!(cause = %e, calls = group.len(), "cannot begin a write transaction");
+            continue;
+        }
+        let mut answers = Vec::with_capacity(group.len());
+        for job in group {
+            answers.push(run_in_savepoint(&conn, job));
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        for answer in answers {
+            answer(committed.clone().map_err(|e| Error::Internal(format!("sqlite commit: {e}"))));
+        }
+    }
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Box<dyn FnOnce(Result<()>) + Send> {
+    if let Err(e) = conn.execute_batch("SAVEPOINT call") {
+        let cause = format!("sqlite savepoint: {e}");
+        drop(job);
+        return Box::new(move |_| tracing::error!(%cause, "write not run"));
+    }
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
+    match finished {
+        Ok(Finished { ok: true, answer }) => {
+            let _ = conn.execute_batch("RELEASE call");
+            answer
+        }
+        Ok(Finished { ok: false, answer }) => {
+            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            answer
+        }
+        Err(_) => {
+            // The job panicked: its answer channel is gone, so its caller sees an internal error.
+            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            Box::new(|_| {})
+        }
+    }
+}
+
+enum MigrateError {
+    TooNew { found: i64, supported: i64 },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
+    }
+}
+
+/// The schema's migrations, numbered from 1, as (number, SQL).
+pub fn migrations() -> Vec<(i64, &'static str)> {
+    SCHEMA
+        .split("-- migration: ")
+        .skip(1)
+        .filter_map(|section| {
+            let (number, sql) = section.split_once('\n')?;
+            Some((number.trim().parse().ok()?, sql))
+        })
+        .collect()
+}
+
+fn migrate(conn: &Connection) -> Result<(), MigrateError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let all = migrations();
+    let supported = all.last().map(|(n, _)| *n).unwrap_or(0);
+    if current > supported {
+        return Err(MigrateError::TooNew { found: current, supported });
+    }
+    for (number, sql) in all.into_iter().filter(|(n, _)| *n > current) {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {number}; COMMIT;"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_from_one_without_gaps() {
+        let numbers: Vec<i64> = migrations().iter().map(|(n, _)| *n).collect();
+        assert!(!numbers.is_empty());
+        assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_does_not_fail_its_neighbours() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
+        store.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?)).await.unwrap();
+        let mut calls = Vec::new();
+        for x in [1, 2, 1, 3] {
+            let store = store.clone();
+            calls.push(tokio::spawn(async move {
+                store.write(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [x])?)).await
+            }));
+        }
+        let mut ok = 0;
+        for c in calls {
+            ok += c.await.unwrap().is_ok() as usize;
+        }
+        assert_eq!(ok, 3);
+        let n: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(n, 3);
+        store.close();
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let first = Store::open(&path, Synchronous::Normal, 1).unwrap();
+        let second = Store::open(&path, Synchronous::Normal, 1);
+        assert!(matches!(second, Err(OpenError::Locked { .. })));
+        first.close();
+    }
+}
