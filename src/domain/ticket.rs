@@ -134,10 +134,10 @@ impl Ticket {
         let event_name = input.required_text("eventName", MAX_SHORT);
         let start = input.required_time("eventStartDate");
         let end = input.required_time("eventEndDate");
-        if let (Some(start), Some(end)) = (start, end) {
-            if end < start {
-                input.fail("eventEndDate", "must not be before eventStartDate");
-            }
+        if let (Some(start), Some(end)) = (start, end)
+            && end < start
+        {
+            input.fail("eventEndDate", "must not be before eventStartDate");
         }
         let ticket_type = input.required("ticketType", |v| TicketType::parse(v.as_str().ok_or("must be a string")?));
         let ticket_name = input.required_text("ticketName", MAX_SHORT);

@@ -234,11 +234,13 @@ impl RpcServiceT for Dispatcher {
         }
     }
 
+    // The guard splits batches and turns notifications into calls; these paths are never taken.
+    #[allow(clippy::manual_async_fn)]
     fn batch<'a>(&self, _batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        // The transport splits batches and calls entry by entry through the guard; this path is never taken.
         async { MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::InternalError)) }
     }
 
+    #[allow(clippy::manual_async_fn)]
     fn notification<'a>(&self, _n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         async { MethodResponse::notification() }
     }

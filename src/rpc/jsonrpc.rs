@@ -65,10 +65,10 @@ pub fn check(raw: &RawValue) -> Entry<'_> {
         Some(Ok(method)) => method,
         _ => return Entry::Invalid { id, message: "method must be a string".into() },
     };
-    if let Some(params) = req.params {
-        if !matches!(first_byte(params.get()), Some(b'{' | b'[')) {
-            return Entry::Invalid { id, message: "params must be an object or an array".into() };
-        }
+    if let Some(params) = req.params
+        && !matches!(first_byte(params.get()), Some(b'{' | b'['))
+    {
+        return Entry::Invalid { id, message: "params must be an object or an array".into() };
     }
     Entry::Call { method, params: req.params, id }
 }

@@ -137,14 +137,14 @@ pub fn update(
 ) -> Result<StoredTicket> {
     let current = get(conn, network, &ticket.product_id)?;
     check_version(expected_version, current.sys.version)?;
-    if let Some(allocation) = ticket.allocation {
-        if allocation < current.sold {
-            return Err(Error::conflict(
-                ConflictReason::SoldOut,
-                format!("allocation {allocation} is below the {} already sold", current.sold),
-                serde_json::json!({ "sold": current.sold, "allocation": allocation }),
-            ));
-        }
+    if let Some(allocation) = ticket.allocation
+        && allocation < current.sold
+    {
+        return Err(Error::conflict(
+            ConflictReason::SoldOut,
+            format!("allocation {allocation} is below the {} already sold", current.sold),
+            serde_json::json!({ "sold": current.sold, "allocation": allocation }),
+        ));
     }
     let stored = StoredTicket { ticket, sold: current.sold, sys: current.sys.changed(actor) };
     write_row(conn, network, &stored, false)?;

@@ -1,0 +1,217 @@
+//! The test harness: one real server per test binary (a real SQLite file in a temporary directory, a real HTTP
+//! listener on 127.0.0.1:0), and a small client that speaks both wire forms.
+//!
+//! Tests share the server and stay apart by using networks of their own ([`network`]).
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use ticket_admin::config::Config;
+use ticket_admin::store::Synchronous;
+
+/// The admin token (`all@*`) every shared server is bootstrapped with.
+pub const ADMIN: &str = "ta_test_admin_0123456789abcdef0123456789abcdef";
+
+/// The shared server of this test binary.
+pub struct Shared {
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+/// A config for a test server on a fresh port with its database in `dir`.
+pub fn config(dir: &std::path::Path) -> Config {
+    Config {
+        addr: "127.0.0.1:0".into(),
+        db: dir.join("ticket-admin.db"),
+        bootstrap_token: Some(ADMIN.into()),
+        synchronous: Synchronous::Normal,
+        ..Config::default()
+    }
+}
+
+/// The shared server, started on first use on a runtime of its own that lives as long as the test binary.
+pub fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = Config { cors_origins: vec!["https://dash.example".into()], ..config(dir.path()) };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let running = ticket_admin::start(config).await.expect("server starts");
+                tx.send(running.local_addr()).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        let addr = rx.recv().expect("server address");
+        Shared { addr, _dir: dir }
+    })
+}
+
+/// A network id no other test uses.
+pub fn network(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A JSON-RPC error as the client sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Value,
+}
+
+impl RpcError {
+    /// The `reason` of a `-32009`.
+    pub fn reason(&self) -> &str {
+        self.data["reason"].as_str().unwrap_or_default()
+    }
+
+    /// The `field`s of a `-32602`'s `data.errors`.
+    pub fn fields(&self) -> Vec<String> {
+        self.data["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(|x| x["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A client of one server, with an optional token and `X-Network-Id` header.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+    pub network: Option<String>,
+}
+
+impl Client {
+    /// A client of the shared server, without a token.
+    pub fn anonymous() -> Client {
+        Client::of(shared().addr)
+    }
+
+    /// A client of the server at `addr`, without a token.
+    pub fn of(addr: SocketAddr) -> Client {
+        Client { http: reqwest::Client::new(), base: format!("http://{addr}"), token: None, network: None }
+    }
+
+    /// The shared server's admin.
+    pub fn admin() -> Client {
+        Client::anonymous().with_token(ADMIN)
+    }
+
+    pub fn with_token(mut self, token: &str) -> Client {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    pub fn on(mut self, network: &str) -> Client {
+        self.network = Some(network.to_owned());
+        self
+    }
+
+    fn request(&self, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json");
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(n) = &self.network {
+            req = req.header("x-network-id", n);
+        }
+        req
+    }
+
+    /// POSTs a raw body to a path; the HTTP status and the body as text.
+    pub async fn post_raw(&self, path: &str, body: &str) -> (u16, String) {
+        let resp = self.request(path).body(body.to_owned()).send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("body read"))
+    }
+
+    /// POSTs JSON to `/jsonRpc`; the parsed answer (Null for an empty body) and the HTTP status.
+    pub async fn post(&self, body: &Value) -> (u16, Value) {
+        let (status, text) = self.post_raw("/jsonRpc", &body.to_string()).await;
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON answer") };
+        (status, value)
+    }
+
+    /// A plain JSON-RPC 2.0 call; the result or the error.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        let (status, answer) = self.post(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["jsonrpc"], "2.0");
+        assert_eq!(answer["id"], 1);
+        from_parts(&answer["result"], &answer["error"])
+    }
+
+    /// A bare-params call on `/jsonRpc/{method}`; the envelope as JSON.
+    pub async fn bare_envelope(&self, method: &str, params: &Value) -> Value {
+        let (status, text) = self.post_raw(&format!("/jsonRpc/{method}"), &params.to_string()).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).expect("JSON envelope")
+    }
+
+    /// A bare-params call, its envelope checked for shape; the data or the error.
+    pub async fn bare(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        let envelope = self.bare_envelope(method, &params).await;
+        let error = &envelope["error"];
+        if error["status"] == false {
+            assert_eq!(error["code"], 0);
+            assert_eq!(error["message"], "");
+            Ok(envelope["data"].clone())
+        } else {
+            assert_eq!(error["status"], true, "{envelope}");
+            assert!(envelope["data"].is_null());
+            Err(RpcError {
+                code: error["code"].as_i64().expect("code"),
+                message: error["message"].as_str().unwrap_or_default().to_owned(),
+                data: error.get("details").cloned().unwrap_or(Value::Null),
+            })
+        }
+    }
+
+    /// Makes a token with the given grants (needs an admin client); its secret.
+    pub async fn make_token(&self, grants: &[&str]) -> String {
+        let made = self.call("admin.createToken", json!({"name": "test", "grants": grants})).await.expect("token made");
+        made["token"].as_str().expect("secret").to_owned()
+    }
+}
+
+/// The result or error of a JSON-RPC response's members.
+pub fn from_parts(result: &Value, error: &Value) -> Result<Value, RpcError> {
+    if error.is_null() {
+        Ok(result.clone())
+    } else {
+        Err(RpcError {
+            code: error["code"].as_i64().expect("code"),
+            message: error["message"].as_str().unwrap_or_default().to_owned(),
+            data: error.get("data").cloned().unwrap_or(Value::Null),
+        })
+    }
+}
+
+/// A valid ticket with this productId.
+pub fn ticket(product_id: &str) -> Value {
+    json!({
+        "productId": product_id,
+        "eventName": "Summit 2027",
+        "eventStartDate": "2027-05-01T09:00:00Z",
+        "eventEndDate": "2027-05-03T18:00:00Z",
+        "ticketType": "single",
+        "ticketName": "Standard",
+        "price": 99.5
+    })
+}
+
+/// A client holding `network.manage@<network>`, sending the network as a header.
+pub async fn manager(network: &str) -> Client {
+    let token = Client::admin().make_token(&[&format!("network.manage@{network}")]).await;
+    Client::anonymous().with_token(&token).on(network)
+}
