@@ -1,4 +1,4 @@
-//! The test harness: one real server per test binary (a real SQLite file in a temporary directory, a real HTTP
+//! The test harness, shared by every test file (`mod common;`): one real server per test file (a real SQLite file in a temporary directory, a real HTTP
 //! listener on 127.0.0.1:0), and a small client that speaks both wire forms.
 //!
 //! Tests share the server and stay apart by using networks of their own ([`network`]).

@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use crate::common::{Client, manager, network, ticket};
+mod common;
+
+use common::{Client, manager, network, ticket};
 
 #[tokio::test]
 async fn create_then_list_in_both_wire_forms() {
