@@ -1,0 +1,576 @@
+//! Registrations: a contact's place at an event, with its order and status, as the events platform's registration
+//! record defines it (camelCase), plus `productId`, the purchasable ticket it holds.
+//!
+//! The record has some sixty fields, most of them plain values a client keeps as it likes. They are described once,
+//! in [`FIELDS`]: each field's name and kind drive validation, defaults and the answer's shape. A valid record is a
+//! canonical JSON object (every field present, in the order of [`FIELDS`], timestamps normalised); the typed
+//! accessors read the few fields the server acts on.
+
+use serde_json::{Map, Value};
+
+use super::ids::ProductId;
+use super::input::{self, Input};
+use super::time::{self, Timestamp};
+use crate::error::FieldError;
+
+/// What a field holds and how it is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A required reference (`eventId`, `contactId`, …): `^[A-Za-z0-9_|:.-]{1,128}$`.
+    RequiredRef,
+    /// A required non-empty string.
+    RequiredText,
+    /// An optional reference.
+    Ref,
+    /// An optional string.
+    Text,
+    /// An optional e-mail address.
+    Email,
+    /// An optional timestamp.
+    Time,
+    /// An optional number ≥ 0 (money).
+    Money,
+    /// An optional number.
+    Number,
+    /// An optional boolean (false when absent).
+    Bool,
+    /// An optional object.
+    Object,
+    /// An array of objects, kept as given (empty when absent).
+    Objects,
+    /// An array of strings (empty when absent).
+    Strings,
+    /// One of the listed values.
+    Enum(&'static [&'static str]),
+    /// The purchasable ticket held: a productId of the same network.
+    Product,
+}
+
+/// The statuses of a registration; only `active` ones count as sold.
+pub const STATUSES: &[&str] = &["draft", "pending approval", "active", "cancelled"];
+
+/// The order states of the source document.
+pub const ORDER_STATUSES: &[&str] = &[
+    "awaiting payment",
+    "awaiting shipping",
+    "awaiting pickup",
+    "partially shipped",
+    "shipped",
+    "completed",
+    "cancelled",
+    "disputed",
+    "open",
+    "returned",
+    "void",
+];
+
+/// Every field a client may set, in the order answers show them (`id`, `number` and the sys fields aside).
+pub const FIELDS: &[(&str, Kind)] = &[
+    ("eventId", Kind::RequiredRef),
+    ("name", Kind::RequiredText),
+    ("contactId", Kind::RequiredRef),
+    ("typeId", Kind::RequiredRef),
+    ("packageId", Kind::RequiredRef),
+    ("productId", Kind::Product),
+    ("firstName", Kind::Text),
+    ("lastName", Kind::Text),
+    ("emailAddress", Kind::Email),
+    ("city", Kind::Text),
+    ("state", Kind::Text),
+    ("country", Kind::Text),
+    ("jobTitle", Kind::Text),
+    ("date", Kind::Time),
+    ("eventStartDate", Kind::Time),
+    ("eventEndDate", Kind::Time),
+    ("couponCodeId", Kind::Ref),
+    ("modifiedRegistrationId", Kind::Ref),
+    ("processId", Kind::Ref),
+    ("organizationId", Kind::Ref),
+    ("status", Kind::Enum(STATUSES)),
+    ("isGuestRegistration", Kind::Bool),
+    ("isTransientGuest", Kind::Bool),
+    ("webinarParticipantId", Kind::Ref),
+    ("webinarJoinUrl", Kind::Text),
+    ("lastModificationDate", Kind::Time),
+    ("orderId", Kind::Ref),
+    ("orderLineItemId", Kind::Ref),
+    ("orderNumber", Kind::Number),
+    ("orderBalanceDue", Kind::Money),
+    ("orderAmountPaid", Kind::Money),
+    ("orderCurrencyCode", Kind::Text),
+    ("orderCurrencySymbol", Kind::Text),
+    ("orderStatus", Kind::Enum(ORDER_STATUSES)),
+    ("orderTotal", Kind::Money),
+    ("groupId", Kind::Ref),
+    ("groupOrder", Kind::Number),
+    ("deadlineId", Kind::Ref),
+    ("addMembershipPackage", Kind::Bool),
+    ("membershipInformation", Kind::Object),
+    ("badge", Kind::Object),
+    ("sessions", Kind::Objects),
+    ("courses", Kind::Objects),
+    ("functions", Kind::Objects),
+    ("addOns", Kind::Objects),
+    ("guests", Kind::Objects),
+    ("customFieldValues", Kind::Objects),
+    ("registrantAcknowledgesSchedulingConflicts", Kind::Bool),
+    ("checkinDate", Kind::Time),
+    ("departureDate", Kind::Time),
+    ("cancellationDate", Kind::Time),
+    ("parentRegistrationId", Kind::Ref),
+    ("ribbonIds", Kind::Strings),
+    ("internalNotes", Kind::Text),
+    ("notes", Kind::Text),
+    ("sysExternalId", Kind::Text),
+    ("sysLocked", Kind::Bool),
+];
+
+/// Longest string accepted in a text field.
+const MAX_TEXT: usize = 10_000;
+/// Longest reference accepted.
+const MAX_REF: usize = 128;
+
+/// Checks a reference: letters, digits and `_|:.-`, 1 to 128 characters.
+pub fn reference(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= MAX_REF
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'|' | b':' | b'.' | b'-'));
+    if ok { Ok(s.to_owned()) } else { Err("must match ^[A-Za-z0-9_|:.-]{1,128}$".into()) }
+}
+
+fn email(s: &str) -> Result<String, String> {
+    let (local, domain) = s.rsplit_once('@').ok_or("must be an e-mail address")?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok { Ok(s.to_owned()) } else { Err("must be an e-mail address".into()) }
+}
+
+/// Checks and normalises one field's value (never null: absent fields are defaulted by the caller).
+pub fn check(kind: Kind, v: &Value) -> Result<Value, String> {
+    let as_str = || v.as_str().ok_or_else(|| "must be a string".to_owned());
+    Ok(match kind {
+        Kind::RequiredRef | Kind::Ref => Value::String(reference(as_str()?)?),
+        Kind::RequiredText => Value::String(input::text(v, MAX_TEXT, false)?),
+        Kind::Text => Value::String(input::text(v, MAX_TEXT, true)?),
+        Kind::Email => Value::String(email(as_str()?)?),
+        Kind::Product => Value::String(ProductId::parse(as_str()?)?.as_str().to_owned()),
+        Kind::Time => Value::String(time::format(&time::parse(v)?)),
+        Kind::Money => match v.as_f64() {
+            Some(n) if n >= 0.0 && n.is_finite() => v.clone(),
+            Some(_) => return Err("must be at least 0".into()),
+            None => return Err("must be a number".into()),
+        },
+        Kind::Number => match v.as_f64() {
+            Some(n) if n.is_finite() => v.clone(),
+            _ => return Err("must be a number".into()),
+        },
+        Kind::Bool => Value::Bool(v.as_bool().ok_or("must be true or false")?),
+        Kind::Object => match v {
+            Value::Object(_) => v.clone(),
+            _ => return Err("must be an object".into()),
+        },
+        Kind::Objects => match v.as_array() {
+            Some(items) if items.iter().all(Value::is_object) => v.clone(),
+            _ => return Err("must be an array of objects".into()),
+        },
+        Kind::Strings => Value::Array(
+            input::string_list(v, |s| input::text(&Value::String(s.to_owned()), MAX_TEXT, false))?
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        ),
+        Kind::Enum(values) => {
+            let s = as_str()?;
+            if values.contains(&s) {
+                Value::String(s.to_owned())
+            } else {
+                return Err(format!("must be one of: {}", values.join(", ")));
+            }
+        }
+    })
+}
+
+fn default(name: &str, kind: Kind) -> Value {
+    match kind {
+        Kind::Bool => Value::Bool(false),
+        Kind::Objects | Kind::Strings => Value::Array(Vec::new()),
+        Kind::Enum(_) if name == "status" => Value::String("active".into()),
+        _ => Value::Null,
+    }
+}
+
+/// A valid registration's client fields, canonical: every field of [`FIELDS`], in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    fields: Map<String, Value>,
+    /// The registration number: made per event by the server when absent.
+    pub number: Option<i64>,
+}
+
+/// A registration read from a request, with the `sysVersion` the client expects (if any).
+pub struct RegistrationInput {
+    pub registration: Registration,
+    pub expected_version: Option<i64>,
+    /// The `id` member, when the client sent one (refused on create, must match on update).
+    pub id: Option<String>,
+}
+
+/// Members a client may send back that the server makes; accepted and ignored except `sysVersion` and `id`.
+const SERVER_MADE: &[&str] = &["id", "number"];
+
+impl Registration {
+    /// Validates a `registration` object; `path` names it in errors.
+    pub fn from_json(path: &str, value: &Value) -> Result<RegistrationInput, Vec<FieldError>> {
+        let mut input = Input::new(path, value).map_err(|e| vec![e])?;
+        let mut fields = Map::new();
+        for &(name, kind) in FIELDS {
+            let required = matches!(kind, Kind::RequiredRef | Kind::RequiredText);
+            let checked = if required {
+                input.required(name, |v| check(kind, v))
+            } else {
+                input.optional(name, |v| check(kind, v))
+            };
+            fields.insert(name.to_owned(), checked.unwrap_or_else(|| default(name, kind)));
+        }
+        let id = input.optional("id", |v| reference(v.as_str().ok_or("must be a string")?));
+        let number = input.optional_int("number", 1, i64::from(i32::MAX));
+        let expected_version = input.optional_int("sysVersion", 1, i64::MAX);
+        input.accept(SERVER_MADE);
+        input.finish()?;
+        Ok(RegistrationInput { registration: Registration { fields, number }, expected_version, id })
+    }
+
+    /// The registration's fields as JSON (without `id`, `number` and the sys fields).
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
+    /// A registration from its stored fields (trusted: they were validated when written).
+    pub fn from_stored(fields: Map<String, Value>, number: Option<i64>) -> Registration {
+        Registration { fields, number }
+    }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+
+    /// A string field's value, if set.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.text(name)
+    }
+
+    /// A number field's value, if set.
+    pub fn get_f64(&self, name: &str) -> Option<f64> {
+        self.fields.get(name).and_then(Value::as_f64)
+    }
+
+    /// A boolean field's value.
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.fields.get(name).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// A timestamp field's value, if set.
+    pub fn get_time(&self, name: &str) -> Option<Timestamp> {
+        self.fields.get(name).and_then(|v| time::parse(v).ok())
+    }
+
+    pub fn event_id(&self) -> &str {
+        self.text("eventId").unwrap_or_default()
+    }
+
+    pub fn contact_id(&self) -> &str {
+        self.text("contactId").unwrap_or_default()
+    }
+
+    pub fn status(&self) -> &str {
+        self.text("status").unwrap_or("active")
+    }
+
+    pub fn product_id(&self) -> Option<&str> {
+        self.text("productId")
+    }
+
+    pub fn locked(&self) -> bool {
+        self.get_bool("sysLocked")
+    }
+
+    /// Sets a field (already valid) — used by the server for `date`, transfers and unlocking.
+    pub fn set(&mut self, name: &str, value: Value) {
+        if let Some(slot) = self.fields.get_mut(name) {
+            *slot = value;
+        }
+    }
+
+    /// The ticket this registration counts against, with its contact: only an `active` one that holds a ticket.
+    pub fn holding(&self) -> Option<Holding> {
+        match (self.status(), self.product_id()) {
+            ("active", Some(product)) => {
+                Some(Holding { product_id: product.to_owned(), contact_id: self.contact_id().to_owned() })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What an active registration holding a ticket counts against: the ticket's sales and its contact's limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub product_id: String,
+    pub contact_id: String,
+}
+
+/// The members of `registration.search`: filters, paging and trimming.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationQuery {
+    pub ids: Option<Vec<String>>,
+    pub event_id: Option<String>,
+    /// Case-insensitive "contains" filters: (column, text).
+    pub contains: Vec<(&'static str, String)>,
+    /// "Any of" filters: (column, values).
+    pub any_of: Vec<(&'static str, Vec<Value>)>,
+    /// Range filters: (column, from, to), inclusive; timestamps as epoch milliseconds.
+    pub ranges: Vec<(&'static str, Option<f64>, Option<f64>)>,
+    pub page: super::Page,
+}
+
+/// Contains filters: member name and column.
+pub const CONTAINS: &[(&str, &str)] = &[
+    ("firstName", "first_name"),
+    ("lastName", "last_name"),
+    ("name", "name"),
+    ("emailAddress", "email_address"),
+    ("city", "city"),
+    ("state", "state"),
+    ("country", "country"),
+    ("jobTitle", "job_title"),
+];
+
+/// Any-of filters: member name, column, and the kind of their values.
+pub const ANY_OF: &[(&str, &str, Kind)] = &[
+    ("organizationId", "organization_id", Kind::Ref),
+    ("orderId", "order_id", Kind::Ref),
+    ("orderNumber", "order_number", Kind::Number),
+    ("orderStatus", "order_status", Kind::Enum(ORDER_STATUSES)),
+    ("contactId", "contact_id", Kind::Ref),
+    ("status", "status", Kind::Enum(STATUSES)),
+    ("isGuestRegistration", "is_guest_registration", Kind::Bool),
+    ("typeId", "type_id", Kind::Ref),
+    ("packageId", "package_id", Kind::Ref),
+    ("groupId", "group_id", Kind::Ref),
+    ("deadlineId", "deadline_id", Kind::Ref),
+    ("parentRegistrationId", "parent_registration_id", Kind::Ref),
+];
+
+/// Range filters: member name, column, and whether the bounds are timestamps.
+pub const RANGES: &[(&str, &str, bool)] = &[
+    ("date", "date", true),
+    ("orderBalanceDue", "order_balance_due", false),
+    ("orderAmountPaid", "order_amount_paid", false),
+    ("orderTotal", "order_total", false),
+];
+
+/// The top-level names a `fields` list may use.
+pub fn field_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = vec!["id", "number"];
+    names.extend(FIELDS.iter().map(|(n, _)| *n));
+    names.extend(super::input::READ_ONLY.iter().filter(|n| n.starts_with("sys")));
+    names
+}
+
+fn range(v: &Value, timestamps: bool) -> Result<(Option<f64>, Option<f64>), String> {
+    let obj = v.as_object().ok_or("must be an object {from, to}")?;
+    if let Some(extra) = obj.keys().find(|k| *k != "from" && *k != "to") {
+        return Err(format!("has an unknown member '{extra}' (from, to)"));
+    }
+    let bound = |name: &str| -> Result<Option<f64>, String> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(b) if timestamps => {
+                Ok(Some(time::parse(b).map_err(|m| format!("{name} {m}"))?.timestamp_millis() as f64))
+            }
+            Some(b) => b.as_f64().map(Some).ok_or_else(|| format!("{name} must be a number")),
+        }
+    };
+    Ok((bound("from")?, bound("to")?))
+}
+
+impl RegistrationQuery {
+    /// Reads the params of `registration.search`.
+    pub fn from_json(input: &mut Input<'_>) -> RegistrationQuery {
+        let mut query = RegistrationQuery {
+            ids: input.optional("ids", |v| input::string_list(v, reference)),
+            event_id: input.optional("eventId", |v| reference(v.as_str().ok_or("must be a string")?)),
+            ..RegistrationQuery::default()
+        };
+        for &(name, column) in CONTAINS {
+            if let Some(text) = input.optional(name, |v| input::text(v, 200, false)) {
+                query.contains.push((column, text));
+            }
+        }
+        for &(name, column, kind) in ANY_OF {
+            let values = input.optional(name, |v| {
+                let list = match v {
+                    Value::Array(items) if !items.is_empty() => items.clone(),
+                    Value::Array(_) => return Err("must not be an empty list".to_owned()),
+                    single => vec![single.clone()],
+                };
+                list.iter().map(|item| check(kind, item)).collect::<Result<Vec<_>, _>>()
+            });
+            if let Some(values) = values {
+                query.any_of.push((column, values));
+            }
+        }
+        for &(name, column, timestamps) in RANGES {
+            if let Some((from, to)) = input.optional(name, |v| range(v, timestamps)) {
+                query.ranges.push((column, from, to));
+            }
+        }
+        query.page = super::Page::read(input, &field_names());
+        query
+    }
+}
+
+/// One side of a scheduling conflict.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Slot {
+    /// `session` or `function`.
+    pub kind: &'static str,
+    pub id: Value,
+    #[serde(rename = "startDate", serialize_with = "ser_time")]
+    pub start: Timestamp,
+    #[serde(rename = "endDate", serialize_with = "ser_time")]
+    pub end: Timestamp,
+}
+
+fn ser_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&time::format(t))
+}
+
+/// The sessions and functions of a registration that carry both `startDate` and `endDate`.
+pub fn slots(registration: &Value) -> Result<Vec<Slot>, Vec<FieldError>> {
+    let mut slots = Vec::new();
+    let mut errors = Vec::new();
+    for (member, kind, id_key) in [("sessions", "session", "sessionId"), ("functions", "function", "functionId")] {
+        let Some(entries) = registration.get(member).filter(|v| !v.is_null()) else { continue };
+        let Some(entries) = entries.as_array() else {
+            errors.push(FieldError::new(format!("registration.{member}"), "must be an array of objects"));
+            continue;
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let field = |name: &str| format!("registration.{member}[{i}].{name}");
+            let (Some(start), Some(end)) = (entry.get("startDate"), entry.get("endDate")) else { continue };
+            match (time::parse(start), time::parse(end)) {
+                (Ok(start), Ok(end)) if end >= start => {
+                    let id = entry.get("id").or_else(|| entry.get(id_key)).cloned().unwrap_or(Value::Null);
+                    slots.push(Slot { kind, id, start, end });
+                }
+                (Ok(_), Ok(_)) => errors.push(FieldError::new(field("endDate"), "must not be before startDate")),
+                (s, e) => {
+                    if let Err(m) = s {
+                        errors.push(FieldError::with_value(field("startDate"), m, start));
+                    }
+                    if let Err(m) = e {
+                        errors.push(FieldError::with_value(field("endDate"), m, end));
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() { Ok(slots) } else { Err(errors) }
+}
+
+/// Every overlapping pair of slots (touching ends do not overlap), in input order.
+///
+/// Sorting by start and sweeping keeps only the slots still open, so the cost is the output plus `n log n`.
+pub fn conflicts(slots: &[Slot]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by_key(|&i| (slots[i].start, slots[i].end));
+    let mut open: Vec<usize> = Vec::new();
+    let mut pairs = Vec::new();
+    for &i in &order {
+        open.retain(|&j| slots[j].end > slots[i].start);
+        pairs.extend(open.iter().map(|&j| (j.min(i), j.max(i))));
+        open.push(i);
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn valid() -> Value {
+        json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": "c1", "typeId": "t1", "packageId": "p1"})
+    }
+
+    #[test]
+    fn a_minimal_registration_gets_defaults() {
+        let r = Registration::from_json("registration", &valid()).unwrap().registration;
+        assert_eq!(r.status(), "active");
+        assert_eq!(r.fields()["sessions"], json!([]));
+        assert_eq!(r.fields()["isGuestRegistration"], json!(false));
+        assert_eq!(r.fields()["city"], Value::Null);
+        assert_eq!(r.fields().len(), FIELDS.len());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut v = valid();
+        v["emailAddress"] = json!("not-an-email");
+        v["status"] = json!("gone");
+        v["orderTotal"] = json!(-5);
+        v["sessions"] = json!([1]);
+        v["date"] = json!("yesterday");
+        v["colour"] = json!("red");
+        v.as_object_mut().unwrap().remove("contactId");
+        let errors = Registration::from_json("registration", &v).err().unwrap();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in ["contactId", "emailAddress", "status", "orderTotal", "sessions", "date", "colour"] {
+            assert!(fields.contains(&format!("registration.{f}").as_str()), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn only_active_registrations_with_a_ticket_hold_one() {
+        let mut v = valid();
+        assert_eq!(Registration::from_json("r", &v).unwrap().registration.holding(), None);
+        v["productId"] = json!("vip");
+        let held = Registration::from_json("r", &v).unwrap().registration.holding().unwrap();
+        assert_eq!((held.product_id.as_str(), held.contact_id.as_str()), ("vip", "c1"));
+        v["status"] = json!("cancelled");
+        assert_eq!(Registration::from_json("r", &v).unwrap().registration.holding(), None);
+    }
+
+    fn slot(start: i64, end: i64) -> Slot {
+        Slot { kind: "session", id: Value::Null, start: time::from_millis(start), end: time::from_millis(end) }
+    }
+
+    #[test]
+    fn overlapping_nested_touching_and_disjoint() {
+        let s = [slot(0, 10), slot(5, 15), slot(2, 3), slot(15, 20), slot(30, 40)];
+        assert_eq!(conflicts(&s), vec![(0, 1), (0, 2)]);
+    }
+
+    proptest! {
+        #[test]
+        fn conflicts_equal_a_brute_force_check(intervals in prop::collection::vec((0i64..100, 0i64..30), 0..25)) {
+            let s: Vec<Slot> = intervals.iter().map(|&(a, len)| slot(a, a + len)).collect();
+            let mut expected = Vec::new();
+            for i in 0..s.len() {
+                for j in i + 1..s.len() {
+                    if s[i].start < s[j].end && s[j].start < s[i].end {
+                        expected.push((i, j));
+                    }
+                }
+            }
+            prop_assert_eq!(conflicts(&s), expected);
+        }
+    }
+}
