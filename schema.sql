@@ -47,3 +47,107 @@ CREATE TABLE tickets (
     sys_last_modified_by TEXT NOT NULL,
     PRIMARY KEY (network_id, product_id)
 ) WITHOUT ROWID;
+
+-- migration: 2
+
+-- Registrations: a contact's place at an event. The client's fields are kept whole as canonical JSON in `fields`;
+-- the columns beside it copy the ones the server filters, looks up or acts on, each behind an index. `seq` orders
+-- a network's registrations by creation, which makes keyset paging stable while others are inserted.
+CREATE TABLE registrations (
+    seq                    INTEGER PRIMARY KEY,
+    network_id             TEXT NOT NULL,
+    id                     TEXT NOT NULL,
+    event_id               TEXT NOT NULL,
+    number                 INTEGER NOT NULL,
+    contact_id             TEXT NOT NULL,
+    type_id                TEXT NOT NULL,
+    package_id             TEXT NOT NULL,
+    product_id             TEXT,
+    status                 TEXT NOT NULL,
+    name                   TEXT NOT NULL,
+    first_name             TEXT,
+    last_name              TEXT,
+    email_address          TEXT,
+    city                   TEXT,
+    state                  TEXT,
+    country                TEXT,
+    job_title              TEXT,
+    organization_id        TEXT,
+    order_id               TEXT,
+    order_number           REAL,
+    order_status           TEXT,
+    is_guest_registration  INTEGER NOT NULL,
+    group_id               TEXT,
+    deadline_id            TEXT,
+    parent_registration_id TEXT,
+    date                   INTEGER,            -- epoch milliseconds
+    order_balance_due      REAL,
+    order_amount_paid      REAL,
+    order_total            REAL,
+    sys_locked             INTEGER NOT NULL,
+    fields                 TEXT NOT NULL,      -- canonical JSON of every client field
+    sys_version            INTEGER NOT NULL,
+    sys_created_at         INTEGER NOT NULL,
+    sys_last_modified_at   INTEGER NOT NULL,
+    sys_created_by         TEXT NOT NULL,
+    sys_last_modified_by   TEXT NOT NULL,
+    UNIQUE (network_id, id),
+    UNIQUE (network_id, event_id, number)
+);
+-- One index per look-up and filter; SQLite appends seq (the rowid) to each, so a filtered page is read in order.
+CREATE INDEX registrations_event ON registrations (network_id, event_id);
+CREATE INDEX registrations_contact ON registrations (network_id, contact_id);
+CREATE INDEX registrations_event_contact ON registrations (network_id, event_id, contact_id);
+CREATE INDEX registrations_event_organization ON registrations (network_id, event_id, organization_id);
+CREATE INDEX registrations_organization ON registrations (network_id, organization_id);
+CREATE INDEX registrations_parent ON registrations (network_id, parent_registration_id);
+CREATE INDEX registrations_order ON registrations (network_id, order_id);
+CREATE INDEX registrations_order_number ON registrations (network_id, order_number);
+CREATE INDEX registrations_order_status ON registrations (network_id, order_status);
+CREATE INDEX registrations_group ON registrations (network_id, group_id);
+CREATE INDEX registrations_deadline ON registrations (network_id, deadline_id);
+CREATE INDEX registrations_type ON registrations (network_id, type_id);
+CREATE INDEX registrations_package ON registrations (network_id, package_id);
+CREATE INDEX registrations_status ON registrations (network_id, status);
+CREATE INDEX registrations_guest ON registrations (network_id, is_guest_registration);
+CREATE INDEX registrations_date ON registrations (network_id, date);
+CREATE INDEX registrations_balance_due ON registrations (network_id, order_balance_due);
+CREATE INDEX registrations_amount_paid ON registrations (network_id, order_amount_paid);
+CREATE INDEX registrations_total ON registrations (network_id, order_total);
+-- Counting a contact's active holdings of a ticket (maxPerAttendee).
+CREATE INDEX registrations_holding ON registrations (network_id, product_id, contact_id, status);
+
+-- Case-insensitive "contains" search on the name and address fields, served by a trigram index.
+CREATE VIRTUAL TABLE registration_text USING fts5(
+    first_name, last_name, name, email_address, city, state, country, job_title,
+    content = 'registrations', content_rowid = 'seq', tokenize = 'trigram'
+);
+CREATE TRIGGER registrations_text_insert AFTER INSERT ON registrations BEGIN
+    INSERT INTO registration_text (rowid, first_name, last_name, name, email_address, city, state, country, job_title)
+    VALUES (new.seq, new.first_name, new.last_name, new.name, new.email_address, new.city, new.state, new.country,
+            new.job_title);
+END;
+CREATE TRIGGER registrations_text_delete AFTER DELETE ON registrations BEGIN
+    INSERT INTO registration_text (registration_text, rowid, first_name, last_name, name, email_address, city, state,
+                                   country, job_title)
+    VALUES ('delete', old.seq, old.first_name, old.last_name, old.name, old.email_address, old.city, old.state,
+            old.country, old.job_title);
+END;
+CREATE TRIGGER registrations_text_update
+AFTER UPDATE OF first_name, last_name, name, email_address, city, state, country, job_title ON registrations BEGIN
+    INSERT INTO registration_text (registration_text, rowid, first_name, last_name, name, email_address, city, state,
+                                   country, job_title)
+    VALUES ('delete', old.seq, old.first_name, old.last_name, old.name, old.email_address, old.city, old.state,
+            old.country, old.job_title);
+    INSERT INTO registration_text (rowid, first_name, last_name, name, email_address, city, state, country, job_title)
+    VALUES (new.seq, new.first_name, new.last_name, new.name, new.email_address, new.city, new.state, new.country,
+            new.job_title);
+END;
+
+-- The last registration number handed out per event; numbers are never reused.
+CREATE TABLE event_numbers (
+    network_id  TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    last_number INTEGER NOT NULL,
+    PRIMARY KEY (network_id, event_id)
+) WITHOUT ROWID;

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod http;
 pub mod jsonrpc;
 pub mod params;
+pub mod registration;
 pub mod ticket;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub enum AssemblyError {
 pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     let mut module = RpcModule::new(ctx);
     ticket::register(&mut module)?;
+    registration::register(&mut module)?;
     admin::register(&mut module)?;
     if let Some(unguarded) = module.method_names().find(|m| auth::required(m).is_none()) {
         return Err(AssemblyError::Unguarded(unguarded));

@@ -1,0 +1,475 @@
+//! Registrations in SQLite, always within one network; the capacity rules of the tickets they hold.
+//!
+//! **Capacity.** Every change that may alter what a registration holds (create, update, patch, transfer, delete)
+//! goes through [`change_holding`] inside the writer's transaction: it releases what the registration held before,
+//! then checks the ticket's `allocation` against `sold` and the contact's active holdings against
+//! `maxPerAttendee`, and takes the new holding. The writer runs one call at a time, so two calls can never both
+//! see the last seat free: overselling is impossible without any lock in the handlers.
+
+use base64::Engine as _;
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::{Map, Value, json};
+
+use crate::domain::Page;
+use crate::domain::ids::{NetworkId, ProductId, new_id};
+use crate::domain::registration::{Holding, Registration, RegistrationQuery};
+use crate::domain::sys::Sys;
+use crate::domain::time;
+use crate::error::{ConflictReason, Error, Result};
+use crate::store::ticket;
+
+/// A registration as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRegistration {
+    pub id: String,
+    pub number: i64,
+    pub registration: Registration,
+    pub sys: Sys,
+    /// Creation order within the database; the paging key.
+    pub seq: i64,
+}
+
+impl StoredRegistration {
+    /// The registration as the API shows it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("id".into(), self.id.clone().into());
+        out.insert("number".into(), self.number.into());
+        for (k, v) in self.registration.fields() {
+            out.insert(k.clone(), v.clone());
+        }
+        self.sys.write_to(&mut out);
+        out
+    }
+}
+
+const SELECT: &str = "SELECT seq, id, number, fields, sys_version, sys_created_at, sys_last_modified_at, \
+    sys_created_by, sys_last_modified_by FROM registrations";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredRegistration> {
+    let fields: String = row.get(3)?;
+    let fields: Map<String, Value> = serde_json::from_str(&fields)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    let number: i64 = row.get(2)?;
+    Ok(StoredRegistration {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        number,
+        registration: Registration::from_stored(fields, Some(number)),
+        sys: Sys {
+            version: row.get(4)?,
+            created_at: time::from_millis(row.get(5)?),
+            last_modified_at: time::from_millis(row.get(6)?),
+            created_by: row.get(7)?,
+            last_modified_by: row.get(8)?,
+        },
+    })
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound { resource: "registration", id: id.to_owned() }
+}
+
+/// One registration of a network, or `-32004`.
+pub fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<StoredRegistration> {
+    let sql = format!("{SELECT} WHERE network_id = ?1 AND id = ?2");
+    conn.prepare_cached(&sql)?
+        .query_row(params![network.as_str(), id], from_row)
+        .optional()?
+        .ok_or_else(|| not_found(id))
+}
+
+/// `-32023` unless the change is allowed on this record: any change when unlocked; when locked, only the one that
+/// sets `sysLocked` back to false and changes nothing else.
+pub fn check_unlocked(current: &StoredRegistration, next: Option<&Registration>) -> Result<()> {
+    if !current.registration.locked() {
+        return Ok(());
+    }
+    if let Some(next) = next {
+        let mut unlocked = current.registration.clone();
+        unlocked.set("sysLocked", Value::Bool(false));
+        if *next == unlocked {
+            return Ok(());
+        }
+    }
+    Err(Error::Locked { resource: "registration", id: current.id.clone() })
+}
+
+/// Releases what a registration held and takes what it will hold, checking the ticket's capacity rules.
+pub fn change_holding(
+    conn: &Connection,
+    network: &NetworkId,
+    registration_id: &str,
+    before: Option<&Holding>,
+    after: Option<&Holding>,
+) -> Result<()> {
+    if before == after {
+        return Ok(());
+    }
+    let mut adjust =
+        conn.prepare_cached("UPDATE tickets SET sold = sold + ?3 WHERE network_id = ?1 AND product_id = ?2")?;
+    if let Some(before) = before {
+        adjust.execute(params![network.as_str(), before.product_id, -1])?;
+    }
+    let Some(after) = after else { return Ok(()) };
+    let product = ProductId::parse(&after.product_id).map_err(|m| Error::invalid("productId", m))?;
+    let held = ticket::find(conn, network, &product)?.ok_or_else(|| missing_ticket(&after.product_id))?;
+    if let Some(allocation) = held.ticket.allocation
+        && held.sold >= allocation
+    {
+        return Err(Error::conflict(
+            ConflictReason::SoldOut,
+            format!("ticket {} is sold out ({} of {allocation})", after.product_id, held.sold),
+            json!({ "productId": after.product_id, "allocation": allocation, "sold": held.sold }),
+        ));
+    }
+    if let Some(max) = held.ticket.max_per_attendee {
+        let holding: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM registrations WHERE network_id = ?1 AND product_id = ?2 AND contact_id = ?3 \
+                 AND status = 'active' AND id != ?4",
+            )?
+            .query_row(params![network.as_str(), after.product_id, after.contact_id, registration_id], |r| r.get(0))?;
+        if holding >= max {
+            return Err(Error::conflict(
+                ConflictReason::MaxPerAttendee,
+                format!(
+                    "contact {} already holds {holding} of ticket {} (at most {max})",
+                    after.contact_id, after.product_id
+                ),
+                json!({ "productId": after.product_id, "contactId": after.contact_id, "maxPerAttendee": max }),
+            ));
+        }
+    }
+    adjust.execute(params![network.as_str(), after.product_id, 1])?;
+    Ok(())
+}
+
+fn missing_ticket(product_id: &str) -> Error {
+    Error::conflict(
+        ConflictReason::MissingReference,
+        format!("ticket {product_id} does not exist in this network"),
+        json!({ "resource": "ticket", "id": product_id, "field": "productId" }),
+    )
+}
+
+/// `productId`, when set, must name a ticket of the network (whatever the status).
+fn check_product(conn: &Connection, network: &NetworkId, registration: &Registration) -> Result<()> {
+    let Some(product) = registration.product_id() else { return Ok(()) };
+    let id = ProductId::parse(product).map_err(|m| Error::invalid("registration.productId", m))?;
+    match ticket::find(conn, network, &id)? {
+        Some(_) => Ok(()),
+        None => Err(missing_ticket(product)),
+    }
+}
+
+/// The number for a registration in an event: the client's (unique, raising the counter) or the next one.
+fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: Option<i64>) -> Result<i64> {
+    let last: i64 = conn
+        .prepare_cached("SELECT last_number FROM event_numbers WHERE network_id = ?1 AND event_id = ?2")?
+        .query_row(params![network.as_str(), event_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let number = match wanted {
+        Some(n) => {
+            let taken: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM registrations WHERE network_id = ?1 AND event_id = ?2 AND number = ?3)",
+                )?
+                .query_row(params![network.as_str(), event_id, n], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict(
+                    ConflictReason::Duplicate,
+                    format!("registration number {n} is taken in event {event_id}"),
+                    json!({ "resource": "registration", "field": "number", "number": n }),
+                ));
+            }
+            n
+        }
+        None => last + 1,
+    };
+    conn.prepare_cached(
+        "INSERT INTO event_numbers (network_id, event_id, last_number) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (network_id, event_id) DO UPDATE SET last_number = max(last_number, excluded.last_number)",
+    )?
+    .execute(params![network.as_str(), event_id, number])?;
+    Ok(number)
+}
+
+fn write_row(conn: &Connection, network: &NetworkId, r: &StoredRegistration, insert: bool) -> Result<i64> {
+    let reg = &r.registration;
+    let text = |name: &str| reg.get_str(name).map(str::to_owned);
+    let fields = serde_json::to_string(reg.fields()).map_err(|e| Error::Internal(e.to_string()))?;
+    let values: Vec<Sql> = vec![
+        network.as_str().to_owned().into(),
+        r.id.clone().into(),
+        reg.event_id().to_owned().into(),
+        r.number.into(),
+        reg.contact_id().to_owned().into(),
+        text("typeId").into(),
+        text("packageId").into(),
+        text("productId").into(),
+        reg.status().to_owned().into(),
+        text("name").into(),
+        text("firstName").into(),
+        text("lastName").into(),
+        text("emailAddress").into(),
+        text("city").into(),
+        text("state").into(),
+        text("country").into(),
+        text("jobTitle").into(),
+        text("organizationId").into(),
+        text("orderId").into(),
+        reg.get_f64("orderNumber").into(),
+        text("orderStatus").into(),
+        reg.get_bool("isGuestRegistration").into(),
+        text("groupId").into(),
+        text("deadlineId").into(),
+        text("parentRegistrationId").into(),
+        reg.get_time("date").map(|t| t.timestamp_millis()).into(),
+        reg.get_f64("orderBalanceDue").into(),
+        reg.get_f64("orderAmountPaid").into(),
+        reg.get_f64("orderTotal").into(),
+        reg.locked().into(),
+        fields.into(),
+        r.sys.version.into(),
+        r.sys.created_at.timestamp_millis().into(),
+        r.sys.last_modified_at.timestamp_millis().into(),
+        r.sys.created_by.clone().into(),
+        r.sys.last_modified_by.clone().into(),
+    ];
+    const COLUMNS: &str = "network_id, id, event_id, number, contact_id, type_id, package_id, product_id, status, \
+        name, first_name, last_name, email_address, city, state, country, job_title, organization_id, order_id, \
+        order_number, order_status, is_guest_registration, group_id, deadline_id, parent_registration_id, date, \
+        order_balance_due, order_amount_paid, order_total, sys_locked, fields, sys_version, sys_created_at, \
+        sys_last_modified_at, sys_created_by, sys_last_modified_by";
+    if insert {
+        let holes = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        conn.prepare_cached(&format!("INSERT INTO registrations ({COLUMNS}) VALUES ({holes})"))?
+            .execute(params_from_iter(values))?;
+        Ok(conn.last_insert_rowid())
+    } else {
+        let sets = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .enumerate()
+            .skip(2)
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conn.prepare_cached(&format!("UPDATE registrations SET {sets} WHERE network_id = ?1 AND id = ?2"))?
+            .execute(params_from_iter(values))?;
+        Ok(r.seq)
+    }
+}
+
+/// Creates a registration: the server makes its id, its number (when absent) and its date (when absent).
+pub fn create(
+    conn: &Connection,
+    network: &NetworkId,
+    mut registration: Registration,
+    actor: &str,
+) -> Result<StoredRegistration> {
+    check_product(conn, network, &registration)?;
+    if registration.get_str("date").is_none() {
+        registration.set("date", Value::String(time::format(&time::now())));
+    }
+    let id = new_id();
+    change_holding(conn, network, &id, None, registration.holding().as_ref())?;
+    let number = take_number(conn, network, registration.event_id(), registration.number)?;
+    let mut stored = StoredRegistration { id, number, registration, sys: Sys::new(actor), seq: 0 };
+    stored.seq = write_row(conn, network, &stored, true)?;
+    Ok(stored)
+}
+
+/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number.
+pub fn replace(
+    conn: &Connection,
+    network: &NetworkId,
+    id: &str,
+    mut next: Registration,
+    expected_version: Option<i64>,
+    actor: &str,
+) -> Result<StoredRegistration> {
+    let current = get(conn, network, id)?;
+    ticket::check_version(expected_version, current.sys.version)?;
+    if next.get_str("date").is_none() {
+        next.set("date", current.registration.fields().get("date").cloned().unwrap_or(Value::Null));
+    }
+    check_unlocked(&current, Some(&next))?;
+    check_product(conn, network, &next)?;
+    change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
+    let number = if next.event_id() == current.registration.event_id() {
+        current.number
+    } else {
+        take_number(conn, network, next.event_id(), None)?
+    };
+    let stored = StoredRegistration {
+        id: current.id,
+        number,
+        registration: next,
+        sys: current.sys.changed(actor),
+        seq: current.seq,
+    };
+    write_row(conn, network, &stored, false)?;
+    Ok(stored)
+}
+
+/// Deletes a registration: refused while guests or function tickets refer to it.
+pub fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
+    let current = get(conn, network, id)?;
+    check_unlocked(&current, None)?;
+    let guests: i64 = conn
+        .prepare_cached("SELECT count(*) FROM registrations WHERE network_id = ?1 AND parent_registration_id = ?2")?
+        .query_row(params![network.as_str(), id], |r| r.get(0))?;
+    if guests > 0 {
+        return Err(Error::conflict(
+            ConflictReason::Referenced,
+            format!("registration {id} is the parent of {guests} guest registrations"),
+            json!({ "resource": "registration", "id": id, "referencedBy": "registration", "count": guests }),
+        ));
+    }
+    change_holding(conn, network, id, current.registration.holding().as_ref(), None)?;
+    conn.prepare_cached("DELETE FROM registrations WHERE network_id = ?1 AND id = ?2")?
+        .execute(params![network.as_str(), id])?;
+    Ok(())
+}
+
+/// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`.
+pub fn transfer(
+    conn: &Connection,
+    network: &NetworkId,
+    id: &str,
+    contact_id: &str,
+    actor: &str,
+) -> Result<StoredRegistration> {
+    let current = get(conn, network, id)?;
+    check_unlocked(&current, None)?;
+    let mut next = current.registration.clone();
+    next.set("contactId", Value::String(contact_id.to_owned()));
+    change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
+    let stored = StoredRegistration { registration: next, sys: current.sys.changed(actor), ..current };
+    write_row(conn, network, &stored, false)?;
+    Ok(stored)
+}
+
+/// A page of registrations matching a query, with the count of all that match and the cursor of the next page.
+pub struct Found {
+    pub count: i64,
+    pub items: Vec<StoredRegistration>,
+    pub next_cursor: Option<String>,
+}
+
+/// Encodes the paging key of the last item on a page.
+pub fn encode_cursor(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("r:{seq}"))
+}
+
+/// Decodes a cursor made by [`encode_cursor`].
+pub fn decode_cursor(text: &str) -> Result<i64> {
+    let bad = || Error::InvalidParams(crate::domain::bad_cursor());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("r:").and_then(|n| n.parse().ok()).ok_or_else(bad)
+}
+
+/// A phrase for the trigram index: the text in double quotes, inner quotes doubled.
+fn phrase(column: &str, text: &str) -> String {
+    format!("{column} : \"{}\"", text.replace('"', "\"\""))
+}
+
+/// Finds the registrations matching `query`, one page at a time, in creation order.
+pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found> {
+    let mut clauses = vec!["network_id = ?".to_owned()];
+    let mut args: Vec<Sql> = vec![network.as_str().to_owned().into()];
+    if let Some(ids) = &query.ids {
+        clauses.push(format!("id IN ({})", vec!["?"; ids.len()].join(", ")));
+        args.extend(ids.iter().map(|i| Sql::from(i.clone())));
+    }
+    if let Some(event) = &query.event_id {
+        clauses.push("event_id = ?".into());
+        args.push(event.clone().into());
+    }
+    for (column, text) in &query.contains {
+        if text.chars().count() >= 3 {
+            clauses.push("seq IN (SELECT rowid FROM registration_text WHERE registration_text MATCH ?)".into());
+            args.push(phrase(column, text).into());
+        } else {
+            // Shorter than a trigram: the index cannot serve it; the other filters narrow the scan.
+            clauses.push(format!("instr(lower({column}), lower(?)) > 0"));
+            args.push(text.clone().into());
+        }
+    }
+    for (column, values) in &query.any_of {
+        clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(", ")));
+        args.extend(values.iter().map(json_to_sql));
+    }
+    for (column, from, to) in &query.ranges {
+        if let Some(from) = from {
+            clauses.push(format!("{column} >= ?"));
+            args.push((*from).into());
+        }
+        if let Some(to) = to {
+            clauses.push(format!("{column} <= ?"));
+            args.push((*to).into());
+        }
+    }
+    find(conn, &clauses, args, &query.page)
+}
+
+fn json_to_sql(v: &Value) -> Sql {
+    match v {
+        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Number(n) => n.as_f64().map(Sql::Real).unwrap_or(Sql::Null),
+        Value::String(s) => Sql::Text(s.clone()),
+        _ => Sql::Null,
+    }
+}
+
+/// Registrations of a network whose columns equal the given values (the look-ups).
+pub fn list_by(conn: &Connection, network: &NetworkId, equal: &[(&str, String)], page: &Page) -> Result<Found> {
+    let mut clauses = vec!["network_id = ?".to_owned()];
+    let mut args: Vec<Sql> = vec![network.as_str().to_owned().into()];
+    for (column, value) in equal {
+        clauses.push(format!("{column} = ?"));
+        args.push(value.clone().into());
+    }
+    find(conn, &clauses, args, page)
+}
+
+fn find(conn: &Connection, clauses: &[String], mut args: Vec<Sql>, page: &Page) -> Result<Found> {
+    let filter = clauses.join(" AND ");
+    let count: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM registrations WHERE {filter}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let after = page.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
+    args.push(after.into());
+    let limit = page.limit.map_or(-1, |l| l as i64 + 1);
+    args.push(limit.into());
+    let sql = format!("{SELECT} WHERE {filter} AND seq > ? ORDER BY seq LIMIT ?");
+    let mut items = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_cursor = match page.limit {
+        Some(l) if items.len() > l => {
+            items.truncate(l);
+            items.last().map(|r| encode_cursor(r.seq))
+        }
+        _ => None,
+    };
+    Ok(Found { count, items, next_cursor })
+}
+
+/// A registration of the network whose id a reference names, for the integrity checks of other resources.
+pub fn find_for_reference(conn: &Connection, network: &NetworkId, id: &str, field: &str) -> Result<StoredRegistration> {
+    get(conn, network, id).map_err(|e| match e {
+        Error::NotFound { .. } => Error::conflict(
+            ConflictReason::MissingReference,
+            format!("registration {id} does not exist in this network"),
+            json!({ "resource": "registration", "id": id, "field": field }),
+        ),
+        other => other,
+    })
+}
