@@ -139,7 +139,10 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
             let (ctx, access) = (ctx.clone(), access.clone());
             async move {
                 match op {
-                    Err((id, e)) => (id, Err(e)),
+                    Err(rejected) => {
+                        let (id, e) = *rejected;
+                        (id, Err(e))
+                    }
                     Ok(BatchOp::Patch { id, ops, version }) => {
                         let outcome = patch_registration(&ctx, access, id.clone(), ops, version).await;
                         (Value::String(id), outcome.map(|r| Some(r.to_json())))
@@ -221,6 +224,12 @@ async fn patch_registration(
         .await
 }
 
+/// An operation of a batch that could not be read: its id (as sent) and why.
+pub type Rejected = Box<(Value, Error)>;
+
+/// What one batch operation came to: its id, and the record it left (none after a delete) or its error.
+pub type OpOutcome = (Value, Result<Option<Map<String, Value>>>);
+
 /// One operation of a batch.
 pub enum BatchOp {
     Patch { id: String, ops: Vec<json_patch::PatchOperation>, version: Option<i64> },
@@ -228,7 +237,7 @@ pub enum BatchOp {
 }
 
 /// Reads `{operations}`: each operation on its own (a malformed one becomes that operation's error).
-pub fn batch_operations(value: &Value) -> Result<Vec<std::result::Result<BatchOp, (Value, Error)>>> {
+pub fn batch_operations(value: &Value) -> Result<Vec<std::result::Result<BatchOp, Rejected>>> {
     let mut input = params::object(value)?;
     let operations = input.required("operations", |v| match v.as_array() {
         Some(list) if list.len() > MAX_BATCH_OPERATIONS => {
@@ -242,9 +251,9 @@ pub fn batch_operations(value: &Value) -> Result<Vec<std::result::Result<BatchOp
     Ok(operations.iter().enumerate().map(|(i, op)| batch_operation(i, op)).collect())
 }
 
-fn batch_operation(index: usize, op: &Value) -> std::result::Result<BatchOp, (Value, Error)> {
+fn batch_operation(index: usize, op: &Value) -> std::result::Result<BatchOp, Rejected> {
     let id = op.get("id").cloned().unwrap_or(Value::Null);
-    let fail = |errors: Vec<FieldError>| (id.clone(), Error::InvalidParams(errors));
+    let fail = |errors: Vec<FieldError>| Box::new((id.clone(), Error::InvalidParams(errors)));
     let mut input = Input::new(&format!("operations[{index}]"), op).map_err(|e| fail(vec![e]))?;
     let kind = input.required("op", |v| match v.as_str() {
         Some("patch") => Ok(true),
@@ -261,7 +270,7 @@ fn batch_operation(index: usize, op: &Value) -> std::result::Result<BatchOp, (Va
 }
 
 /// The answer of a batch: counts, and each operation's outcome in order.
-pub fn batch_report(results: Vec<(Value, Result<Option<Map<String, Value>>>)>, resource: &str) -> Value {
+pub fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
     let success = results.iter().filter(|(_, r)| r.is_ok()).count();
     let items: Vec<Value> = results
         .into_iter()
