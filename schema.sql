@@ -151,3 +151,14 @@ CREATE TABLE event_numbers (
     last_number INTEGER NOT NULL,
     PRIMARY KEY (network_id, event_id)
 ) WITHOUT ROWID;
+
+-- migration: 3
+
+-- How many registrations each network holds: the count of an unfiltered search, without counting rows.
+CREATE TABLE registration_totals (
+    network_id TEXT PRIMARY KEY,
+    total      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO registration_totals (network_id, total) SELECT network_id, count(*) FROM registrations GROUP BY network_id;
+-- A network's registrations in creation order (the rowid follows network_id): an unfiltered page reads only itself.
+CREATE INDEX registrations_network ON registrations (network_id);

@@ -223,8 +223,22 @@ pub fn lock_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// How many commits pass between two `PRAGMA optimize` runs, which keep the planner's statistics current.
+const OPTIMIZE_EVERY: u64 = 2_000;
+
 fn run_writer(conn: Connection, jobs: crossbeam_channel::Receiver<WriteJob>, stats: &WriterStats) {
+    let optimize = || {
+        if let Err(e) = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;") {
+            tracing::warn!(cause = %e, "PRAGMA optimize failed");
+        }
+    };
+    optimize();
+    let mut commits: u64 = 0;
     while let Ok(first) = jobs.recv() {
+        commits += 1;
+        if commits.is_multiple_of(OPTIMIZE_EVERY) {
+            optimize();
+        }
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
@@ -251,6 +265,7 @@ fn run_writer(conn: Connection, jobs: crossbeam_channel::Receiver<WriteJob>, sta
             answer(committed.clone().map_err(|e| Error::Internal(format!("sqlite commit: {e}"))));
         }
     }
+    optimize();
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 

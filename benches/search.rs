@@ -1,0 +1,115 @@
+//! `cargo bench --bench search`: how long `registration.search` and the look-ups take on 100,000 registrations.
+//!
+//! Starts a real server (release build) on a temporary database, seeds it over HTTP in JSON-RPC batches, then
+//! times each query sequentially and prints the median and the 99th percentile per query.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use ticket_admin::config::Config;
+
+const ADMIN: &str = "ta_bench_admin_0123456789abcdef0123456789abcdef";
+const REGISTRATIONS: usize = 100_000;
+const EVENTS: usize = 20;
+const RUNS: usize = 200;
+
+async fn rpc(http: &reqwest::Client, url: &str, body: Value) -> Value {
+    let resp = http
+        .post(url)
+        .bearer_auth(ADMIN)
+        .header("x-network-id", "bench")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request");
+    serde_json::from_str(&resp.text().await.expect("body")).expect("json")
+}
+
+fn registration(i: usize) -> Value {
+    let first = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John"][i % 8];
+    let city = ["London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Prague", "Lisbon"][(i / 8) % 8];
+    let kind = ["attendee", "speaker", "sponsor"][i % 3];
+    let order_status = ["completed", "open", "awaiting payment"][i % 3];
+    json!({
+        "eventId": format!("event-{}", i % EVENTS),
+        "name": format!("{first} Person{i}"),
+        "firstName": first,
+        "lastName": format!("Person{i}"),
+        "contactId": format!("contact-{}", i / 2),
+        "typeId": kind,
+        "packageId": "full",
+        "city": city,
+        "organizationId": format!("org-{}", i % 500),
+        "orderId": format!("order-{}", i / 3),
+        "orderStatus": order_status,
+        "orderTotal": (i % 1000) as f64,
+        "status": if i % 10 == 0 { "cancelled" } else { "active" },
+        "groupId": format!("group-{}", i / 10),
+        "emailAddress": format!("person{i}@example.org"),
+    })
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            addr: "127.0.0.1:0".into(),
+            db: dir.path().join("bench.db"),
+            bootstrap_token: Some(ADMIN.into()),
+            ..Config::default()
+        };
+        let running = ticket_admin::start(config).await.expect("server");
+        let url = format!("http://{}/jsonRpc", running.local_addr());
+        let http = reqwest::Client::new();
+
+        let seeding = Instant::now();
+        let mut batches = Vec::new();
+        for chunk in (0..REGISTRATIONS).collect::<Vec<_>>().chunks(100) {
+            let batch: Vec<Value> = chunk
+                .iter()
+                .map(|&i| json!({"jsonrpc": "2.0", "id": i, "method": "registration.create", "params": {"registration": registration(i)}}))
+                .collect();
+            batches.push(Value::Array(batch));
+        }
+        for group in batches.chunks(8) {
+            let sent = group.iter().map(|b| rpc(&http, &url, b.clone()));
+            for answer in futures_util::future::join_all(sent).await {
+                assert!(answer.as_array().is_some_and(|a| a.iter().all(|r| r["error"].is_null())), "seeding failed");
+            }
+        }
+        println!("seeded {REGISTRATIONS} registrations in {:.1} s", seeding.elapsed().as_secs_f64());
+
+        let queries = [
+            ("search eventId, limit 50", "registration.search", json!({"eventId": "event-7", "limit": 50})),
+            ("search eventId+status+orderStatus", "registration.search", json!({"eventId": "event-3", "status": ["active"], "orderStatus": ["open"], "limit": 50})),
+            ("search lastName contains", "registration.search", json!({"lastName": "son4242", "limit": 50})),
+            ("search city contains + eventId", "registration.search", json!({"city": "pari", "eventId": "event-1", "limit": 50})),
+            ("search orderTotal range", "registration.search", json!({"orderTotal": {"from": 100, "to": 110}, "limit": 50})),
+            ("search organizationId", "registration.search", json!({"organizationId": ["org-42"], "limit": 50})),
+            ("search no filter, limit 50", "registration.search", json!({"limit": 50})),
+            ("listByContact", "registration.listByContact", json!({"contactId": "contact-4711"})),
+            ("listByEventOrganization", "registration.listByEventOrganization", json!({"eventId": "event-2", "organizationId": "org-42"})),
+            ("listByGroup", "registration.listByGroup", json!({"groupId": "group-999"})),
+        ];
+        println!("{:<38} {:>8} {:>10} {:>10}", "query", "count", "p50 ms", "p99 ms");
+        for (label, method, params) in queries {
+            let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+            let mut count = Value::Null;
+            for _ in 0..RUNS {
+                let started = Instant::now();
+                let answer = rpc(&http, &url, json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+                times.push(started.elapsed());
+                assert!(answer["error"].is_null(), "{label}: {answer}");
+                count = answer["result"]["count"].clone();
+            }
+            times.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            println!("{label:<38} {count:>8} {:>10.2} {:>10.2}", ms(times[RUNS / 2]), ms(times[RUNS * 99 / 100]));
+        }
+        let size = std::fs::metadata(dir.path().join("bench.db")).map(|m| m.len()).unwrap_or(0);
+        println!("database file: {:.1} MB, {} bytes per registration", size as f64 / 1e6, size / REGISTRATIONS as u64);
+        running.shutdown().await;
+    });
+}
