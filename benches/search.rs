@@ -44,7 +44,7 @@ fn registration(i: usize) -> Value {
         "orderId": format!("order-{}", i / 3),
         "orderStatus": order_status,
         "orderTotal": (i % 1000) as f64,
-        "status": if i % 10 == 0 { "cancelled" } else { "active" },
+        "status": if i.is_multiple_of(10) { "cancelled" } else { "active" },
         "groupId": format!("group-{}", i / 10),
         "emailAddress": format!("person{i}@example.org"),
     })
