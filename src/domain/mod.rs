@@ -7,6 +7,7 @@ pub mod ids;
 pub mod input;
 pub mod money;
 pub mod patch;
+pub mod record;
 pub mod registration;
 pub mod sys;
 pub mod ticket;

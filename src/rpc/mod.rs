@@ -9,6 +9,7 @@ pub mod guard;
 pub mod http;
 pub mod jsonrpc;
 pub mod params;
+pub mod records;
 pub mod registration;
 pub mod ticket;
 

@@ -6,7 +6,6 @@
 //! `maxPerAttendee`, and takes the new holding. The writer runs one call at a time, so two calls can never both
 //! see the last seat free: overselling is impossible without any lock in the handlers.
 
-use base64::Engine as _;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value, json};
@@ -17,6 +16,7 @@ use crate::domain::registration::{Holding, Registration, RegistrationQuery};
 use crate::domain::sys::Sys;
 use crate::domain::time;
 use crate::error::{ConflictReason, Error, Result};
+use crate::store::list::{self, Found, Listed};
 use crate::store::ticket;
 
 /// A registration as stored.
@@ -364,35 +364,24 @@ pub fn transfer(
     Ok(stored)
 }
 
-/// A page of registrations matching a query, with the count of all that match and the cursor of the next page.
-pub struct Found {
-    pub count: i64,
-    pub items: Vec<StoredRegistration>,
-    pub next_cursor: Option<String>,
-}
-
-/// Encodes the paging key of the last item on a page.
-pub fn encode_cursor(seq: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("r:{seq}"))
-}
-
-/// Decodes a cursor made by [`encode_cursor`].
-pub fn decode_cursor(text: &str) -> Result<i64> {
-    let bad = || Error::InvalidParams(crate::domain::bad_cursor());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix("r:").and_then(|n| n.parse().ok()).ok_or_else(bad)
-}
-
 /// A phrase for the trigram index: the text in double quotes, inner quotes doubled.
 fn phrase(column: &str, text: &str) -> String {
     format!("{column} : \"{}\"", text.replace('"', "\"\""))
 }
 
+/// What the list functions read of a registration.
+const LISTED: Listed<StoredRegistration> = Listed {
+    select: SELECT,
+    count: "SELECT count(*) FROM registrations",
+    total: Some("SELECT total FROM registration_totals WHERE network_id = ?1"),
+    from_row,
+    seq: |r| r.seq,
+};
+
 /// Finds the registrations matching `query`, one page at a time, in creation order.
-pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found> {
+pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found<StoredRegistration>> {
     let (clauses, args) = filter(network, query);
-    find(conn, &clauses, args, &query.page)
+    list::page(conn, &LISTED, &clauses, args, &query.page)
 }
 
 /// Columns with few distinct values.
@@ -455,45 +444,13 @@ fn json_to_sql(v: &Value) -> Sql {
 }
 
 /// Registrations of a network whose columns equal the given values (the look-ups).
-pub fn list_by(conn: &Connection, network: &NetworkId, equal: &[(&str, String)], page: &Page) -> Result<Found> {
-    let mut clauses = vec!["network_id = ?".to_owned()];
-    let mut args: Vec<Sql> = vec![network.as_str().to_owned().into()];
-    for (column, value) in equal {
-        clauses.push(format!("{column} = ?"));
-        args.push(value.clone().into());
-    }
-    find(conn, &clauses, args, page)
-}
-
-fn find(conn: &Connection, clauses: &[String], mut args: Vec<Sql>, page: &Page) -> Result<Found> {
-    let filter = clauses.join(" AND ");
-    let count: i64 = if clauses.len() == 1 {
-        // Only the network: its total is kept, not counted.
-        conn.prepare_cached("SELECT total FROM registration_totals WHERE network_id = ?1")?
-            .query_row(params_from_iter(args.iter()), |r| r.get(0))
-            .optional()?
-            .unwrap_or(0)
-    } else {
-        conn.prepare_cached(&format!("SELECT count(*) FROM registrations WHERE {filter}"))?
-            .query_row(params_from_iter(args.iter()), |r| r.get(0))?
-    };
-    let after = page.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
-    args.push(after.into());
-    let limit = page.limit.map_or(-1, |l| l as i64 + 1);
-    args.push(limit.into());
-    let sql = format!("{SELECT} WHERE {filter} AND seq > ? ORDER BY seq LIMIT ?");
-    let mut items = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(args.iter()), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_cursor = match page.limit {
-        Some(l) if items.len() > l => {
-            items.truncate(l);
-            items.last().map(|r| encode_cursor(r.seq))
-        }
-        _ => None,
-    };
-    Ok(Found { count, items, next_cursor })
+pub fn list_by(
+    conn: &Connection,
+    network: &NetworkId,
+    equal: &[(&str, String)],
+    page: &Page,
+) -> Result<Found<StoredRegistration>> {
+    list::page_equal(conn, &LISTED, network, equal, page)
 }
 
 /// A registration of the network whose id a reference names, for the integrity checks of other resources.

@@ -1,0 +1,147 @@
+//! Records described by a table of fields: each field's name and [`Kind`] drive its validation, its default and
+//! the answer's shape. Registrations and function tickets are such records.
+
+use serde_json::{Map, Value};
+
+use super::ids::ProductId;
+use super::input::{self, Input};
+use super::time;
+
+/// What a field holds and how it is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A required reference (`eventId`, `contactId`, …): `^[A-Za-z0-9_|:.-]{1,128}$`.
+    RequiredRef,
+    /// A required non-empty string.
+    RequiredText,
+    /// An optional reference.
+    Ref,
+    /// An optional string.
+    Text,
+    /// An optional e-mail address.
+    Email,
+    /// An optional timestamp.
+    Time,
+    /// An optional number ≥ 0 (money).
+    Money,
+    /// An optional number.
+    Number,
+    /// An optional boolean (false when absent).
+    Bool,
+    /// An optional object.
+    Object,
+    /// An array of objects, kept as given (empty when absent).
+    Objects,
+    /// An array of strings (empty when absent).
+    Strings,
+    /// One of the listed values.
+    Enum(&'static [&'static str]),
+    /// One of the listed values, required.
+    RequiredEnum(&'static [&'static str]),
+    /// A required id of the function-ticket kind: `^[A-Za-z0-9_-]{1,128}$`.
+    RequiredId,
+    /// An optional id of that kind.
+    Id,
+    /// The purchasable ticket held: a productId of the same network.
+    Product,
+}
+
+/// Longest string accepted in a text field.
+const MAX_TEXT: usize = 10_000;
+/// Longest reference accepted.
+const MAX_REF: usize = 128;
+
+/// Checks a reference: letters, digits and `_|:.-`, 1 to 128 characters.
+pub fn reference(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= MAX_REF
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'|' | b':' | b'.' | b'-'));
+    if ok { Ok(s.to_owned()) } else { Err("must match ^[A-Za-z0-9_|:.-]{1,128}$".into()) }
+}
+
+/// Checks an id as the function-ticket source requires: letters, digits, `_` and `-`, 1 to 128 characters.
+pub fn strict_id(s: &str) -> Result<String, String> {
+    let ok =
+        !s.is_empty() && s.len() <= MAX_REF && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if ok { Ok(s.to_owned()) } else { Err("must match ^[A-Za-z0-9_-]{1,128}$".into()) }
+}
+
+fn email(s: &str) -> Result<String, String> {
+    let (local, domain) = s.rsplit_once('@').ok_or("must be an e-mail address")?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok { Ok(s.to_owned()) } else { Err("must be an e-mail address".into()) }
+}
+
+/// Checks and normalises one field's value (never null: absent fields are defaulted by the caller).
+pub fn check(kind: Kind, v: &Value) -> Result<Value, String> {
+    let as_str = || v.as_str().ok_or_else(|| "must be a string".to_owned());
+    Ok(match kind {
+        Kind::RequiredRef | Kind::Ref => Value::String(reference(as_str()?)?),
+        Kind::RequiredText => Value::String(input::text(v, MAX_TEXT, false)?),
+        Kind::Text => Value::String(input::text(v, MAX_TEXT, true)?),
+        Kind::Email => Value::String(email(as_str()?)?),
+        Kind::Product => Value::String(ProductId::parse(as_str()?)?.as_str().to_owned()),
+        Kind::Time => Value::String(time::format(&time::parse(v)?)),
+        Kind::Money => match v.as_f64() {
+            Some(n) if n >= 0.0 && n.is_finite() => v.clone(),
+            Some(_) => return Err("must be at least 0".into()),
+            None => return Err("must be a number".into()),
+        },
+        Kind::Number => match v.as_f64() {
+            Some(n) if n.is_finite() => v.clone(),
+            _ => return Err("must be a number".into()),
+        },
+        Kind::Bool => Value::Bool(v.as_bool().ok_or("must be true or false")?),
+        Kind::Object => match v {
+            Value::Object(_) => v.clone(),
+            _ => return Err("must be an object".into()),
+        },
+        Kind::Objects => match v.as_array() {
+            Some(items) if items.iter().all(Value::is_object) => v.clone(),
+            _ => return Err("must be an array of objects".into()),
+        },
+        Kind::Strings => Value::Array(
+            input::string_list(v, |s| input::text(&Value::String(s.to_owned()), MAX_TEXT, false))?
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        ),
+        Kind::RequiredId | Kind::Id => Value::String(strict_id(as_str()?)?),
+        Kind::Enum(values) | Kind::RequiredEnum(values) => {
+            let s = as_str()?;
+            if values.contains(&s) {
+                Value::String(s.to_owned())
+            } else {
+                return Err(format!("must be one of: {}", values.join(", ")));
+            }
+        }
+    })
+}
+
+/// The value of an absent field.
+pub fn default(name: &str, kind: Kind) -> Value {
+    match kind {
+        Kind::Bool => Value::Bool(false),
+        Kind::Objects | Kind::Strings => Value::Array(Vec::new()),
+        Kind::Enum(_) if name == "status" => Value::String("active".into()),
+        _ => Value::Null,
+    }
+}
+
+/// Reads every field of `fields` from `input` into a canonical object (every field present, in table order).
+pub fn read_fields(input: &mut Input<'_>, fields: &[(&'static str, Kind)]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for &(name, kind) in fields {
+        let required =
+            matches!(kind, Kind::RequiredRef | Kind::RequiredText | Kind::RequiredId | Kind::RequiredEnum(_));
+        let checked =
+            if required { input.required(name, |v| check(kind, v)) } else { input.optional(name, |v| check(kind, v)) };
+        out.insert(name.to_owned(), checked.unwrap_or_else(|| default(name, kind)));
+    }
+    out
+}

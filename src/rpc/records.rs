@@ -1,0 +1,288 @@
+//! The methods every record resource has (registrations, function tickets): create, get, update, patch, delete and
+//! batch, written once over the [`Records`] trait.
+
+use futures_util::future::join_all;
+use jsonrpsee::RpcModule;
+use jsonrpsee::types::ErrorObjectOwned;
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, params};
+use crate::auth::NetworkAccess;
+use crate::domain::ids::NetworkId;
+use crate::domain::input::Input;
+use crate::domain::record::reference;
+use crate::domain::{Page, patch};
+use crate::error::{Error, FieldError, Result};
+use crate::store::list::Found;
+
+/// Most operations one batch may hold.
+pub const MAX_BATCH_OPERATIONS: usize = 100;
+
+/// Members a patch may not change: the server makes them.
+const PROTECTED: &[&str] =
+    &["id", "number", "sysVersion", "sysCreatedAt", "sysLastModifiedAt", "sysCreatedById", "sysLastModifiedById"];
+
+/// A record read from a request: the record, the `id` it names (if any), the `sysVersion` expected (if any).
+pub struct Parsed<R> {
+    pub record: R,
+    pub id: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// The method names of a resource.
+pub struct Names {
+    pub create: &'static str,
+    pub get: &'static str,
+    pub update: &'static str,
+    pub patch: &'static str,
+    pub delete: &'static str,
+    pub batch: &'static str,
+}
+
+/// A record resource: its validation, its JSON, and its store functions.
+pub trait Records: Send + Sync + 'static {
+    /// The params member holding a record (`registration`), and the resource's name in batch results.
+    const MEMBER: &'static str;
+    type Record: Send + 'static;
+    type Stored: Send + 'static;
+    fn parse(value: &Value) -> std::result::Result<Parsed<Self::Record>, Vec<FieldError>>;
+    fn to_json(stored: &Self::Stored) -> Map<String, Value>;
+    fn field_names() -> Vec<&'static str>;
+    fn create(conn: &Connection, network: &NetworkId, record: Self::Record, actor: &str) -> Result<Self::Stored>;
+    fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<Self::Stored>;
+    fn replace(
+        conn: &Connection,
+        network: &NetworkId,
+        id: &str,
+        record: Self::Record,
+        version: Option<i64>,
+        actor: &str,
+    ) -> Result<Self::Stored>;
+    fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()>;
+}
+
+type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
+
+/// Registers create, get, update, patch, delete and batch for `R`.
+pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Registered {
+    module.register_async_method(names.create, |p, ctx, ext| async move {
+        let access = params::network(&ext)?;
+        let parsed = record_param::<R>(&params::json(&p)?)?;
+        if parsed.id.is_some() {
+            return Err(Error::invalid(format!("{}.id", R::MEMBER), "is made by the server; leave it out on create"));
+        }
+        let created = ctx.store.write(move |c| R::create(c, &access.network, parsed.record, &access.actor)).await?;
+        Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&created) }))
+    })?;
+    module.register_async_method(names.get, |p, ctx, ext| async move {
+        let access = params::network(&ext)?;
+        let value = params::json(&p)?;
+        let mut input = params::object(&value)?;
+        let id = required_id(&mut input, "id");
+        let page = Page::read(&mut input, &R::field_names());
+        params::finish(input, Vec::new())?;
+        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let found = ctx.store.read(move |c| R::get(c, &access.network, &id)).await?;
+        Ok::<_, Error>(json!({ R::MEMBER: page.trim(R::to_json(&found), "id") }))
+    })?;
+    module.register_async_method(names.update, |p, ctx, ext| async move {
+        let access = params::network(&ext)?;
+        let parsed = record_param::<R>(&params::json(&p)?)?;
+        let id = parsed.id.ok_or_else(|| {
+            Error::invalid(format!("{}.id", R::MEMBER), "is required: it names the record to replace")
+        })?;
+        let updated = ctx
+            .store
+            .write(move |c| R::replace(c, &access.network, &id, parsed.record, parsed.version, &access.actor))
+            .await?;
+        Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&updated) }))
+    })?;
+    module.register_async_method(names.patch, |p, ctx, ext| async move {
+        let access = params::network(&ext)?;
+        let value = params::json(&p)?;
+        let mut input = params::object(&value)?;
+        let operation = read_patch(&mut input);
+        params::finish(input, Vec::new())?;
+        let (id, ops, version) = operation.ok_or_else(|| Error::invalid("patch", "is required"))?;
+        let patched = patch_record::<R>(&ctx, access, id, ops, version).await?;
+        Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&patched) }))
+    })?;
+    module.register_async_method(names.delete, |p, ctx, ext| async move {
+        let access = params::network(&ext)?;
+        let value = params::json(&p)?;
+        let mut input = params::object(&value)?;
+        let id = required_id(&mut input, "id");
+        params::finish(input, Vec::new())?;
+        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        ctx.store.write(move |c| R::delete(c, &access.network, &id)).await?;
+        Ok::<_, Error>(json!({}))
+    })?;
+    module.register_async_method(names.batch, |p, ctx, ext| async move {
+        let access = params::network(&ext)?;
+        let operations = batch_operations(&params::json(&p)?)?;
+        // Each operation is a write of its own: they are group-committed together but succeed or fail alone.
+        let results = join_all(operations.into_iter().map(|op| {
+            let (ctx, access) = (ctx.clone(), access.clone());
+            async move {
+                match op {
+                    Err(rejected) => {
+                        let (id, e) = *rejected;
+                        (id, Err(e))
+                    }
+                    Ok(BatchOp::Patch { id, ops, version }) => {
+                        let outcome = patch_record::<R>(&ctx, access, id.clone(), ops, version).await;
+                        (Value::String(id), outcome.map(|r| Some(R::to_json(&r))))
+                    }
+                    Ok(BatchOp::Delete { id }) => {
+                        let deleted = id.clone();
+                        let outcome = ctx.store.write(move |c| R::delete(c, &access.network, &deleted)).await;
+                        (Value::String(id), outcome.map(|()| None))
+                    }
+                }
+            }
+        }))
+        .await;
+        Ok::<_, Error>(batch_report(results, R::MEMBER))
+    })?;
+    Ok(())
+}
+
+/// Reads `{<member>}`.
+fn record_param<R: Records>(value: &Value) -> Result<Parsed<R::Record>> {
+    let mut input = params::object(value)?;
+    let mut errors: Vec<FieldError> = Vec::new();
+    let parsed = match input.raw(R::MEMBER) {
+        None => {
+            input.fail(R::MEMBER, "is required");
+            None
+        }
+        Some(v) => R::parse(v).map_err(|e| errors.extend(e)).ok(),
+    };
+    params::finish(input, errors)?;
+    parsed.ok_or_else(|| Error::invalid(R::MEMBER, "is required"))
+}
+
+/// A required id-like member.
+pub fn required_id(input: &mut Input<'_>, name: &'static str) -> Option<String> {
+    input.required(name, |v| reference(v.as_str().ok_or("must be a string")?))
+}
+
+/// Reads `{id, patch, sysVersion?}`.
+fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOperation>, Option<i64>)> {
+    let id = required_id(input, "id");
+    let ops = input.required("patch", patch::parse);
+    let version = input.optional_int("sysVersion", 1, i64::MAX);
+    Some((id?, ops?, version))
+}
+
+/// Applies a JSON Patch to a stored record and validates the result as a whole, in one write.
+async fn patch_record<R: Records>(
+    ctx: &Ctx,
+    access: NetworkAccess,
+    id: String,
+    ops: Vec<json_patch::PatchOperation>,
+    version: Option<i64>,
+) -> Result<R::Stored> {
+    ctx.store
+        .write(move |c| {
+            let current = R::get(c, &access.network, &id)?;
+            let patched = patch::apply(&Value::Object(R::to_json(&current)), &ops, PROTECTED)?;
+            let next = R::parse(&patched).map_err(Error::InvalidParams)?;
+            R::replace(c, &access.network, &id, next.record, version, &access.actor)
+        })
+        .await
+}
+
+/// An operation of a batch that could not be read: its id (as sent) and why.
+type Rejected = Box<(Value, Error)>;
+
+/// What one batch operation came to: its id, and the record it left (none after a delete) or its error.
+type OpOutcome = (Value, Result<Option<Map<String, Value>>>);
+
+/// One operation of a batch.
+enum BatchOp {
+    Patch { id: String, ops: Vec<json_patch::PatchOperation>, version: Option<i64> },
+    Delete { id: String },
+}
+
+/// Reads `{operations}`: each operation on its own (a malformed one becomes that operation's error).
+fn batch_operations(value: &Value) -> Result<Vec<std::result::Result<BatchOp, Rejected>>> {
+    let mut input = params::object(value)?;
+    let operations = input.required("operations", |v| match v.as_array() {
+        Some(list) if list.len() > MAX_BATCH_OPERATIONS => {
+            Err(format!("must hold at most {MAX_BATCH_OPERATIONS} operations"))
+        }
+        Some(list) => Ok(list.clone()),
+        None => Err("must be an array".into()),
+    });
+    params::finish(input, Vec::new())?;
+    let operations = operations.ok_or_else(|| Error::invalid("operations", "is required"))?;
+    Ok(operations.iter().enumerate().map(|(i, op)| batch_operation(i, op)).collect())
+}
+
+fn batch_operation(index: usize, op: &Value) -> std::result::Result<BatchOp, Rejected> {
+    let id = op.get("id").cloned().unwrap_or(Value::Null);
+    let fail = |errors: Vec<FieldError>| Box::new((id.clone(), Error::InvalidParams(errors)));
+    let mut input = Input::new(&format!("operations[{index}]"), op).map_err(|e| fail(vec![e]))?;
+    let kind = input.required("op", |v| match v.as_str() {
+        Some("patch") => Ok(true),
+        Some("delete") => Ok(false),
+        _ => Err("must be 'patch' or 'delete'".to_owned()),
+    });
+    let parsed = match kind {
+        Some(true) => read_patch(&mut input).map(|(id, ops, version)| BatchOp::Patch { id, ops, version }),
+        Some(false) => required_id(&mut input, "id").map(|id| BatchOp::Delete { id }),
+        None => None,
+    };
+    input.finish().map_err(fail)?;
+    parsed.ok_or_else(|| fail(vec![FieldError::new(format!("operations[{index}]"), "is incomplete")]))
+}
+
+/// The answer of a batch: counts, and each operation's outcome in order.
+fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
+    let success = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let items: Vec<Value> = results
+        .into_iter()
+        .map(|(id, outcome)| match outcome {
+            Ok(Some(record)) => json!({ "id": id, "ok": true, resource: record }),
+            Ok(None) => json!({ "id": id, "ok": true }),
+            Err(e) => json!({ "id": id, "ok": false, "error": ErrorObjectOwned::from(e) }),
+        })
+        .collect();
+    json!({ "successCount": success, "errorCount": items.len() - success, "results": items })
+}
+
+/// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`.
+pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page) -> Value {
+    let items: Vec<Value> = found.items.iter().map(|r| Value::Object(page.trim(R::to_json(r), "id"))).collect();
+    json!({ "count": found.count, "items": items, "nextCursor": found.next_cursor })
+}
+
+/// Registers look-ups of `R`: each method lists the records whose columns equal its required members.
+pub fn register_lookups<R: Records>(
+    module: &mut RpcModule<Ctx>,
+    lookups: &'static [(&'static str, &'static [(&'static str, &'static str)])],
+    list: fn(&Connection, &NetworkId, &[(&str, String)], &Page) -> Result<Found<R::Stored>>,
+) -> Registered {
+    for &(method, members) in lookups {
+        module.register_async_method(method, move |p, ctx, ext| async move {
+            let access = params::network(&ext)?;
+            let value = params::json(&p)?;
+            let mut input = params::object(&value)?;
+            let equal: Vec<(&str, String)> = members
+                .iter()
+                .filter_map(|&(member, column)| required_id(&mut input, member).map(|v| (column, v)))
+                .collect();
+            let page = Page::read(&mut input, &R::field_names());
+            params::finish(input, Vec::new())?;
+            if equal.len() != members.len() {
+                return Err(Error::invalid("params", "a required member is missing"));
+            }
+            let listed = page.clone();
+            let found = ctx.store.read(move |c| list(c, &access.network, &equal, &listed)).await?;
+            Ok::<_, Error>(listing::<R>(found, &page))
+        })?;
+    }
+    Ok(())
+}
