@@ -60,6 +60,13 @@ pub trait Records: Send + Sync + 'static {
         actor: &str,
     ) -> Result<Self::Stored>;
     fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()>;
+    /// The records whose columns equal the given values.
+    fn list_by(
+        conn: &Connection,
+        network: &NetworkId,
+        equal: &[(&str, String)],
+        page: &Page,
+    ) -> Result<Found<Self::Stored>>;
 }
 
 type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
@@ -263,7 +270,6 @@ pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page) -> Value {
 pub fn register_lookups<R: Records>(
     module: &mut RpcModule<Ctx>,
     lookups: &'static [(&'static str, &'static [(&'static str, &'static str)])],
-    list: fn(&Connection, &NetworkId, &[(&str, String)], &Page) -> Result<Found<R::Stored>>,
 ) -> Registered {
     for &(method, members) in lookups {
         module.register_async_method(method, move |p, ctx, ext| async move {
@@ -280,7 +286,7 @@ pub fn register_lookups<R: Records>(
                 return Err(Error::invalid("params", "a required member is missing"));
             }
             let listed = page.clone();
-            let found = ctx.store.read(move |c| list(c, &access.network, &equal, &listed)).await?;
+            let found = ctx.store.read(move |c| R::list_by(c, &access.network, &equal, &listed)).await?;
             Ok::<_, Error>(listing::<R>(found, &page))
         })?;
     }

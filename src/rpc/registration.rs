@@ -7,9 +7,11 @@ use serde_json::{Map, Value, json};
 
 use super::records::{self, Names, Parsed, Records, required_id};
 use super::{Ctx, params};
+use crate::domain::Page;
 use crate::domain::ids::NetworkId;
 use crate::domain::registration::{self, Registration, RegistrationQuery};
 use crate::error::{Error, FieldError, Result};
+use crate::store::list::Found;
 use crate::store::registration::{self as stored, StoredRegistration};
 
 /// Registrations as a record resource.
@@ -49,6 +51,14 @@ impl Records for Registrations {
     fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
         stored::delete(conn, network, id)
     }
+    fn list_by(
+        conn: &Connection,
+        network: &NetworkId,
+        equal: &[(&str, String)],
+        page: &Page,
+    ) -> Result<Found<StoredRegistration>> {
+        stored::list_by(conn, network, equal, page)
+    }
 }
 
 /// The look-ups: method, and the members that must all match (member, column).
@@ -76,7 +86,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
             batch: "registration.batch",
         },
     )?;
-    records::register_lookups::<Registrations>(module, LOOKUPS, stored::list_by)?;
+    records::register_lookups::<Registrations>(module, LOOKUPS)?;
     module.register_async_method("registration.search", |p, ctx, ext| async move {
         let access = params::network(&ext)?;
         let value = params::json(&p)?;
