@@ -162,3 +162,28 @@ CREATE TABLE registration_totals (
 INSERT INTO registration_totals (network_id, total) SELECT network_id, count(*) FROM registrations GROUP BY network_id;
 -- A network's registrations in creation order (the rowid follows network_id): an unfiltered page reads only itself.
 CREATE INDEX registrations_network ON registrations (network_id);
+
+-- migration: 4
+
+-- Function tickets: a seat at one function of an event. As for registrations, the client's fields are kept whole
+-- in `fields`, and the columns beside it serve the look-ups and the integrity checks.
+CREATE TABLE function_tickets (
+    seq                  INTEGER PRIMARY KEY,
+    network_id           TEXT NOT NULL,
+    id                   TEXT NOT NULL,
+    event_id             TEXT NOT NULL,
+    function_id          TEXT NOT NULL,
+    contact_id           TEXT NOT NULL,
+    registration_id      TEXT,
+    status               TEXT NOT NULL,
+    fields               TEXT NOT NULL,
+    sys_version          INTEGER NOT NULL,
+    sys_created_at       INTEGER NOT NULL,
+    sys_last_modified_at INTEGER NOT NULL,
+    sys_created_by       TEXT NOT NULL,
+    sys_last_modified_by TEXT NOT NULL,
+    UNIQUE (network_id, id)
+);
+CREATE INDEX function_tickets_function ON function_tickets (network_id, function_id);
+CREATE INDEX function_tickets_event_contact ON function_tickets (network_id, event_id, contact_id);
+CREATE INDEX function_tickets_registration ON function_tickets (network_id, registration_id);

@@ -5,6 +5,7 @@
 //! `Dispatcher` → a namespace's handler → domain → store.
 
 pub mod admin;
+pub mod function_ticket;
 pub mod guard;
 pub mod http;
 pub mod jsonrpc;
@@ -42,6 +43,7 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     let mut module = RpcModule::new(ctx);
     ticket::register(&mut module)?;
     registration::register(&mut module)?;
+    function_ticket::register(&mut module)?;
     admin::register(&mut module)?;
     if let Some(unguarded) = module.method_names().find(|m| auth::required(m).is_none()) {
         return Err(AssemblyError::Unguarded(unguarded));

@@ -9,6 +9,7 @@
 //! is durable (with `synchronous=FULL`, also across power loss). Under load one fsync serves many calls; a lone
 //! call pays exactly one, as it would without grouping.
 
+pub mod function_ticket;
 pub mod list;
 pub mod registration;
 pub mod ticket;

@@ -16,6 +16,7 @@ use crate::domain::registration::{Holding, Registration, RegistrationQuery};
 use crate::domain::sys::Sys;
 use crate::domain::time;
 use crate::error::{ConflictReason, Error, Result};
+use crate::store::function_ticket;
 use crate::store::list::{self, Found, Listed};
 use crate::store::ticket;
 
@@ -304,6 +305,7 @@ pub fn replace(
     let number = if next.event_id() == current.registration.event_id() {
         current.number
     } else {
+        function_ticket::check_unreferenced(conn, network, id, "moved to another event")?;
         take_number(conn, network, next.event_id(), None)?
     };
     let stored = StoredRegistration {
@@ -331,6 +333,7 @@ pub fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
             json!({ "resource": "registration", "id": id, "referencedBy": "registration", "count": guests }),
         ));
     }
+    function_ticket::check_unreferenced(conn, network, id, "deleted")?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), None)?;
     conn.prepare_cached("DELETE FROM registrations WHERE network_id = ?1 AND id = ?2")?
         .execute(params![network.as_str(), id])?;
@@ -361,6 +364,7 @@ pub fn transfer(
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
     let stored = StoredRegistration { registration: next, sys: current.sys.changed(actor), ..current };
     write_row(conn, network, &stored, false)?;
+    function_ticket::follow_transfer(conn, network, id, contact_id, actor)?;
     Ok(stored)
 }
 
