@@ -41,6 +41,17 @@ impl Sys {
         }
     }
 
+    /// A stored record as the API shows it: its server-made members first, then its fields, then the sys fields.
+    pub fn record_json(&self, made: &[(&str, Value)], fields: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = Map::with_capacity(made.len() + fields.len() + 5);
+        for (k, v) in made {
+            out.insert((*k).to_owned(), v.clone());
+        }
+        out.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.write_to(&mut out);
+        out
+    }
+
     /// Adds the fields to a JSON object.
     pub fn write_to(&self, out: &mut Map<String, Value>) {
         out.insert("sysVersion".into(), self.version.into());

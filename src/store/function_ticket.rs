@@ -11,7 +11,6 @@ use crate::domain::Page;
 use crate::domain::function_ticket::FunctionTicket;
 use crate::domain::ids::{NetworkId, new_id};
 use crate::domain::sys::Sys;
-use crate::domain::time;
 use crate::error::{ConflictReason, Error, FieldError, Result};
 use crate::store::list::{self, Found, Listed};
 use crate::store::registration;
@@ -29,13 +28,7 @@ pub struct StoredFunctionTicket {
 impl StoredFunctionTicket {
     /// The function ticket as the API shows it.
     pub fn to_json(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("id".into(), self.id.clone().into());
-        for (k, v) in self.ticket.fields() {
-            out.insert(k.clone(), v.clone());
-        }
-        self.sys.write_to(&mut out);
-        out
+        self.sys.record_json(&[("id", self.id.clone().into())], self.ticket.fields())
     }
 }
 
@@ -50,13 +43,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredFunctionTicket> {
         seq: row.get(0)?,
         id: row.get(1)?,
         ticket: FunctionTicket::from_stored(fields),
-        sys: Sys {
-            version: row.get(3)?,
-            created_at: time::from_millis(row.get(4)?),
-            last_modified_at: time::from_millis(row.get(5)?),
-            created_by: row.get(6)?,
-            last_modified_by: row.get(7)?,
-        },
+        sys: super::sys_from_row(row, 3)?,
     })
 }
 

@@ -214,6 +214,19 @@ impl Store {
     }
 }
 
+/// The five sys columns (`sys_version`, `sys_created_at`, `sys_last_modified_at`, `sys_created_by`,
+/// `sys_last_modified_by`) of a row, starting at column `first`.
+pub fn sys_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<crate::domain::sys::Sys> {
+    use crate::domain::time::from_millis;
+    Ok(crate::domain::sys::Sys {
+        version: row.get(first)?,
+        created_at: from_millis(row.get(first + 1)?),
+        last_modified_at: from_millis(row.get(first + 2)?),
+        created_by: row.get(first + 3)?,
+        last_modified_by: row.get(first + 4)?,
+    })
+}
+
 fn stopped() -> Error {
     Error::Internal("the store is closed".into())
 }

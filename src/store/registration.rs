@@ -34,14 +34,8 @@ pub struct StoredRegistration {
 impl StoredRegistration {
     /// The registration as the API shows it.
     pub fn to_json(&self) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("id".into(), self.id.clone().into());
-        out.insert("number".into(), self.number.into());
-        for (k, v) in self.registration.fields() {
-            out.insert(k.clone(), v.clone());
-        }
-        self.sys.write_to(&mut out);
-        out
+        self.sys
+            .record_json(&[("id", self.id.clone().into()), ("number", self.number.into())], self.registration.fields())
     }
 }
 
@@ -58,13 +52,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredRegistration> {
         id: row.get(1)?,
         number,
         registration: Registration::from_stored(fields, Some(number)),
-        sys: Sys {
-            version: row.get(4)?,
-            created_at: time::from_millis(row.get(5)?),
-            last_modified_at: time::from_millis(row.get(6)?),
-            created_by: row.get(7)?,
-            last_modified_by: row.get(8)?,
-        },
+        sys: super::sys_from_row(row, 4)?,
     })
 }
 

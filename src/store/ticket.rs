@@ -37,13 +37,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredTicket> {
             display_order: row.get(14)?,
         },
         sold: row.get(15)?,
-        sys: Sys {
-            version: row.get(16)?,
-            created_at: time::from_millis(row.get(17)?),
-            last_modified_at: time::from_millis(row.get(18)?),
-            created_by: row.get(19)?,
-            last_modified_by: row.get(20)?,
-        },
+        sys: super::sys_from_row(row, 16)?,
     })
 }
 
