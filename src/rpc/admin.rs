@@ -1,4 +1,5 @@
-//! `admin.*`: token management (permission `all@*`) and `admin.whoami` (any valid token).
+//! `admin.*`: token management and the writer's counters (permission `all@*`), and `admin.whoami` (any valid
+//! token).
 
 use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
@@ -43,6 +44,13 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let at = ctx.store.write(move |c| store::token::revoke(c, &revoked_id)).await?;
         ctx.tokens.revoke(&id, at);
         Ok::<_, Error>(json!({}))
+    })?;
+    module.register_async_method("admin.stats", |p, ctx, ext| async move {
+        params::admin(&ext)?;
+        params::finish(params::object(&params::json(&p)?)?, Vec::new())?;
+        let stats = ctx.store.stats();
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        Ok::<_, Error>(json!({ "writer": { "commits": load(&stats.commits), "calls": load(&stats.calls) } }))
     })?;
     module.register_async_method("admin.whoami", |p, _ctx, ext| async move {
         let token = params::token(&ext)?;
