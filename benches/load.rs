@@ -394,9 +394,9 @@ fn main() {
                     let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
                     let body = match n % 10 {
                         0 => rpc_body("registration.patch", json!({"id": id, "patch": [{"op": "replace", "path": "/notes", "value": format!("n{n}")}]})),
-                        1 | 2 | 3 => rpc_body("ticket.getPurchasableTickets", json!({"visible": true, "limit": 50})),
-                        4 | 5 => rpc_body("registration.get", json!({"id": id})),
-                        6 | 7 => rpc_body("registration.search", json!({"eventId": format!("event-{}", n % EVENTS as u64), "limit": 20})),
+                        1..=3 => rpc_body("ticket.getPurchasableTickets", json!({"visible": true, "limit": 50})),
+                        4..=5 => rpc_body("registration.get", json!({"id": id})),
+                        6..=7 => rpc_body("registration.search", json!({"eventId": format!("event-{}", n % EVENTS as u64), "limit": 20})),
                         _ => rpc_body("ticket.getPurchasableTicket", json!({"productId": format!("ticket-{}", n % TICKETS as u64)})),
                     };
                     (body, 1)
