@@ -97,8 +97,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// What a response of the RPC layer came to. jsonrpsee writes `{"jsonrpc":"2.0","id":0,` and then the result
+    /// or the error: the member is cut out as text, so a large result is neither parsed nor re-encoded.
     fn of(response: &MethodResponse) -> Outcome {
         let json = response.as_json().get();
+        if let Some(rest) = json.strip_prefix(r#"{"jsonrpc":"2.0","id":0,"#).and_then(|r| r.strip_suffix('}')) {
+            if let Some(result) = rest.strip_prefix(r#""result":"#) {
+                return Outcome::Result(result.to_owned());
+            }
+            if let Some(error) = rest.strip_prefix(r#""error":"#) {
+                return Outcome::Error(error.to_owned());
+            }
+        }
         match serde_json::from_str::<RawResponse<'_>>(json) {
             Ok(RawResponse { error: Some(e), .. }) => Outcome::Error(e.get().to_owned()),
             Ok(RawResponse { result, .. }) => Outcome::Result(result.map_or("null", RawValue::get).to_owned()),
@@ -207,6 +217,24 @@ mod tests {
         ] {
             assert!(matches!(check(&raw(bad)), Entry::Invalid { .. }), "{bad}");
         }
+    }
+
+    #[test]
+    fn responses_are_cut_without_parsing_and_parsed_otherwise() {
+        let ok = MethodResponse::response(
+            Id::Number(0),
+            jsonrpsee::ResponsePayload::success(serde_json::json!({"a": [1, 2]})),
+            1 << 20,
+        );
+        let Outcome::Result(r) = Outcome::of(&ok) else { panic!("a result") };
+        assert_eq!(r, r#"{"a":[1,2]}"#);
+        let err =
+            MethodResponse::error(Id::Number(0), jsonrpsee::types::ErrorObject::owned(-32004, "gone", None::<()>));
+        let Outcome::Error(e) = Outcome::of(&err) else { panic!("an error") };
+        assert_eq!(e, r#"{"code":-32004,"message":"gone"}"#);
+        let other_id = MethodResponse::response(Id::Str("x".into()), jsonrpsee::ResponsePayload::success(7), 1 << 20);
+        let Outcome::Result(r) = Outcome::of(&other_id) else { panic!("a result") };
+        assert_eq!(r, "7");
     }
 
     #[test]

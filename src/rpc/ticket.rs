@@ -6,10 +6,12 @@ use serde_json::{Value, json};
 
 use super::{Ctx, params};
 use crate::domain::ids::ProductId;
-use crate::domain::ticket::{StoredTicket, Ticket, TicketInput, TicketQuery};
+use crate::domain::ticket::{Ticket, TicketInput, TicketOrder, TicketQuery};
 use crate::domain::{bad_cursor, time};
 use crate::error::{Error, FieldError, Result};
 use crate::store;
+use crate::store::cache::TicketList;
+use serde_json::value::RawValue;
 
 /// Registers the ticket methods.
 pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpsee::core::RegisterMethodError> {
@@ -46,8 +48,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
     module.register_async_method("ticket.getPurchasableTickets", |p, ctx, ext| async move {
         let access = params::network(&ext)?;
         let query = TicketQuery::from_json(&params::json(&p)?).map_err(Error::InvalidParams)?;
-        let tickets = ctx.store.read(move |c| store::ticket::all(c, &access.network)).await?;
-        list(tickets, &query)
+        let tickets = ctx.store.ticket_list(&access.network).await?;
+        list(&tickets, &query)
     })?;
     Ok(())
 }
@@ -106,38 +108,54 @@ fn decode(text: &str, query: &TicketQuery) -> Result<(i64, String)> {
     Ok((cursor.k, cursor.id))
 }
 
-/// Filters, orders and pages a network's tickets.
-fn list(mut tickets: Vec<StoredTicket>, query: &TicketQuery) -> Result<Value> {
+/// Filters, orders and pages a network's tickets; untrimmed tickets are answered from their kept JSON.
+fn list(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
     let now = time::now();
-    tickets.retain(|t| query.matches(t, now));
-    let key = |t: &StoredTicket| (query.order_by.key(t), t.ticket.product_id.as_str().to_owned());
-    tickets.sort_by_cached_key(key);
-    if query.descending {
-        tickets.reverse();
+    let key = |i: usize| {
+        let t = &all.tickets[i];
+        (query.order_by.key(t), t.ticket.product_id.as_str())
+    };
+    let mut order: Vec<usize> = (0..all.tickets.len()).filter(|&i| query.matches(&all.tickets[i], now)).collect();
+    // The kept list is by productId, which is already the order when that is the ordering asked for.
+    if query.order_by != TicketOrder::ProductId {
+        order.sort_by(|&a, &b| key(a).cmp(&key(b)));
     }
-    let count = tickets.len();
+    if query.descending {
+        order.reverse();
+    }
+    let count = order.len();
     let start = match &query.page.cursor {
         None => 0,
         Some(text) => {
-            let after = decode(text, query)?;
-            tickets
-                .iter()
-                .position(|t| {
-                    let k = key(t);
-                    if query.descending { k < after } else { k > after }
-                })
-                .unwrap_or(count)
+            let (k, id) = decode(text, query)?;
+            let after = (k, id.as_str());
+            order.iter().position(|&i| if query.descending { key(i) < after } else { key(i) > after }).unwrap_or(count)
         }
     };
     let end = query.page.limit.map_or(count, |l| (start + l).min(count));
-    let page = &tickets[start..end];
+    let page = &order[start..end];
     let next_cursor = match page.last() {
-        Some(last) if end < count => {
+        Some(&last) if end < count => {
             let (k, id) = key(last);
-            Some(encode(&Cursor { o: ordering_name(query), k, id }))
+            Some(encode(&Cursor { o: ordering_name(query), k, id: id.to_owned() }))
         }
         _ => None,
     };
-    let items: Vec<Value> = page.iter().map(|t| Value::Object(query.page.trim(t.to_json(), "productId"))).collect();
-    Ok(json!({ "tickets": items, "count": count, "nextCursor": next_cursor }))
+    let mut out = String::with_capacity(64 + page.iter().map(|&i| all.json[i].get().len() + 1).sum::<usize>());
+    out.push_str("{\"tickets\":[");
+    for (n, &i) in page.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        match &query.page.fields {
+            None => out.push_str(all.json[i].get()),
+            Some(_) => {
+                let trimmed = query.page.trim(all.tickets[i].to_json(), "productId");
+                out.push_str(&serde_json::to_string(&trimmed).map_err(|e| Error::Internal(e.to_string()))?);
+            }
+        }
+    }
+    let cursor = serde_json::to_string(&next_cursor).map_err(|e| Error::Internal(e.to_string()))?;
+    out.push_str(&format!("],\"count\":{count},\"nextCursor\":{cursor}}}"));
+    RawValue::from_string(out).map_err(|e| Error::Internal(e.to_string()))
 }

@@ -9,6 +9,7 @@
 //! is durable (with `synchronous=FULL`, also across power loss). Under load one fsync serves many calls; a lone
 //! call pays exactly one, as it would without grouping.
 
+pub mod cache;
 pub mod function_ticket;
 pub mod list;
 pub mod registration;
@@ -79,6 +80,8 @@ struct Inner {
     reads: Mutex<Option<crossbeam_channel::Sender<ReadJob>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     stats: Arc<WriterStats>,
+    /// Each network's ticket list between changes.
+    tickets: Arc<cache::TicketCache>,
     /// Held for the life of the store: a second process on the same file is refused.
     _lock: File,
 }
@@ -112,13 +115,15 @@ impl Store {
             MigrateError::Sqlite(e) => sqlite(e),
         })?;
 
+        conn.execute_batch(TOUCHED).map_err(sqlite)?;
         let stats = Arc::new(WriterStats::default());
+        let tickets = Arc::new(cache::TicketCache::default());
         let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
-        let writer_stats = stats.clone();
+        let (writer_stats, writer_tickets) = (stats.clone(), tickets.clone());
         let mut threads = vec![
             std::thread::Builder::new()
                 .name("store-writer".into())
-                .spawn(move || run_writer(conn, write_rx, &writer_stats))
+                .spawn(move || run_writer(conn, write_rx, &writer_stats, &writer_tickets))
                 .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?,
         ];
 
@@ -148,6 +153,7 @@ impl Store {
                 reads: Mutex::new(Some(read_tx)),
                 threads: Mutex::new(threads),
                 stats,
+                tickets,
                 _lock: lock,
             }),
         })
@@ -192,6 +198,19 @@ impl Store {
     fn sender<T>(&self, slot: &Mutex<Option<crossbeam_channel::Sender<T>>>) -> Result<crossbeam_channel::Sender<T>> {
         let guard = slot.lock().map_err(|_| stopped())?;
         guard.clone().ok_or_else(stopped)
+    }
+
+    /// A network's tickets, from memory when nothing changed since they were last read.
+    pub async fn ticket_list(&self, network: &crate::domain::ids::NetworkId) -> Result<Arc<cache::TicketList>> {
+        let cache = &self.inner.tickets;
+        if let Some(list) = cache.get(network.as_str()) {
+            return Ok(list);
+        }
+        let generation = cache.generation(network.as_str());
+        let read = network.clone();
+        let list = Arc::new(self.read(move |c| Ok(cache::TicketList::new(ticket::all(c, &read)?))).await?);
+        cache.put(network.as_str(), generation, list.clone());
+        Ok(list)
     }
 
     /// The writer's counters.
@@ -241,7 +260,35 @@ pub fn lock_path(db: &Path) -> PathBuf {
 /// How many commits pass between two `PRAGMA optimize` runs, which keep the planner's statistics current.
 const OPTIMIZE_EVERY: u64 = 2_000;
 
-fn run_writer(conn: Connection, jobs: crossbeam_channel::Receiver<WriteJob>, stats: &WriterStats) {
+/// Connection-local triggers that note which networks' tickets a transaction changed; rolled back with it.
+const TOUCHED: &str = "
+    CREATE TEMP TABLE touched_networks (network_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TEMP TRIGGER tickets_inserted AFTER INSERT ON main.tickets
+        BEGIN INSERT OR IGNORE INTO touched_networks VALUES (new.network_id); END;
+    CREATE TEMP TRIGGER tickets_updated AFTER UPDATE ON main.tickets
+        BEGIN INSERT OR IGNORE INTO touched_networks VALUES (new.network_id); END;
+    CREATE TEMP TRIGGER tickets_deleted AFTER DELETE ON main.tickets
+        BEGIN INSERT OR IGNORE INTO touched_networks VALUES (old.network_id); END;
+";
+
+/// The networks whose tickets the last transaction changed; forgets them.
+fn take_touched(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let touched = conn
+        .prepare_cached("SELECT network_id FROM touched_networks")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    if !touched.is_empty() {
+        conn.execute_batch("DELETE FROM touched_networks")?;
+    }
+    Ok(touched)
+}
+
+fn run_writer(
+    conn: Connection,
+    jobs: crossbeam_channel::Receiver<WriteJob>,
+    stats: &WriterStats,
+    tickets: &cache::TicketCache,
+) {
     let optimize = || {
         if let Err(e) = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;") {
             tracing::warn!(cause = %e, "PRAGMA optimize failed");
@@ -276,6 +323,14 @@ fn run_writer(conn: Connection, jobs: crossbeam_channel::Receiver<WriteJob>, sta
             let _ = conn.execute_batch("ROLLBACK");
             e.to_string()
         });
+        // After the commit and before any answer: no caller can read a ticket list from before its own change.
+        match take_touched(&conn) {
+            Ok(touched) => tickets.bump(&touched),
+            Err(e) => {
+                tracing::error!(cause = %e, "cannot read which tickets changed; dropping every kept list");
+                tickets.bump(&tickets.all_networks());
+            }
+        }
         for answer in answers {
             answer(committed.clone().map_err(|e| Error::Internal(format!("sqlite commit: {e}"))));
         }
