@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::future::join_all;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use jsonrpsee::core::middleware::RpcServiceT;
 use jsonrpsee::server::{HttpBody, MethodResponse};
 use serde_json::value::RawValue;
@@ -203,21 +203,36 @@ where
         }
         let max = self.config.max_body_bytes;
         let too_large = || refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {max} bytes"));
-        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > max) {
-            return too_large();
-        }
         let caller = Caller {
             token: bearer(req.headers()).and_then(|t| self.tokens.authenticate(t, time::now())),
             network_header: req.headers().get("x-network-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
             in_batch: false,
         };
         let route = route(req.uri().path());
-        let body = match Limited::new(req.into_body(), max).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-            Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {e}")),
-        };
+        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let mut body = std::pin::pin!(req.into_body());
+        if declared.is_some_and(|n| n > max) {
+            drain(body.as_mut(), max).await;
+            return too_large();
+        }
+        let mut collected = Vec::with_capacity(declared.unwrap_or(0));
+        let mut over = false;
+        while let Some(frame) = body.as_mut().frame().await {
+            let data = match frame {
+                Ok(frame) => frame.into_data().unwrap_or_default(),
+                Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {}", e.into())),
+            };
+            if collected.len() + data.len() > max {
+                over = true;
+                break;
+            }
+            collected.extend_from_slice(&data);
+        }
+        if over {
+            drain(body.as_mut(), max).await;
+            return too_large();
+        }
+        let body = Bytes::from(collected);
         match route {
             Route::MethodPath(method) => self.method_path(caller, method, &body).await,
             _ => self.rpc(caller, &body).await,
@@ -271,13 +286,29 @@ where
         if !is_request {
             return respond(StatusCode::OK, jsonrpc::run(&self.rpc, caller, method, Some(params)).await.envelope());
         }
-        let entry = match jsonrpc::check(params) {
+        let entry = match jsonrpc::check_with(params, Some(&method)) {
             Entry::Call { method: named, id, .. } if named != method => {
                 Entry::Invalid { id, message: format!("method '{named}' differs from the path's '{method}'") }
             }
             other => other,
         };
         answer(jsonrpc::answer(&self.rpc, caller, entry).await)
+    }
+}
+
+/// Reads and drops what is left of a refused body, up to a bound, so that the client can read the refusal; past
+/// the bound the connection is closed instead.
+async fn drain<B>(mut body: std::pin::Pin<&mut B>, max: usize)
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    let mut left = max.saturating_mul(4);
+    while let Some(Ok(frame)) = body.as_mut().frame().await {
+        let len = frame.data_ref().map_or(0, Bytes::len);
+        if len >= left {
+            break;
+        }
+        left -= len;
     }
 }
 

@@ -47,6 +47,11 @@ fn first_byte(raw: &str) -> Option<u8> {
 
 /// Checks one request object as the specification defines it.
 pub fn check(raw: &RawValue) -> Entry<'_> {
+    check_with(raw, None)
+}
+
+/// Checks one request object; a missing `method` is `path_method` when given (the path form names it).
+pub fn check_with<'a>(raw: &'a RawValue, path_method: Option<&str>) -> Entry<'a> {
     if first_byte(raw.get()) != Some(b'{') {
         return Entry::Invalid { id: None, message: "a request must be an object".into() };
     }
@@ -61,8 +66,9 @@ pub fn check(raw: &RawValue) -> Entry<'_> {
     if req.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
         return Entry::Invalid { id, message: "jsonrpc must be exactly \"2.0\"".into() };
     }
-    let method = match req.method.map(|m| serde_json::from_str::<String>(m.get())) {
-        Some(Ok(method)) => method,
+    let method = match (req.method.map(|m| serde_json::from_str::<String>(m.get())), path_method) {
+        (Some(Ok(method)), _) => method,
+        (None, Some(path)) => path.to_owned(),
         _ => return Entry::Invalid { id, message: "method must be a string".into() },
     };
     if let Some(params) = req.params
