@@ -212,7 +212,7 @@ where
         let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         let mut body = std::pin::pin!(req.into_body());
         if declared.is_some_and(|n| n > max) {
-            drain(body.as_mut(), max).await;
+            drain(body.as_mut()).await;
             return too_large();
         }
         let mut collected = Vec::with_capacity(declared.unwrap_or(0));
@@ -229,7 +229,7 @@ where
             collected.extend_from_slice(&data);
         }
         if over {
-            drain(body.as_mut(), max).await;
+            drain(body.as_mut()).await;
             return too_large();
         }
         let body = Bytes::from(collected);
@@ -296,21 +296,30 @@ where
     }
 }
 
-/// Reads and drops what is left of a refused body, up to a bound, so that the client can read the refusal; past
-/// the bound the connection is closed instead.
-async fn drain<B>(mut body: std::pin::Pin<&mut B>, max: usize)
+/// Reads and drops what is left of a refused body, so that a client still uploading it can read the refusal
+/// (a socket closed with unread data resets the connection, and the client sees a broken pipe instead of 413).
+/// Draining is bounded: at most [`DRAIN_BYTES`] and [`DRAIN_TIME`], past which the connection is closed.
+async fn drain<B>(mut body: std::pin::Pin<&mut B>)
 where
     B: http_body::Body<Data = Bytes>,
 {
-    let mut left = max.saturating_mul(4);
-    while let Some(Ok(frame)) = body.as_mut().frame().await {
-        let len = frame.data_ref().map_or(0, Bytes::len);
-        if len >= left {
-            break;
+    let mut left = DRAIN_BYTES;
+    let draining = async {
+        while let Some(Ok(frame)) = body.as_mut().frame().await {
+            let len = frame.data_ref().map_or(0, Bytes::len);
+            if len >= left {
+                break;
+            }
+            left -= len;
         }
-        left -= len;
-    }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, draining).await;
 }
+
+/// Most bytes of a refused body read and dropped.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+/// Longest time spent reading a refused body.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn answer(response: Option<String>) -> Response<HttpBody> {
     match response {
