@@ -54,8 +54,13 @@ impl FunctionTicket {
     }
 
     /// A function ticket from its stored fields (validated when written).
-    pub fn from_stored(fields: Map<String, Value>) -> FunctionTicket {
-        FunctionTicket { fields }
+    pub fn from_stored(stored: Map<String, Value>) -> FunctionTicket {
+        FunctionTicket { fields: record::expand(stored, FIELDS) }
+    }
+
+    /// The fields worth storing: the non-default ones.
+    pub fn stored_fields(&self) -> Map<String, Value> {
+        record::compact(&self.fields, FIELDS)
     }
 
     /// The client fields as JSON.

@@ -145,3 +145,50 @@ pub fn read_fields(input: &mut Input<'_>, fields: &[(&'static str, Kind)]) -> Ma
     }
     out
 }
+
+/// The fields worth storing: those that differ from their default (absent ones are defaulted when read).
+pub fn compact(fields: &Map<String, Value>, table: &[(&'static str, Kind)]) -> Map<String, Value> {
+    table
+        .iter()
+        .filter_map(|&(name, kind)| {
+            let value = fields.get(name)?;
+            (*value != default(name, kind)).then(|| (name.to_owned(), value.clone()))
+        })
+        .collect()
+}
+
+/// Stored fields back into the canonical object: every field of the table, in order, absent ones defaulted.
+pub fn expand(mut stored: Map<String, Value>, table: &[(&'static str, Kind)]) -> Map<String, Value> {
+    table
+        .iter()
+        .map(|&(name, kind)| (name.to_owned(), stored.remove(name).unwrap_or_else(|| default(name, kind))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compact_then_expand_is_the_identity() {
+        let table = &[
+            ("name", Kind::RequiredText),
+            ("status", Kind::Enum(&["active", "draft"])),
+            ("tags", Kind::Strings),
+            ("vip", Kind::Bool),
+            ("city", Kind::Text),
+        ];
+        let full: Map<String, Value> =
+            serde_json::from_value(json!({"name": "Ada", "status": "active", "tags": [], "vip": false, "city": null}))
+                .unwrap();
+        let small = compact(&full, table);
+        assert_eq!(Value::Object(small.clone()), json!({"name": "Ada"}));
+        assert_eq!(expand(small, table), full);
+        let changed: Map<String, Value> = serde_json::from_value(
+            json!({"name": "Ada", "status": "draft", "tags": ["x"], "vip": true, "city": "Rome"}),
+        )
+        .unwrap();
+        assert_eq!(expand(compact(&changed, table), table), changed);
+    }
+}

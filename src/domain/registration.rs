@@ -131,8 +131,13 @@ impl Registration {
     }
 
     /// A registration from its stored fields (trusted: they were validated when written).
-    pub fn from_stored(fields: Map<String, Value>, number: Option<i64>) -> Registration {
-        Registration { fields, number }
+    pub fn from_stored(stored: Map<String, Value>, number: Option<i64>) -> Registration {
+        Registration { fields: record::expand(stored, FIELDS), number }
+    }
+
+    /// The fields worth storing: the non-default ones.
+    pub fn stored_fields(&self) -> Map<String, Value> {
+        record::compact(&self.fields, FIELDS)
     }
 
     fn text(&self, name: &str) -> Option<&str> {

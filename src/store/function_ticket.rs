@@ -88,7 +88,7 @@ fn locked(id: &str) -> Error {
 
 fn write_row(conn: &Connection, network: &NetworkId, t: &StoredFunctionTicket, insert: bool) -> Result<i64> {
     let k = &t.ticket;
-    let fields = serde_json::to_string(k.fields()).map_err(|e| Error::Internal(e.to_string()))?;
+    let fields = serde_json::to_string(&k.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
     let sql = if insert {
         "INSERT INTO function_tickets (network_id, id, event_id, function_id, contact_id, registration_id, status, \
          fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, sys_last_modified_by) \

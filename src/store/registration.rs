@@ -189,7 +189,7 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
 fn write_row(conn: &Connection, network: &NetworkId, r: &StoredRegistration, insert: bool) -> Result<i64> {
     let reg = &r.registration;
     let text = |name: &str| reg.get_str(name).map(str::to_owned);
-    let fields = serde_json::to_string(reg.fields()).map_err(|e| Error::Internal(e.to_string()))?;
+    let fields = serde_json::to_string(&reg.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
     let values: Vec<Sql> = vec![
         network.as_str().to_owned().into(),
         r.id.clone().into(),
