@@ -110,6 +110,37 @@ impl<'a> Input<'a> {
         self.optional(name, |v| int_in(v, min, max))
     }
 
+    /// A list of strings, each checked by `item`; every bad item is its own problem (`name[i]`).
+    pub fn strings<T>(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        item: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<Vec<T>> {
+        let Some(value) = self.raw(name) else {
+            if required {
+                self.fail(name, "is required");
+            }
+            return None;
+        };
+        let Some(list) = value.as_array() else {
+            self.fail(name, "must be an array of strings");
+            return None;
+        };
+        let mut out = Vec::with_capacity(list.len());
+        let mut valid = true;
+        for (i, entry) in list.iter().enumerate() {
+            match entry.as_str().ok_or_else(|| "must be a string".to_owned()).and_then(&item) {
+                Ok(t) => out.push(t),
+                Err(message) => {
+                    valid = false;
+                    self.errors.push(FieldError::with_value(format!("{}[{i}]", self.path(name)), message, entry));
+                }
+            }
+        }
+        valid.then_some(out)
+    }
+
     /// Marks members as known without reading them (read elsewhere, or accepted and ignored).
     pub fn accept(&mut self, names: &[&'static str]) {
         self.known.extend_from_slice(names);
@@ -183,6 +214,17 @@ mod tests {
         let errors = input.finish().unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["thing.name", "thing.count", "thing.when", "thing.extra"]);
+    }
+
+    #[test]
+    fn every_bad_item_of_a_list_is_its_own_problem() {
+        let v = json!({"ids": ["ok", 3, "", "fine"]});
+        let mut input = Input::new("q", &v).unwrap();
+        let ids = input
+            .strings("ids", true, |s| if s.is_empty() { Err("must not be empty".into()) } else { Ok(s.to_owned()) });
+        assert_eq!(ids, None);
+        let fields: Vec<_> = input.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["q.ids[1]", "q.ids[2]"]);
     }
 
     #[test]

@@ -38,10 +38,8 @@ impl Page {
     pub fn read(input: &mut Input<'_>, allowed: &[&str]) -> Page {
         let limit = input.optional_int("limit", 1, MAX_LIMIT).map(|n| n as usize);
         let cursor = input.optional("cursor", |v| input::text(v, 1024, false));
-        let fields = input.optional("fields", |v| {
-            input::string_list(v, |s| {
-                if allowed.contains(&s) { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a field")) }
-            })
+        let fields = input.strings("fields", false, |s| {
+            if allowed.contains(&s) { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a field")) }
         });
         Page { limit, cursor, fields }
     }

@@ -288,7 +288,7 @@ impl RegistrationQuery {
     /// Reads the params of `registration.search`.
     pub fn from_json(input: &mut Input<'_>) -> RegistrationQuery {
         let mut query = RegistrationQuery {
-            ids: input.optional("ids", |v| input::string_list(v, reference)),
+            ids: input.strings("ids", false, reference),
             event_id: input.optional("eventId", |v| reference(v.as_str().ok_or("must be a string")?)),
             ..RegistrationQuery::default()
         };

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, params};
 use crate::auth::token::{self as tokens, Grant, TokenInfo};
-use crate::domain::{ids, input, time};
+use crate::domain::{ids, time};
 use crate::error::{Error, Result};
 use crate::store;
 
@@ -17,7 +17,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let name = input.required_text("name", 200);
-        let grants = input.required("grants", |v| input::string_list(v, Grant::parse));
+        let grants = input.strings("grants", true, Grant::parse);
         let expires_at = input.optional_time("expiresAt");
         params::finish(input, Vec::new())?;
         let (Some(name), Some(grants)) = (name, grants) else {

@@ -53,11 +53,19 @@ struct NetworkMember<'a> {
     network_id: Option<&'a RawValue>,
 }
 
-/// The `networkId` member of object params: `Ok(None)` when absent or when the params are not an object.
+/// The `networkId` member of the params object: `Ok(None)` when absent. By-position params holding one object are
+/// read as that object, as the handlers read them.
 fn network_member(params: Option<&RawValue>) -> Result<Option<String>, Error> {
-    let Some(raw) = params.filter(|p| p.get().trim_start().starts_with('{')) else {
-        return Ok(None);
+    let Some(params) = params else { return Ok(None) };
+    let object = match params.get().trim_start().as_bytes().first() {
+        Some(b'{') => params,
+        Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(params.get()).ok().as_deref() {
+            Some([one]) if one.get().trim_start().starts_with('{') => one,
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
     };
+    let raw = object;
     let member: NetworkMember<'_> = serde_json::from_str(raw.get()).unwrap_or(NetworkMember { network_id: None });
     match member.network_id {
         None => Ok(None),
