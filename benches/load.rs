@@ -22,8 +22,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
+mod common;
+use common::{EVENTS, registration};
+
 const ADMIN: &str = "ta_bench_admin_0123456789abcdef0123456789abcdef";
-const EVENTS: usize = 20;
 const TICKETS: usize = 100;
 
 struct Options {
@@ -148,30 +150,6 @@ fn ticket(i: usize, allocation: Option<u64>) -> Value {
         "price": (i % 300) as f64 + 0.5,
         "allocation": allocation,
         "displayOrder": i,
-    })
-}
-
-fn registration(i: usize) -> Value {
-    let first = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John"][i % 8];
-    let city = ["London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Prague", "Lisbon"][(i / 8) % 8];
-    let order_status = ["completed", "open", "awaiting payment"][i % 3];
-    let status = if i.is_multiple_of(10) { "cancelled" } else { "active" };
-    json!({
-        "eventId": format!("event-{}", i % EVENTS),
-        "name": format!("{first} Person{i}"),
-        "firstName": first,
-        "lastName": format!("Person{i}"),
-        "contactId": format!("contact-{i}"),
-        "typeId": "attendee",
-        "packageId": "full",
-        "city": city,
-        "organizationId": format!("org-{}", i % 500),
-        "orderId": format!("order-{}", i / 3),
-        "orderStatus": order_status,
-        "orderTotal": (i % 1000) as f64,
-        "status": status,
-        "groupId": format!("group-{}", i / 10),
-        "emailAddress": format!("person{i}@example.org"),
     })
 }
 

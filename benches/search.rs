@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use ticket_admin::config::Config;
 
+mod common;
+use common::registration;
+
 const ADMIN: &str = "ta_bench_admin_0123456789abcdef0123456789abcdef";
 const REGISTRATIONS: usize = 100_000;
-const EVENTS: usize = 20;
 const RUNS: usize = 200;
 
 async fn rpc(http: &reqwest::Client, url: &str, body: Value) -> Value {
@@ -24,30 +26,6 @@ async fn rpc(http: &reqwest::Client, url: &str, body: Value) -> Value {
         .await
         .expect("request");
     serde_json::from_str(&resp.text().await.expect("body")).expect("json")
-}
-
-fn registration(i: usize) -> Value {
-    let first = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John"][i % 8];
-    let city = ["London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Prague", "Lisbon"][(i / 8) % 8];
-    let kind = ["attendee", "speaker", "sponsor"][i % 3];
-    let order_status = ["completed", "open", "awaiting payment"][i % 3];
-    json!({
-        "eventId": format!("event-{}", i % EVENTS),
-        "name": format!("{first} Person{i}"),
-        "firstName": first,
-        "lastName": format!("Person{i}"),
-        "contactId": format!("contact-{}", i / 2),
-        "typeId": kind,
-        "packageId": "full",
-        "city": city,
-        "organizationId": format!("org-{}", i % 500),
-        "orderId": format!("order-{}", i / 3),
-        "orderStatus": order_status,
-        "orderTotal": (i % 1000) as f64,
-        "status": if i.is_multiple_of(10) { "cancelled" } else { "active" },
-        "groupId": format!("group-{}", i / 10),
-        "emailAddress": format!("person{i}@example.org"),
-    })
 }
 
 fn main() {

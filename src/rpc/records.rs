@@ -69,6 +69,82 @@ pub trait Records: Send + Sync + 'static {
     ) -> Result<Found<Self::Stored>>;
 }
 
+/// Implements [`Records`] for a resource whose store module has `create`, `get`, `replace`, `delete` and
+/// `list_by`, whose record has `from_json(path, value)` (with `id` and `expected_version`), and whose stored type has
+/// `to_json()`.
+#[macro_export]
+macro_rules! records {
+    ($resource:ident, $member:literal, $record:ty, $stored:ty, $store:path, $fields:path, $input_record:ident) => {
+        impl $crate::rpc::records::Records for $resource {
+            const MEMBER: &'static str = $member;
+            type Record = $record;
+            type Stored = $stored;
+
+            fn parse(
+                value: &serde_json::Value,
+            ) -> std::result::Result<$crate::rpc::records::Parsed<$record>, Vec<$crate::error::FieldError>> {
+                let parsed = <$record>::from_json($member, value)?;
+                Ok($crate::rpc::records::Parsed {
+                    record: parsed.$input_record,
+                    id: parsed.id,
+                    version: parsed.expected_version,
+                })
+            }
+            fn to_json(stored: &$stored) -> serde_json::Map<String, serde_json::Value> {
+                stored.to_json()
+            }
+            fn field_names() -> Vec<&'static str> {
+                $fields()
+            }
+            fn create(
+                conn: &rusqlite::Connection,
+                network: &$crate::domain::ids::NetworkId,
+                record: $record,
+                actor: &str,
+            ) -> $crate::error::Result<$stored> {
+                use $store as store;
+                store::create(conn, network, record, actor)
+            }
+            fn get(
+                conn: &rusqlite::Connection,
+                network: &$crate::domain::ids::NetworkId,
+                id: &str,
+            ) -> $crate::error::Result<$stored> {
+                use $store as store;
+                store::get(conn, network, id)
+            }
+            fn replace(
+                conn: &rusqlite::Connection,
+                network: &$crate::domain::ids::NetworkId,
+                id: &str,
+                record: $record,
+                version: Option<i64>,
+                actor: &str,
+            ) -> $crate::error::Result<$stored> {
+                use $store as store;
+                store::replace(conn, network, id, record, version, actor)
+            }
+            fn delete(
+                conn: &rusqlite::Connection,
+                network: &$crate::domain::ids::NetworkId,
+                id: &str,
+            ) -> $crate::error::Result<()> {
+                use $store as store;
+                store::delete(conn, network, id)
+            }
+            fn list_by(
+                conn: &rusqlite::Connection,
+                network: &$crate::domain::ids::NetworkId,
+                equal: &[(&str, String)],
+                page: &$crate::domain::Page,
+            ) -> $crate::error::Result<$crate::store::list::Found<$stored>> {
+                use $store as store;
+                store::list_by(conn, network, equal, page)
+            }
+        }
+    };
+}
+
 type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
 
 /// Registers create, get, update, patch, delete and batch for `R`.

@@ -2,64 +2,26 @@
 //! update, patch, delete and batch come from [`records`](super::records)).
 
 use jsonrpsee::RpcModule;
-use rusqlite::Connection;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::records::{self, Names, Parsed, Records, required_id};
+use super::records::{self, Names, required_id};
 use super::{Ctx, params};
-use crate::domain::Page;
-use crate::domain::ids::NetworkId;
 use crate::domain::registration::{self, Registration, RegistrationQuery};
-use crate::error::{Error, FieldError, Result};
-use crate::store::list::Found;
+use crate::error::Error;
 use crate::store::registration::{self as stored, StoredRegistration};
 
 /// Registrations as a record resource.
 pub struct Registrations;
 
-impl Records for Registrations {
-    const MEMBER: &'static str = "registration";
-    type Record = Registration;
-    type Stored = StoredRegistration;
-
-    fn parse(value: &Value) -> std::result::Result<Parsed<Registration>, Vec<FieldError>> {
-        let parsed = Registration::from_json("registration", value)?;
-        Ok(Parsed { record: parsed.registration, id: parsed.id, version: parsed.expected_version })
-    }
-    fn to_json(stored: &StoredRegistration) -> Map<String, Value> {
-        stored.to_json()
-    }
-    fn field_names() -> Vec<&'static str> {
-        registration::field_names()
-    }
-    fn create(conn: &Connection, network: &NetworkId, record: Registration, actor: &str) -> Result<StoredRegistration> {
-        stored::create(conn, network, record, actor)
-    }
-    fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<StoredRegistration> {
-        stored::get(conn, network, id)
-    }
-    fn replace(
-        conn: &Connection,
-        network: &NetworkId,
-        id: &str,
-        record: Registration,
-        version: Option<i64>,
-        actor: &str,
-    ) -> Result<StoredRegistration> {
-        stored::replace(conn, network, id, record, version, actor)
-    }
-    fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
-        stored::delete(conn, network, id)
-    }
-    fn list_by(
-        conn: &Connection,
-        network: &NetworkId,
-        equal: &[(&str, String)],
-        page: &Page,
-    ) -> Result<Found<StoredRegistration>> {
-        stored::list_by(conn, network, equal, page)
-    }
-}
+crate::records!(
+    Registrations,
+    "registration",
+    Registration,
+    StoredRegistration,
+    crate::store::registration,
+    registration::field_names,
+    registration
+);
 
 /// The look-ups: method, and the members that must all match (member, column).
 const LOOKUPS: &[(&str, &[(&str, &str)])] = &[
