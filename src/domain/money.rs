@@ -26,13 +26,15 @@ impl Cents {
         if f < 0.0 {
             return Err("must be at least 0".into());
         }
-        let scaled = f * 100.0;
-        let cents = scaled.round();
+        // The shortest decimal form that reads back as the same number: what the client wrote, for any price
+        // written with at most 17 significant digits.
+        let written = format!("{f}");
+        if written.split_once('.').is_some_and(|(_, decimals)| decimals.len() > 2) {
+            return Err("must have at most 2 decimals".into());
+        }
+        let cents = (f * 100.0).round();
         if cents > MAX_CENTS as f64 {
             return Err("is too large".into());
-        }
-        if (scaled - cents).abs() > 1e-6 {
-            return Err("must have at most 2 decimals".into());
         }
         Ok(Cents(cents as i64))
     }
@@ -62,6 +64,11 @@ mod tests {
         assert!(Cents::parse(&json!(-1)).unwrap_err().contains("at least 0"));
         assert!(Cents::parse(&json!(-0.5)).unwrap_err().contains("at least 0"));
         assert!(Cents::parse(&json!(1.001)).unwrap_err().contains("2 decimals"));
+        assert!(Cents::parse(&json!(1.000000001)).unwrap_err().contains("2 decimals"));
+        assert!(Cents::parse(&json!(0.000000001)).unwrap_err().contains("2 decimals"));
+        for ok in [json!(1.15), json!(4.35), json!(19.99), json!(0.1), json!(123456789.99)] {
+            assert!(Cents::parse(&ok).is_ok(), "{ok}");
+        }
         assert!(Cents::parse(&json!("12")).is_err());
         assert!(Cents::parse(&json!(1e15)).is_err());
     }
