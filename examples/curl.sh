@@ -3,8 +3,13 @@
 #
 #   ADMIN_TOKEN=ta_... examples/curl.sh            # URL defaults to http://127.0.0.1:8080
 #
+# It makes a network.manage token for the network $NETWORK (default demo-<pid>, fresh on every run, so a run that
+# stopped half-way never gets in the way of the next one) and leaves that network without tickets when it ends.
 # Needs curl and python3 (for reading the JSON answers).
 set -euo pipefail
+for tool in curl python3; do
+  command -v "$tool" >/dev/null || { echo "curl.sh needs $tool" >&2; exit 1; }
+done
 
 URL=${URL:-http://127.0.0.1:8080}
 : "${ADMIN_TOKEN:?set ADMIN_TOKEN to an all@* token (printed when the server first starts)}"
