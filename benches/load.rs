@@ -90,12 +90,17 @@ impl Server {
         Server { child, addr, _dir: dir }
     }
 
-    /// The server's peak resident set size (VmHWM), in MB.
+    /// The server's peak resident set size so far (VmHWM), in MB.
     fn peak_rss_mb(&self) -> f64 {
+        self.status_mb("VmHWM:")
+    }
+
+    /// A size from the server's `/proc/<pid>/status`, in MB.
+    fn status_mb(&self, field: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     }
@@ -196,6 +201,8 @@ struct Outcome {
     p999_ms: f64,
     errors: u64,
     calls_per_commit: Option<f64>,
+    /// The server's peak RSS at the end of the scenario, in MB.
+    peak_rss_mb: f64,
 }
 
 /// Drives one scenario on `connections` connections for `seconds`; latency per request from a histogram.
@@ -244,6 +251,7 @@ async fn drive(name: &str, addr: &str, token: &str, network: &str, o: &Options, 
         p999_ms: ms(0.999),
         errors: errors.load(Ordering::Relaxed),
         calls_per_commit: None,
+        peak_rss_mb: 0.0,
     }
 }
 
@@ -274,8 +282,10 @@ fn main() {
         let server = Server::start();
         let addr = server.addr.clone();
         let mut admin = Conn::open(&addr).await;
-        let (a, b) = ("bench-a", "bench-b");
-        let token = call(&mut admin, ADMIN, a, "admin.createToken", json!({"name": "load", "grants": [format!("network.manage@{a}")]}))
+        // a: the seeded network every scenario reads and changes; b: a second seeded network; c: where
+        // ticket.create and batch add their tickets, so that a's list stays the 100 tickets ticket.list is about.
+        let (a, b, c) = ("bench-a", "bench-b", "bench-c");
+        let token = call(&mut admin, ADMIN, a, "admin.createToken", json!({"name": "load", "grants": [format!("network.manage@{a}"), format!("network.manage@{c}")]}))
             .await["token"]
             .as_str()
             .expect("token")
@@ -308,9 +318,11 @@ fn main() {
         let seat_count = seats.len();
         seed(&addr, a, "functionTicket.create", seats).await;
         println!(
-            "seeded 2 networks x {TICKETS} tickets, {} registrations, {seat_count} function tickets in {:.1} s",
+            "seeded 2 networks x {TICKETS} tickets, {} registrations, {seat_count} function tickets in {:.1} s; \
+             server peak RSS {:.1} MB",
             o.registrations,
-            seeding.elapsed().as_secs_f64()
+            seeding.elapsed().as_secs_f64(),
+            server.peak_rss_mb()
         );
 
         let (floor_addr, floor_handle) = floor_server().await;
@@ -401,12 +413,14 @@ fn main() {
         for (name, writes, make) in scenarios {
             let before = writer_stats(&mut admin).await;
             let target = if name == "floor" { &floor_addr } else { &addr };
-            let mut outcome = drive(name, target, &token, a, &o, make).await;
+            let network = if matches!(name, "ticket.create" | "batch") { c } else { a };
+            let mut outcome = drive(name, target, &token, network, &o, make).await;
             if writes {
                 let after = writer_stats(&mut admin).await;
                 let commits = after.0.saturating_sub(before.0).max(1);
                 outcome.calls_per_commit = Some(after.1.saturating_sub(before.1) as f64 / commits as f64);
             }
+            outcome.peak_rss_mb = server.peak_rss_mb();
             outcomes.push(outcome);
         }
         let _ = floor_handle.stop();
@@ -418,20 +432,21 @@ fn main() {
             o.connections, o.seconds, o.registrations
         );
         println!(
-            "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>11}",
-            "scenario", "req/s", "calls/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "x whoami", "calls/commit"
+            "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8}",
+            "scenario", "req/s", "calls/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "x whoami", "calls/commit", "peak MB"
         );
         let mut rows = Vec::new();
         for x in &outcomes {
             let per_commit = x.calls_per_commit.map_or("-".to_owned(), |c| format!("{c:.1}"));
             println!(
-                "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>11}",
-                x.name, x.requests_per_s, x.calls_per_s, x.p50_ms, x.p99_ms, x.p999_ms, x.errors, x.requests_per_s / whoami, per_commit
+                "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1}",
+                x.name, x.requests_per_s, x.calls_per_s, x.p50_ms, x.p99_ms, x.p999_ms, x.errors, x.requests_per_s / whoami, per_commit, x.peak_rss_mb
             );
             rows.push(json!({
                 "scenario": x.name, "requestsPerSecond": x.requests_per_s, "callsPerSecond": x.calls_per_s,
                 "p50Ms": x.p50_ms, "p99Ms": x.p99_ms, "p999Ms": x.p999_ms, "errors": x.errors,
                 "ratioToWhoami": x.requests_per_s / whoami, "callsPerCommit": x.calls_per_commit,
+                "peakRssMbAfter": x.peak_rss_mb,
             }));
         }
         println!("\nserver peak RSS: {peak:.1} MB");

@@ -1,7 +1,8 @@
 //! `cargo bench --bench search`: how long `registration.search` and the look-ups take on 100,000 registrations.
 //!
 //! Starts a real server (release build) on a temporary database, seeds it over HTTP in JSON-RPC batches, then
-//! times each query sequentially and prints the median and the 99th percentile per query.
+//! times each query sequentially and prints the median and the 99th percentile per query. `SEARCH_BENCH_DB=path`
+//! keeps the seeded database there.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,8 @@ fn main() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config {
             addr: "127.0.0.1:0".into(),
-            db: dir.path().join("bench.db"),
+            // SEARCH_BENCH_DB keeps the seeded database at that path, for looking into query plans afterwards.
+            db: std::env::var_os("SEARCH_BENCH_DB").map_or_else(|| dir.path().join("bench.db"), Into::into),
             bootstrap_token: Some(ADMIN.into()),
             ..Config::default()
         };

@@ -218,6 +218,68 @@ async fn search_filters_alone_and_combined() {
     }
 }
 
+/// The counts of searches by event and status are kept apart from the rows: they must follow every create, status
+/// change, move to another event, transfer and delete, and never mix networks.
+#[tokio::test]
+async fn event_and_status_counts_follow_every_change() {
+    let client = manager(&network("reg-counts")).await;
+    let other = manager(&network("reg-counts-other")).await;
+    let statuses = ["active", "cancelled", "draft"];
+    let regs: Vec<Value> = (0..30)
+        .map(|i| {
+            let mut r = registration(&format!("c{i}"));
+            r["eventId"] = json!(format!("ev{}", i % 3));
+            r["status"] = json!(statuses[i % statuses.len()]);
+            r
+        })
+        .collect();
+    let created = create_many(&client, regs.clone()).await;
+    create_many(&other, regs).await;
+    let id = |i: usize| created[i]["id"].as_str().unwrap().to_owned();
+
+    let check = |when: &'static str| {
+        let client = client.clone();
+        async move {
+            for event in ["ev0", "ev1", "ev2", "ev9"] {
+                for filter in
+                    [json!(null), json!(["active"]), json!(["cancelled", "draft"]), json!(["active", "active"])]
+                {
+                    let mut query = json!({"eventId": event});
+                    if !filter.is_null() {
+                        query["status"] = filter;
+                    }
+                    let found = client.call("registration.search", query.clone()).await.unwrap();
+                    let items = found["items"].as_array().unwrap().len();
+                    assert_eq!(found["count"], items, "{when}: {query}");
+                    let mut paged = query.clone();
+                    paged["limit"] = json!(1);
+                    let first = client.call("registration.search", paged).await.unwrap();
+                    assert_eq!(first["count"], items, "{when}, one page: {query}");
+                }
+            }
+        }
+    };
+    check("created").await;
+    let patch = |i: usize, path: &str, value: &str| {
+        let ops = json!([{"op": "replace", "path": path, "value": value}]);
+        client.call("registration.patch", json!({"id": id(i), "patch": ops}))
+    };
+    patch(0, "/status", "cancelled").await.unwrap();
+    patch(1, "/eventId", "ev9").await.unwrap();
+    patch(2, "/eventId", "ev0").await.unwrap();
+    patch(3, "/name", "Renamed").await.unwrap();
+    check("patched").await;
+    client.call("registration.transfer", json!({"id": id(4), "contactId": "someone-else"})).await.unwrap();
+    client.call("registration.delete", json!({"id": id(5)})).await.unwrap();
+    client.call("registration.delete", json!({"id": id(6)})).await.unwrap();
+    check("transferred and deleted").await;
+    let before = client.call("registration.search", json!({"eventId": "ev0"})).await.unwrap()["count"].clone();
+    assert!(patch(7, "/status", "no-such-status").await.is_err());
+    let after = client.call("registration.search", json!({"eventId": "ev0"})).await.unwrap()["count"].clone();
+    assert_eq!(before, after, "a refused change counts nothing");
+    check("refused").await;
+}
+
 #[tokio::test]
 async fn look_ups_find_exactly_their_registrations() {
     let client = manager(&network("reg-lookup")).await;

@@ -45,6 +45,11 @@ impl Page {
     }
 
     /// Keeps only the requested members of an item (and always `id_field`).
+    /// Whether an item's member `name` is kept: `fields` names it, or it is the item's id, or no `fields` was sent.
+    pub fn keeps(&self, name: &str, id_field: &str) -> bool {
+        self.fields.as_ref().is_none_or(|fields| name == id_field || fields.iter().any(|f| f == name))
+    }
+
     pub fn trim(&self, item: Map<String, Value>, id_field: &str) -> Map<String, Value> {
         match &self.fields {
             None => item,

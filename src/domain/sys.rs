@@ -52,6 +52,29 @@ impl Sys {
         out
     }
 
+    /// Writes what [`Sys::record_json`] makes as JSON text, without building a map; only the members `keep` allows.
+    pub fn write_record_json(
+        &self,
+        out: &mut Vec<u8>,
+        made: &[(&str, Value)],
+        fields: &Map<String, Value>,
+        keep: &dyn Fn(&str) -> bool,
+    ) {
+        let mut object = ObjectWriter::open(out, keep);
+        for (k, v) in made {
+            object.member(k, v);
+        }
+        for (k, v) in fields {
+            object.member(k, v);
+        }
+        object.member("sysVersion", &self.version);
+        object.member("sysCreatedAt", &time::format(&self.created_at));
+        object.member("sysLastModifiedAt", &time::format(&self.last_modified_at));
+        object.member("sysCreatedById", &self.created_by);
+        object.member("sysLastModifiedById", &self.last_modified_by);
+        object.close();
+    }
+
     /// Adds the fields to a JSON object.
     pub fn write_to(&self, out: &mut Map<String, Value>) {
         out.insert("sysVersion".into(), self.version.into());
@@ -59,5 +82,58 @@ impl Sys {
         out.insert("sysLastModifiedAt".into(), time::format(&self.last_modified_at).into());
         out.insert("sysCreatedById".into(), self.created_by.clone().into());
         out.insert("sysLastModifiedById".into(), self.last_modified_by.clone().into());
+    }
+}
+
+/// Writes a JSON object member by member into a buffer, leaving out the members `keep` refuses.
+struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    keep: &'a dyn Fn(&str) -> bool,
+    empty: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    fn open(out: &'a mut Vec<u8>, keep: &'a dyn Fn(&str) -> bool) -> Self {
+        out.push(b'{');
+        ObjectWriter { out, keep, empty: true }
+    }
+
+    fn member(&mut self, name: &str, value: &impl serde::Serialize) {
+        if !(self.keep)(name) {
+            return;
+        }
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        // Writing into a Vec cannot fail, and a name or a JSON value always serializes.
+        let _ = serde_json::to_writer(&mut *self.out, name);
+        self.out.push(b':');
+        let _ = serde_json::to_writer(&mut *self.out, value);
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_text_writer_writes_what_the_map_holds() {
+        let sys = Sys::new("token-1");
+        let fields: Map<String, Value> =
+            serde_json::from_value(json!({"name": "Ada \"A\"", "tags": ["x"], "n": 1.5, "none": null})).unwrap();
+        let made = [("id", json!("r-1")), ("number", json!(7))];
+        let mut out = Vec::new();
+        sys.write_record_json(&mut out, &made, &fields, &|_| true);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, serde_json::to_string(&sys.record_json(&made, &fields)).unwrap());
+        let mut trimmed = Vec::new();
+        sys.write_record_json(&mut trimmed, &made, &fields, &|k| k == "id" || k == "tags");
+        assert_eq!(String::from_utf8(trimmed).unwrap(), r#"{"id":"r-1","tags":["x"]}"#);
     }
 }

@@ -5,7 +5,9 @@ use futures_util::future::join_all;
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::ErrorObjectOwned;
 use rusqlite::Connection;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+use std::io::Write as _;
 
 use super::{Ctx, params};
 use crate::auth::NetworkAccess;
@@ -48,6 +50,8 @@ pub trait Records: Send + Sync + 'static {
     type Stored: Send + 'static;
     fn parse(value: &Value) -> std::result::Result<Parsed<Self::Record>, Vec<FieldError>>;
     fn to_json(stored: &Self::Stored) -> Map<String, Value>;
+    /// `to_json` written as text, only the members `keep` allows.
+    fn write_json(stored: &Self::Stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
     fn field_names() -> Vec<&'static str>;
     fn create(conn: &Connection, network: &NetworkId, record: Self::Record, actor: &str) -> Result<Self::Stored>;
     fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<Self::Stored>;
@@ -92,6 +96,9 @@ macro_rules! records {
             }
             fn to_json(stored: &$stored) -> serde_json::Map<String, serde_json::Value> {
                 stored.to_json()
+            }
+            fn write_json(stored: &$stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+                stored.write_json(out, keep)
             }
             fn field_names() -> Vec<&'static str> {
                 $fields()
@@ -167,7 +174,13 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
         let found = ctx.store.read(move |c| R::get(c, &access.network, &id)).await?;
-        Ok::<_, Error>(json!({ R::MEMBER: page.trim(R::to_json(&found), "id") }))
+        let mut out = Vec::with_capacity(2048);
+        out.extend_from_slice(b"{");
+        let _ = serde_json::to_writer(&mut out, R::MEMBER);
+        out.push(b':');
+        R::write_json(&found, &mut out, &|name| page.keeps(name, "id"));
+        out.push(b'}');
+        raw(out)
     })?;
     module.register_async_method(names.update, |p, ctx, ext| async move {
         let access = params::network(&ext)?;
@@ -336,10 +349,28 @@ fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
     json!({ "successCount": success, "errorCount": items.len() - success, "results": items })
 }
 
-/// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`.
-pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page) -> Value {
-    let items: Vec<Value> = found.items.iter().map(|r| Value::Object(page.trim(R::to_json(r), "id"))).collect();
-    json!({ "count": found.count, "items": items, "nextCursor": found.next_cursor })
+/// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`, written as
+/// text without building a JSON value per record.
+pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page) -> Result<Box<RawValue>> {
+    let keep = |name: &str| page.keeps(name, "id");
+    let mut out = Vec::with_capacity(128 + found.items.len() * 2048);
+    let _ = write!(out, r#"{{"count":{},"items":["#, found.count);
+    for (n, item) in found.items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        R::write_json(item, &mut out, &keep);
+    }
+    out.extend_from_slice(br#"],"nextCursor":"#);
+    let _ = serde_json::to_writer(&mut out, &found.next_cursor);
+    out.push(b'}');
+    raw(out)
+}
+
+/// JSON text written by this module as a result.
+fn raw(text: Vec<u8>) -> Result<Box<RawValue>> {
+    let text = String::from_utf8(text).map_err(|e| Error::Internal(e.to_string()))?;
+    RawValue::from_string(text).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Registers look-ups of `R`: each method lists the records whose columns equal its required members.
@@ -363,7 +394,7 @@ pub fn register_lookups<R: Records>(
             }
             let listed = page.clone();
             let found = ctx.store.read(move |c| R::list_by(c, &access.network, &equal, &listed)).await?;
-            Ok::<_, Error>(listing::<R>(found, &page))
+            listing::<R>(found, &page)
         })?;
     }
     Ok(())

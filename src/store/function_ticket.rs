@@ -30,6 +30,11 @@ impl StoredFunctionTicket {
     pub fn to_json(&self) -> Map<String, Value> {
         self.sys.record_json(&[("id", self.id.clone().into())], self.ticket.fields())
     }
+
+    /// [`StoredFunctionTicket::to_json`] as text, only the members `keep` allows.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+        self.sys.write_record_json(out, &[("id", self.id.clone().into())], self.ticket.fields(), keep);
+    }
 }
 
 const SELECT: &str = "SELECT seq, id, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \

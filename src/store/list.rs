@@ -64,15 +64,28 @@ pub fn page<T>(
     conn: &Connection,
     listed: &Listed<T>,
     clauses: &[String],
-    mut args: Vec<Sql>,
+    args: Vec<Sql>,
     page: &Page,
 ) -> Result<Found<T>> {
+    page_counted(conn, listed, clauses, args, page, None)
+}
+
+/// [`page`], with the count when the caller has it without counting rows.
+pub fn page_counted<T>(
+    conn: &Connection,
+    listed: &Listed<T>,
+    clauses: &[String],
+    mut args: Vec<Sql>,
+    page: &Page,
+    counted: Option<i64>,
+) -> Result<Found<T>> {
     let filter = clauses.join(" AND ");
-    let count: i64 = match listed.total {
-        Some(total) if clauses.len() == 1 => {
+    let count: i64 = match (counted, listed.total) {
+        (Some(counted), _) => counted,
+        (None, Some(total)) if clauses.len() == 1 => {
             conn.prepare_cached(total)?.query_row(params_from_iter(args.iter()), |r| r.get(0)).optional()?.unwrap_or(0)
         }
-        _ => conn
+        (None, _) => conn
             .prepare_cached(&format!("{} WHERE {filter}", listed.count))?
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
     };

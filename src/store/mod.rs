@@ -82,6 +82,8 @@ struct Inner {
     stats: Arc<WriterStats>,
     /// Each network's ticket list between changes.
     tickets: Arc<cache::TicketCache>,
+    /// Taken to read a ticket list from SQL: callers that missed the same change wait for one read, not one each.
+    rebuilding: tokio::sync::Mutex<()>,
     /// Held for the life of the store: a second process on the same file is refused.
     _lock: File,
 }
@@ -154,6 +156,7 @@ impl Store {
                 threads: Mutex::new(threads),
                 stats,
                 tickets,
+                rebuilding: tokio::sync::Mutex::new(()),
                 _lock: lock,
             }),
         })
@@ -203,6 +206,10 @@ impl Store {
     /// A network's tickets, from memory when nothing changed since they were last read.
     pub async fn ticket_list(&self, network: &crate::domain::ids::NetworkId) -> Result<Arc<cache::TicketList>> {
         let cache = &self.inner.tickets;
+        if let Some(list) = cache.get(network.as_str()) {
+            return Ok(list);
+        }
+        let _rebuilding = self.inner.rebuilding.lock().await;
         if let Some(list) = cache.get(network.as_str()) {
             return Ok(list);
         }

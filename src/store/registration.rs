@@ -37,6 +37,12 @@ impl StoredRegistration {
         self.sys
             .record_json(&[("id", self.id.clone().into()), ("number", self.number.into())], self.registration.fields())
     }
+
+    /// [`StoredRegistration::to_json`] as text, only the members `keep` allows.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+        let made = [("id", self.id.clone().into()), ("number", self.number.into())];
+        self.sys.write_record_json(out, &made, self.registration.fields(), keep);
+    }
 }
 
 const SELECT: &str = "SELECT seq, id, number, fields, sys_version, sys_created_at, sys_last_modified_at, \
@@ -373,7 +379,29 @@ const LISTED: Listed<StoredRegistration> = Listed {
 /// Finds the registrations matching `query`, one page at a time, in creation order.
 pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found<StoredRegistration>> {
     let (clauses, args) = filter(network, query);
-    list::page(conn, &LISTED, &clauses, args, &query.page)
+    let counted = event_count(conn, network, query)?;
+    list::page_counted(conn, &LISTED, &clauses, args, &query.page, counted)
+}
+
+/// The count of a search by event, and by status within it, from the kept counts; `None` for any other search.
+fn event_count(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Option<i64>> {
+    let Some(event) = &query.event_id else { return Ok(None) };
+    let statuses = match query.any_of.as_slice() {
+        [] => None,
+        [("status", values)] => Some(values),
+        _ => return Ok(None),
+    };
+    if query.ids.is_some() || !query.contains.is_empty() || !query.ranges.is_empty() {
+        return Ok(None);
+    }
+    let mut sql =
+        "SELECT coalesce(sum(n), 0) FROM registration_event_counts WHERE network_id = ? AND event_id = ?".to_owned();
+    let mut args: Vec<Sql> = vec![network.as_str().to_owned().into(), event.clone().into()];
+    if let Some(values) = statuses {
+        sql.push_str(&format!(" AND status IN ({})", vec!["?"; values.len()].join(", ")));
+        args.extend(values.iter().map(json_to_sql));
+    }
+    Ok(Some(conn.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?))
 }
 
 /// Columns with few distinct values.
@@ -409,7 +437,10 @@ fn filter(network: &NetworkId, query: &RegistrationQuery) -> (Vec<String>, Vec<S
         || !query.ranges.is_empty()
         || query.any_of.iter().any(|(c, _)| !COARSE.contains(c));
     for (column, values) in &query.any_of {
-        let column = if sharper && COARSE.contains(column) { format!("+{column}") } else { column.to_string() };
+        // ...except a status within an event, which has an index of its own.
+        let indexed = *column == "status" && query.event_id.is_some();
+        let column =
+            if sharper && !indexed && COARSE.contains(column) { format!("+{column}") } else { column.to_string() };
         clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(", ")));
         args.extend(values.iter().map(json_to_sql));
     }
