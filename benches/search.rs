@@ -33,10 +33,12 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
+        // SEARCH_BENCH_DB keeps the seeded database at that path, for looking into query plans afterwards.
+        let db: std::path::PathBuf =
+            std::env::var_os("SEARCH_BENCH_DB").map_or_else(|| dir.path().join("bench.db"), Into::into);
         let config = Config {
             addr: "127.0.0.1:0".into(),
-            // SEARCH_BENCH_DB keeps the seeded database at that path, for looking into query plans afterwards.
-            db: std::env::var_os("SEARCH_BENCH_DB").map_or_else(|| dir.path().join("bench.db"), Into::into),
+            db: db.clone(),
             bootstrap_token: Some(ADMIN.into()),
             ..Config::default()
         };
@@ -88,7 +90,7 @@ fn main() {
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             println!("{label:<38} {count:>8} {:>10.2} {:>10.2}", ms(times[RUNS / 2]), ms(times[RUNS * 99 / 100]));
         }
-        let size = std::fs::metadata(dir.path().join("bench.db")).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
         println!("database file: {:.1} MB, {} bytes per registration", size as f64 / 1e6, size / REGISTRATIONS as u64);
         running.shutdown().await;
     });

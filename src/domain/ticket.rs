@@ -335,6 +335,34 @@ impl TicketQuery {
     }
 
     /// Whether a ticket passes every filter.
+    /// Whether the query asks for every ticket, by productId, whole, in one page: the answer only a change alters.
+    pub fn is_everything(&self) -> bool {
+        let TicketQuery {
+            product_ids,
+            event_name,
+            ticket_type,
+            visible,
+            on_sale,
+            starts_from,
+            starts_to,
+            order_by,
+            descending,
+            page,
+        } = self;
+        product_ids.is_none()
+            && event_name.is_none()
+            && ticket_type.is_none()
+            && visible.is_none()
+            && on_sale.is_none()
+            && starts_from.is_none()
+            && starts_to.is_none()
+            && *order_by == TicketOrder::ProductId
+            && !descending
+            && page.limit.is_none()
+            && page.cursor.is_none()
+            && page.fields.is_none()
+    }
+
     pub fn matches(&self, t: &StoredTicket, now: Timestamp) -> bool {
         let k = &t.ticket;
         self.product_ids.as_ref().is_none_or(|ids| ids.contains(&k.product_id))

@@ -108,8 +108,21 @@ fn decode(text: &str, query: &TicketQuery) -> Result<(i64, String)> {
     Ok((cursor.k, cursor.id))
 }
 
-/// Filters, orders and pages a network's tickets; untrimmed tickets are answered from their kept JSON.
+/// A network's tickets as a query asks for them; the answer to "everything" is kept with the list.
 fn list(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
+    if !query.is_everything() {
+        return render(all, query);
+    }
+    if let Some(kept) = all.everything.get() {
+        return Ok(kept.clone());
+    }
+    let everything = render(all, query)?;
+    let _ = all.everything.set(everything.clone());
+    Ok(everything)
+}
+
+/// Filters, orders and pages a network's tickets; untrimmed tickets are answered from their kept JSON.
+fn render(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
     let now = time::now();
     let key = |i: usize| {
         let t = &all.tickets[i];

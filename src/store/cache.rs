@@ -6,7 +6,7 @@
 //! it was being read; one that raced a change is used once and dropped.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::value::RawValue;
 
@@ -17,6 +17,8 @@ pub struct TicketList {
     pub tickets: Vec<StoredTicket>,
     /// `tickets[i]` as the API shows it.
     pub json: Vec<Box<RawValue>>,
+    /// The answer to a list call with no filter, order, page or trimming, once one was made.
+    pub everything: OnceLock<Box<RawValue>>,
 }
 
 impl TicketList {
@@ -26,7 +28,7 @@ impl TicketList {
             .iter()
             .map(|t| serde_json::value::to_raw_value(&t.to_json()).unwrap_or_else(|_| Default::default()))
             .collect();
-        TicketList { tickets, json }
+        TicketList { tickets, json, everything: OnceLock::new() }
     }
 }
 
