@@ -4,7 +4,8 @@
 //! tickets each, 100,000 registrations over 20 events, function tickets for a tenth of them), then drives each
 //! scenario over keep-alive HTTP/1.1 connections for a fixed time, every call authenticated as a `network.manage`
 //! token. `floor` is a bare jsonrpsee server inside this process (one no-op method, no auth): the transport's own
-//! ceiling on this machine; `whoami` is the server's (transport, auth and guard, no store).
+//! ceiling on this machine; `floor.list` is the same server answering the bytes of the real ticket list, the
+//! transport's ceiling for an answer of that size; `whoami` is the server's (transport, auth and guard, no store).
 //!
 //! Flags: `--connections N` (32), `--seconds S` (5), `--scenario NAME` (repeatable; all by default),
 //! `--registrations N` (100000). Prints a table and writes the same as JSON to `target/bench/load.json`.
@@ -266,19 +267,24 @@ fn rpc_body(method: &str, params: Value) -> String {
     json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string()
 }
 
-/// A bare jsonrpsee server with one no-op method and no auth: the transport's ceiling.
-async fn floor_server() -> (String, jsonrpsee::server::ServerHandle) {
+/// A bare jsonrpsee server with no auth: `noop`, the transport's ceiling, and `list`, which answers `list` (the real
+/// server's ticket list, kept as text), the transport's ceiling for an answer of that size.
+async fn floor_server(list: Box<serde_json::value::RawValue>) -> (String, jsonrpsee::server::ServerHandle) {
     let config = jsonrpsee::server::ServerConfig::builder().max_connections(10_000).build();
     let server =
         jsonrpsee::server::Server::builder().set_config(config).build("127.0.0.1:0").await.expect("floor server");
     let addr = server.local_addr().expect("addr").to_string();
     let mut module = jsonrpsee::RpcModule::new(());
     module.register_method("noop", |_, _, _| "ok").expect("register");
+    module
+        .register_method("list", move |_, _, _| Ok::<_, jsonrpsee::types::ErrorObjectOwned>(list.clone()))
+        .expect("register");
     (addr, server.start(module))
 }
 
-async fn writer_stats(conn: &mut Conn) -> (u64, u64) {
-    let s = call(conn, ADMIN, "bench-a", "admin.stats", json!({})).await;
+/// The writer's commits and calls so far, on a connection of its own (a kept one may have been closed while idle).
+async fn writer_stats(addr: &str) -> (u64, u64) {
+    let s = call(&mut Conn::open(addr).await, ADMIN, "bench-a", "admin.stats", json!({})).await;
     (s["writer"]["commits"].as_u64().unwrap_or(0), s["writer"]["calls"].as_u64().unwrap_or(0))
 }
 
@@ -332,12 +338,16 @@ fn main() {
             server.peak_rss_mb()
         );
 
-        let (floor_addr, floor_handle) = floor_server().await;
+        let listed = call(&mut Conn::open(&addr).await, &token, a, "ticket.getPurchasableTickets", json!({})).await;
+        let list = serde_json::value::to_raw_value(&listed).expect("the list as text");
+        println!("ticket.list answers {} tickets in {} bytes", listed["count"], list.get().len());
+        let (floor_addr, floor_handle) = floor_server(list).await;
         let next = Arc::new(AtomicU64::new(0));
         let ids = registration_ids.clone();
         let mut scenarios: Vec<(&str, bool, MakeBody)> = vec![
             ("floor", false, Arc::new(|_, _| (rpc_body("noop", json!([])), 1))),
             ("whoami", false, Arc::new(|_, _| (rpc_body("admin.whoami", json!({})), 1))),
+            ("floor.list", false, Arc::new(|_, _| (rpc_body("list", json!([])), 1))),
             ("ticket.list", false, Arc::new(|_, _| (rpc_body("ticket.getPurchasableTickets", json!({})), 1))),
             (
                 "ticket.get",
@@ -418,12 +428,12 @@ fn main() {
 
         let mut outcomes = Vec::new();
         for (name, writes, make) in scenarios {
-            let before = writer_stats(&mut admin).await;
-            let target = if name == "floor" { &floor_addr } else { &addr };
+            let before = writer_stats(&addr).await;
+            let target = if name.starts_with("floor") { &floor_addr } else { &addr };
             let network = if matches!(name, "ticket.create" | "batch") { c } else { a };
             let mut outcome = drive(name, target, &token, network, &o, make).await;
             if writes {
-                let after = writer_stats(&mut admin).await;
+                let after = writer_stats(&addr).await;
                 let commits = after.0.saturating_sub(before.0).max(1);
                 outcome.calls_per_commit = Some(after.1.saturating_sub(before.1) as f64 / commits as f64);
             }

@@ -8,12 +8,13 @@
 //! jsonrpsee's own batch path calls the innermost service directly, bypassing a middleware's `call`; [`Guard`]
 //! therefore routes every entry of a batch, and every notification, through its own `call`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
 use jsonrpsee::server::{BatchResponseBuilder, MethodCallback, MethodResponse, Methods};
-use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, Params, Request};
+use jsonrpsee::types::error::{OVERSIZED_RESPONSE_CODE, OVERSIZED_RESPONSE_MSG};
+use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Extensions, Id, Params, Request};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -207,6 +208,36 @@ where
     }
 }
 
+/// Where a handler leaves a result it wrote as JSON text. jsonrpsee parses every result it is given to check that
+/// it is JSON; a result already written by this server is handed past it instead, as [`Carried`] on the response.
+#[derive(Clone, Default)]
+pub struct ResultSlot(Arc<Mutex<Option<Box<RawValue>>>>);
+
+impl ResultSlot {
+    /// What a handler returns for its result `text`: a `null` for jsonrpsee when the call has a slot (and `text` waits
+    /// in it), else `text` itself.
+    pub fn answer(extensions: &Extensions, text: Box<RawValue>) -> Box<RawValue> {
+        match extensions.get::<ResultSlot>() {
+            Some(ResultSlot(slot)) => match slot.lock() {
+                Ok(mut slot) => {
+                    *slot = Some(text);
+                    RawValue::NULL.to_owned()
+                }
+                Err(_) => text,
+            },
+            None => text,
+        }
+    }
+
+    fn take(&self) -> Option<Box<RawValue>> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+/// A call's result as its handler wrote it, carried on jsonrpsee's response in place of its `null` result.
+#[derive(Clone)]
+pub struct Carried(pub Box<RawValue>);
+
 /// The innermost service: finds the method and runs it.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -228,16 +259,32 @@ impl RpcServiceT for Dispatcher {
 
     fn call<'a>(&self, req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let max = self.max_response_size;
-        let Request { id, method, params, extensions, .. } = req;
+        let Request { id, method, params, mut extensions, .. } = req;
         let params = Params::new(params.as_ref().map(|p| p.get())).into_owned();
         let id = id.into_owned();
         let callback = self.methods.method(&method).cloned();
+        let slot = ResultSlot::default();
+        extensions.insert(slot.clone());
         async move {
-            match callback {
-                Some(MethodCallback::Async(cb)) => cb(id, params, jsonrpsee::ConnectionId(0), max, extensions).await,
-                Some(MethodCallback::Sync(cb)) => cb(id, params, max, extensions),
-                Some(_) => MethodResponse::error(id, ErrorObject::from(ErrorCode::InternalError)),
-                None => MethodResponse::error(id, ErrorObject::from(ErrorCode::MethodNotFound)),
+            let response = match callback {
+                Some(MethodCallback::Async(cb)) => {
+                    cb(id.clone(), params, jsonrpsee::ConnectionId(0), max, extensions).await
+                }
+                Some(MethodCallback::Sync(cb)) => cb(id.clone(), params, max, extensions),
+                Some(_) => MethodResponse::error(id.clone(), ErrorObject::from(ErrorCode::InternalError)),
+                None => MethodResponse::error(id.clone(), ErrorObject::from(ErrorCode::MethodNotFound)),
+            };
+            match slot.take() {
+                Some(text) if response.is_success() && text.get().len() > max => MethodResponse::error(
+                    id,
+                    ErrorObject::owned(OVERSIZED_RESPONSE_CODE, OVERSIZED_RESPONSE_MSG, Some(max)),
+                ),
+                Some(text) if response.is_success() => {
+                    let mut response = response;
+                    response.extensions_mut().insert(Carried(text));
+                    response
+                }
+                _ => response,
             }
         }
     }

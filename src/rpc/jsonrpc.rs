@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fmt::Write as _;
 
-use super::guard::Caller;
+use super::guard::{Caller, Carried};
 
 /// Wire code: parse error.
 pub const PARSE_ERROR: i32 = -32700;
@@ -105,7 +105,10 @@ pub enum Outcome {
 impl Outcome {
     /// What a response of the RPC layer came to. jsonrpsee writes `{"jsonrpc":"2.0","id":0,` and then the result
     /// or the error: the member is cut out as text, so a large result is neither parsed nor re-encoded.
-    fn of(response: &MethodResponse) -> Outcome {
+    fn of(mut response: MethodResponse) -> Outcome {
+        if let Some(Carried(text)) = response.extensions_mut().remove::<Carried>() {
+            return Outcome::Result(Box::<str>::from(text).into());
+        }
         let json = response.as_json().get();
         if let Some(rest) = json.strip_prefix(r#"{"jsonrpc":"2.0","id":0,"#).and_then(|r| r.strip_suffix('}')) {
             if let Some(result) = rest.strip_prefix(r#""result":"#) {
@@ -172,8 +175,7 @@ where
     let mut extensions = Extensions::new();
     extensions.insert(caller);
     *req.extensions_mut() = extensions;
-    let response = rpc.call(req).await;
-    Outcome::of(&response)
+    Outcome::of(rpc.call(req).await)
 }
 
 /// Answers one entry: `None` for a notification (which is still executed).
@@ -232,14 +234,14 @@ mod tests {
             jsonrpsee::ResponsePayload::success(serde_json::json!({"a": [1, 2]})),
             1 << 20,
         );
-        let Outcome::Result(r) = Outcome::of(&ok) else { panic!("a result") };
+        let Outcome::Result(r) = Outcome::of(ok) else { panic!("a result") };
         assert_eq!(r, r#"{"a":[1,2]}"#);
         let err =
             MethodResponse::error(Id::Number(0), jsonrpsee::types::ErrorObject::owned(-32004, "gone", None::<()>));
-        let Outcome::Error(e) = Outcome::of(&err) else { panic!("an error") };
+        let Outcome::Error(e) = Outcome::of(err) else { panic!("an error") };
         assert_eq!(e, r#"{"code":-32004,"message":"gone"}"#);
         let other_id = MethodResponse::response(Id::Str("x".into()), jsonrpsee::ResponsePayload::success(7), 1 << 20);
-        let Outcome::Result(r) = Outcome::of(&other_id) else { panic!("a result") };
+        let Outcome::Result(r) = Outcome::of(other_id) else { panic!("a result") };
         assert_eq!(r, "7");
     }
 

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::io::Write as _;
 
+use super::guard::ResultSlot;
 use super::{Ctx, params};
 use crate::auth::NetworkAccess;
 use crate::domain::ids::NetworkId;
@@ -17,6 +18,7 @@ use crate::domain::record::reference;
 use crate::domain::{Page, patch};
 use crate::error::{Error, FieldError, Result};
 use crate::store::list::Found;
+use jsonrpsee::types::Extensions;
 
 /// Most operations one batch may hold.
 pub const MAX_BATCH_OPERATIONS: usize = 100;
@@ -180,7 +182,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         out.push(b':');
         R::write_json(&found, &mut out, &|name| page.keeps(name, "id"));
         out.push(b'}');
-        raw(out)
+        Ok::<_, Error>(ResultSlot::answer(&ext, raw(out)?))
     })?;
     module.register_async_method(names.update, |p, ctx, ext| async move {
         let access = params::network(&ext)?;
@@ -351,7 +353,7 @@ fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
 
 /// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`, written as
 /// text without building a JSON value per record.
-pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page) -> Result<Box<RawValue>> {
+pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
     let keep = |name: &str| page.keeps(name, "id");
     let mut out = Vec::with_capacity(128 + found.items.len() * 2048);
     let _ = write!(out, r#"{{"count":{},"items":["#, found.count);
@@ -364,7 +366,7 @@ pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page) -> Result<Box<R
     out.extend_from_slice(br#"],"nextCursor":"#);
     let _ = serde_json::to_writer(&mut out, &found.next_cursor);
     out.push(b'}');
-    raw(out)
+    Ok(ResultSlot::answer(ext, raw(out)?))
 }
 
 /// JSON text written by this module as a result.
@@ -394,7 +396,7 @@ pub fn register_lookups<R: Records>(
             }
             let listed = page.clone();
             let found = ctx.store.read(move |c| R::list_by(c, &access.network, &equal, &listed)).await?;
-            listing::<R>(found, &page)
+            listing::<R>(found, &page, &ext)
         })?;
     }
     Ok(())

@@ -57,7 +57,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         params::finish(input, Vec::new())?;
         let page = query.page.clone();
         let found = ctx.store.read(move |c| stored::search(c, &access.network, &query)).await?;
-        records::listing::<Registrations>(found, &page)
+        records::listing::<Registrations>(found, &page, &ext)
     })?;
     module.register_async_method("registration.transfer", |p, ctx, ext| async move {
         let access = params::network(&ext)?;

@@ -49,7 +49,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let access = params::network(&ext)?;
         let query = TicketQuery::from_json(&params::json(&p)?).map_err(Error::InvalidParams)?;
         let tickets = ctx.store.ticket_list(&access.network).await?;
-        list(&tickets, &query)
+        Ok::<_, Error>(super::guard::ResultSlot::answer(&ext, list(&tickets, &query)?))
     })?;
     Ok(())
 }
