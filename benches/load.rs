@@ -91,6 +91,15 @@ impl Server {
         Server { child, addr, _dir: dir }
     }
 
+    /// The size of the database file and its write-ahead log, in bytes.
+    fn database_bytes(&self) -> u64 {
+        ["load.db", "load.db-wal"]
+            .iter()
+            .filter_map(|name| std::fs::metadata(self._dir.path().join(name)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// The server's peak resident set size so far (VmHWM), in MB.
     fn peak_rss_mb(&self) -> f64 {
         self.status_mb("VmHWM:")
@@ -337,11 +346,18 @@ fn main() {
             seeding.elapsed().as_secs_f64(),
             server.peak_rss_mb()
         );
+        let db_bytes = server.database_bytes();
+        println!(
+            "database: {:.1} MB (file and WAL), {:.0} bytes per registration",
+            db_bytes as f64 / 1e6,
+            db_bytes as f64 / o.registrations.max(1) as f64
+        );
 
         let listed = call(&mut Conn::open(&addr).await, &token, a, "ticket.getPurchasableTickets", json!({})).await;
         let list = serde_json::value::to_raw_value(&listed).expect("the list as text");
         println!("ticket.list answers {} tickets in {} bytes", listed["count"], list.get().len());
         let (floor_addr, floor_handle) = floor_server(list).await;
+        let registrations = o.registrations;
         let next = Arc::new(AtomicU64::new(0));
         let ids = registration_ids.clone();
         let mut scenarios: Vec<(&str, bool, MakeBody)> = vec![
@@ -385,6 +401,19 @@ fn main() {
                 Arc::new(|w, n| {
                     let event = format!("event-{}", (w as u64 + n) % EVENTS as u64);
                     (rpc_body("registration.search", json!({"eventId": event, "status": ["active"], "limit": 20})), 1)
+                }),
+            ),
+            (
+                "registration.lookup",
+                false,
+                Arc::new(move |w, n| {
+                    let i = (w * 7919 + n as usize * 31) % registrations;
+                    let body = if n % 2 == 0 {
+                        rpc_body("registration.listByContact", json!({"contactId": format!("contact-{i}")}))
+                    } else {
+                        rpc_body("registration.listByGroup", json!({"groupId": format!("group-{}", i / 10), "limit": 20}))
+                    };
+                    (body, 1)
                 }),
             ),
             ("registration.patch", true, {
@@ -469,6 +498,7 @@ fn main() {
         println!("\nserver peak RSS: {peak:.1} MB");
         let report = json!({
             "connections": o.connections, "seconds": o.seconds, "registrations": o.registrations,
+            "databaseBytesAfterSeeding": db_bytes,
             "peakRssMb": peak, "scenarios": rows,
         });
         let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");

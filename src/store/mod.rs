@@ -109,7 +109,8 @@ impl Store {
             Synchronous::Normal => "NORMAL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; \
+             PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
         ))
         .map_err(sqlite)?;
         migrate(&conn).map_err(|e| match e {
