@@ -280,6 +280,34 @@ async fn event_and_status_counts_follow_every_change() {
     check("refused").await;
 }
 
+/// The trigram index follows a change of the searchable text, and is left as it was by any other change.
+#[tokio::test]
+async fn text_search_follows_changes_of_the_text_only() {
+    let client = manager(&network("reg-text")).await;
+    let mut r = registration("c1");
+    r["city"] = json!("Lisbon");
+    let id = create(&client, r).await.unwrap()["id"].as_str().unwrap().to_owned();
+    let found = |query: Value| {
+        let client = client.clone();
+        async move {
+            let found = client.call("registration.search", query).await.unwrap();
+            found["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let patch = |ops: Value| client.call("registration.patch", json!({"id": id, "patch": ops}));
+    assert_eq!(found(json!({"city": "lisb"})).await, vec![id.clone()]);
+    patch(json!([{"op": "replace", "path": "/status", "value": "cancelled"}])).await.unwrap();
+    patch(json!([{"op": "add", "path": "/notes", "value": "vegetarian"}])).await.unwrap();
+    assert_eq!(found(json!({"city": "lisb"})).await, vec![id.clone()], "other changes keep the text searchable");
+    patch(json!([{"op": "replace", "path": "/city", "value": "Porto"}])).await.unwrap();
+    assert!(found(json!({"city": "lisb"})).await.is_empty(), "the old text is gone");
+    assert_eq!(found(json!({"city": "port"})).await, vec![id.clone()]);
+    patch(json!([{"op": "replace", "path": "/name", "value": "Grace Hopper"}])).await.unwrap();
+    assert_eq!(found(json!({"name": "hopper", "city": "porto"})).await, vec![id.clone()]);
+    client.call("registration.delete", json!({"id": id})).await.unwrap();
+    assert!(found(json!({"city": "port"})).await.is_empty());
+}
+
 #[tokio::test]
 async fn look_ups_find_exactly_their_registrations() {
     let client = manager(&network("reg-lookup")).await;
