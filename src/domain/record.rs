@@ -158,11 +158,25 @@ pub fn compact(fields: &Map<String, Value>, table: &[(&'static str, Kind)]) -> M
 }
 
 /// Stored fields back into the canonical object: every field of the table, in order, absent ones defaulted.
-pub fn expand(mut stored: Map<String, Value>, table: &[(&'static str, Kind)]) -> Map<String, Value> {
-    table
-        .iter()
-        .map(|&(name, kind)| (name.to_owned(), stored.remove(name).unwrap_or_else(|| default(name, kind))))
-        .collect()
+///
+/// [`compact`] stores fields in table order, so they are taken in one walk beside the table; fields stored in
+/// another order are placed afterwards.
+pub fn expand(stored: Map<String, Value>, table: &[(&'static str, Kind)]) -> Map<String, Value> {
+    let mut out = Map::with_capacity(table.len());
+    let mut rest = stored.into_iter().peekable();
+    for &(name, kind) in table {
+        let value = match rest.next_if(|(k, _)| k == name) {
+            Some((_, value)) => value,
+            None => default(name, kind),
+        };
+        out.insert(name.to_owned(), value);
+    }
+    for (name, value) in rest {
+        if let Some(slot) = out.get_mut(&name) {
+            *slot = value;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -190,5 +204,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(expand(compact(&changed, table), table), changed);
+        let shuffled: Map<String, Value> =
+            serde_json::from_value(json!({"vip": true, "unknown": 1, "city": "Rome", "name": "Ada"})).unwrap();
+        let expected: Map<String, Value> =
+            serde_json::from_value(json!({"name": "Ada", "status": "active", "tags": [], "vip": true, "city": "Rome"}))
+                .unwrap();
+        let expanded = expand(shuffled, table);
+        assert_eq!(expanded, expected);
+        assert!(expanded.keys().eq(["name", "status", "tags", "vip", "city"]), "table order");
     }
 }

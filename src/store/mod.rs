@@ -297,8 +297,17 @@ fn run_writer(
     stats: &WriterStats,
     tickets: &cache::TicketCache,
 ) {
+    // The planner keeps per-index row estimates (sqlite_stat1) but no value samples (sqlite_stat4): with samples,
+    // SQLite prepares a statement again every time a sampled column is bound to a new value.
     let optimize = || {
-        if let Err(e) = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;") {
+        let analysed = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;").and_then(|()| {
+            let sampled: bool =
+                conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4')", [], |r| {
+                    r.get(0)
+                })?;
+            if sampled { conn.execute_batch("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;") } else { Ok(()) }
+        });
+        if let Err(e) = analysed {
             tracing::warn!(cause = %e, "PRAGMA optimize failed");
         }
     };
