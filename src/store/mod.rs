@@ -119,6 +119,7 @@ impl Store {
         })?;
 
         conn.execute_batch(TOUCHED).map_err(sqlite)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         let stats = Arc::new(WriterStats::default());
         let tickets = Arc::new(cache::TicketCache::default());
         let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
@@ -138,6 +139,7 @@ impl Store {
             )
             .map_err(sqlite)?;
             conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(sqlite)?;
+            conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
             let rx = read_rx.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("store-reader-{i}"))
@@ -264,6 +266,10 @@ pub fn lock_path(db: &Path) -> PathBuf {
     name.push(".lock");
     PathBuf::from(name)
 }
+
+/// Prepared statements kept per connection: searches and partial updates make one SQL text per combination of
+/// filters or changed columns.
+const STATEMENTS_KEPT: usize = 256;
 
 /// How many commits pass between two `PRAGMA optimize` runs, which keep the planner's statistics current.
 const OPTIMIZE_EVERY: u64 = 2_000;

@@ -198,11 +198,52 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
     Ok(number)
 }
 
-fn write_row(conn: &Connection, network: &NetworkId, r: &StoredRegistration, insert: bool) -> Result<i64> {
+/// The registrations table's columns, in the order of [`row_values`].
+const COLUMNS: &[&str] = &[
+    "network_id",
+    "id",
+    "event_id",
+    "number",
+    "contact_id",
+    "type_id",
+    "package_id",
+    "product_id",
+    "status",
+    "name",
+    "first_name",
+    "last_name",
+    "email_address",
+    "city",
+    "state",
+    "country",
+    "job_title",
+    "organization_id",
+    "order_id",
+    "order_number",
+    "order_status",
+    "is_guest_registration",
+    "group_id",
+    "deadline_id",
+    "parent_registration_id",
+    "date",
+    "order_balance_due",
+    "order_amount_paid",
+    "order_total",
+    "sys_locked",
+    "fields",
+    "sys_version",
+    "sys_created_at",
+    "sys_last_modified_at",
+    "sys_created_by",
+    "sys_last_modified_by",
+];
+
+/// A registration's row: one value per column of [`COLUMNS`].
+fn row_values(network: &NetworkId, r: &StoredRegistration) -> Result<Vec<Sql>> {
     let reg = &r.registration;
     let text = |name: &str| reg.get_str(name).map(str::to_owned);
     let fields = serde_json::to_string(&reg.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
-    let values: Vec<Sql> = vec![
+    Ok(vec![
         network.as_str().to_owned().into(),
         r.id.clone().into(),
         reg.event_id().to_owned().into(),
@@ -239,30 +280,41 @@ fn write_row(conn: &Connection, network: &NetworkId, r: &StoredRegistration, ins
         r.sys.last_modified_at.timestamp_millis().into(),
         r.sys.created_by.clone().into(),
         r.sys.last_modified_by.clone().into(),
-    ];
-    const COLUMNS: &str = "network_id, id, event_id, number, contact_id, type_id, package_id, product_id, status, \
-        name, first_name, last_name, email_address, city, state, country, job_title, organization_id, order_id, \
-        order_number, order_status, is_guest_registration, group_id, deadline_id, parent_registration_id, date, \
-        order_balance_due, order_amount_paid, order_total, sys_locked, fields, sys_version, sys_created_at, \
-        sys_last_modified_at, sys_created_by, sys_last_modified_by";
-    if insert {
-        let holes = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-        conn.prepare_cached(&format!("INSERT INTO registrations ({COLUMNS}) VALUES ({holes})"))?
-            .execute(params_from_iter(values))?;
-        Ok(conn.last_insert_rowid())
-    } else {
-        let sets = COLUMNS
-            .split(',')
-            .map(str::trim)
-            .enumerate()
-            .skip(2)
-            .map(|(i, c)| format!("{c} = ?{}", i + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
-        conn.prepare_cached(&format!("UPDATE registrations SET {sets} WHERE network_id = ?1 AND id = ?2"))?
-            .execute(params_from_iter(values))?;
-        Ok(r.seq)
+    ])
+}
+
+/// Inserts a new registration's row; its `seq`.
+fn insert_row(conn: &Connection, network: &NetworkId, r: &StoredRegistration) -> Result<i64> {
+    let holes = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("INSERT INTO registrations ({}) VALUES ({holes})", COLUMNS.join(", "));
+    conn.prepare_cached(&sql)?.execute(params_from_iter(row_values(network, r)?))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Writes the columns that differ between `before` and `after`. SQLite rewrites the entries of only those indexes
+/// (and runs only those triggers) that involve a column the UPDATE sets, so a change of one field touches one or
+/// two of the table's indexes rather than all of them.
+fn update_row(
+    conn: &Connection,
+    network: &NetworkId,
+    before: &StoredRegistration,
+    after: &StoredRegistration,
+) -> Result<()> {
+    let (old, new) = (row_values(network, before)?, row_values(network, after)?);
+    let mut sets = Vec::new();
+    let mut args: Vec<Sql> = vec![network.as_str().to_owned().into(), after.id.clone().into()];
+    for ((column, old), new) in COLUMNS.iter().zip(old).zip(new).skip(2) {
+        if old != new {
+            args.push(new);
+            sets.push(format!("{column} = ?{}", args.len()));
+        }
     }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("UPDATE registrations SET {} WHERE network_id = ?1 AND id = ?2", sets.join(", "));
+    conn.prepare_cached(&sql)?.execute(params_from_iter(args))?;
+    Ok(())
 }
 
 /// Creates a registration: the server makes its id, its number (when absent) and its date (when absent).
@@ -280,7 +332,7 @@ pub fn create(
     change_holding(conn, network, &id, None, registration.holding().as_ref())?;
     let number = take_number(conn, network, registration.event_id(), registration.number)?;
     let mut stored = StoredRegistration { id, number, registration, sys: Sys::new(actor), seq: 0 };
-    stored.seq = write_row(conn, network, &stored, true)?;
+    stored.seq = insert_row(conn, network, &stored)?;
     count_total(conn, network, 1)?;
     Ok(stored)
 }
@@ -309,13 +361,13 @@ pub fn replace(
         take_number(conn, network, next.event_id(), None)?
     };
     let stored = StoredRegistration {
-        id: current.id,
+        id: current.id.clone(),
         number,
         registration: next,
         sys: current.sys.changed(actor),
         seq: current.seq,
     };
-    write_row(conn, network, &stored, false)?;
+    update_row(conn, network, &current, &stored)?;
     Ok(stored)
 }
 
@@ -362,8 +414,14 @@ pub fn transfer(
     let mut next = current.registration.clone();
     next.set("contactId", Value::String(contact_id.to_owned()));
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
-    let stored = StoredRegistration { registration: next, sys: current.sys.changed(actor), ..current };
-    write_row(conn, network, &stored, false)?;
+    let stored = StoredRegistration {
+        id: current.id.clone(),
+        number: current.number,
+        registration: next,
+        sys: current.sys.changed(actor),
+        seq: current.seq,
+    };
+    update_row(conn, network, &current, &stored)?;
     function_ticket::follow_transfer(conn, network, id, contact_id, actor)?;
     Ok(stored)
 }
