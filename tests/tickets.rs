@@ -1307,3 +1307,51 @@ async fn a_cursor_belongs_to_the_ordering_it_was_made_for() {
         assert_invalid(&e, "cursor", &format!("{wire:?} desc"));
     }
 }
+
+/// The list is answered from memory between changes: after any change is answered, every list shows it, also while
+/// other callers keep reading the list (and so keep the kept list warm) the whole time.
+#[tokio::test]
+async fn the_list_is_never_stale_after_a_change() {
+    let client = manager(&network("tk-fresh")).await;
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    client.call(LIST, json!({})).await.expect("the list");
+                }
+            })
+        })
+        .collect();
+    let listed = |client: &Client| {
+        let client = client.clone();
+        async move {
+            let list = client.call(LIST, json!({})).await.unwrap();
+            list["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["productId"].as_str().unwrap().to_owned(), (t["price"].clone(), t["sold"].clone())))
+                .collect::<Vec<_>>()
+        }
+    };
+    for i in 0..20 {
+        let id = format!("fresh-{i}");
+        client.call(CREATE, json!({"ticket": ticket(&id)})).await.unwrap();
+        assert!(listed(&client).await.iter().any(|(p, _)| *p == id), "created {id}, listed at once");
+        client.call(UPDATE, json!({"ticket": with(ticket(&id), json!({"price": 1.25}))})).await.unwrap();
+        let after = listed(&client).await;
+        assert_eq!(after.iter().find(|(p, _)| *p == id).unwrap().1.0, json!(1.25), "updated {id}, listed at once");
+        let registration = json!({"eventId": "ev", "name": "A", "contactId": format!("c{i}"), "typeId": "t",
+            "packageId": "p", "productId": id});
+        client.call("registration.create", json!({"registration": registration})).await.unwrap();
+        let sold = listed(&client).await;
+        assert_eq!(sold.iter().find(|(p, _)| *p == id).unwrap().1.1, json!(1), "sold {id}, listed at once");
+    }
+    client.call(DELETE, json!({"productId": "fresh-0"})).await.unwrap_err();
+    let held = listed(&client).await;
+    assert!(held.iter().any(|(p, _)| p == "fresh-0"), "a refused delete changes nothing");
+    for reader in readers {
+        reader.await.unwrap();
+    }
+}

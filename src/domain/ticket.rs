@@ -334,9 +334,9 @@ impl TicketQuery {
         })
     }
 
-    /// Whether a ticket passes every filter.
     /// Whether the query asks for every ticket, by productId, whole, in one page: the answer only a change alters.
     pub fn is_everything(&self) -> bool {
+        // Taken apart member by member, so that a filter added to the query cannot be forgotten here.
         let TicketQuery {
             product_ids,
             event_name,
@@ -363,6 +363,7 @@ impl TicketQuery {
             && page.fields.is_none()
     }
 
+    /// Whether a ticket passes every filter.
     pub fn matches(&self, t: &StoredTicket, now: Timestamp) -> bool {
         let k = &t.ticket;
         self.product_ids.as_ref().is_none_or(|ids| ids.contains(&k.product_id))
