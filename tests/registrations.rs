@@ -732,3 +732,28 @@ async fn bare_params_form_works_for_registrations() {
     let err = client.bare("registration.get", json!({"id": "missing"})).await.unwrap_err();
     assert_eq!(err.code, -32004);
 }
+
+/// A list writes each registration from its stored fields; what it writes is exactly what `get` answers, every
+/// defaulted field included.
+#[tokio::test]
+async fn lists_answer_each_registration_as_get_does() {
+    let client = manager(&network("reg-listed")).await;
+    let mut full = registration("c-listed");
+    full["city"] = json!("Lisbon");
+    full["orderTotal"] = json!(12.5);
+    full["sessions"] = json!([{"name": "Keynote"}]);
+    full["isGuestRegistration"] = json!(true);
+    let made = [create(&client, registration("c-listed")).await.unwrap(), create(&client, full).await.unwrap()];
+    for r in &made {
+        let id = r["id"].as_str().unwrap();
+        let got = client.call("registration.get", json!({"id": id})).await.unwrap()["registration"].clone();
+        assert_eq!(&got, r, "create and get answer alike");
+        let searched = client.call("registration.search", json!({"ids": [id]})).await.unwrap();
+        assert_eq!(searched["items"], json!([got.clone()]), "search");
+        let by_contact = client.call("registration.listByContact", json!({"contactId": "c-listed"})).await.unwrap();
+        let listed = by_contact["items"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap();
+        assert_eq!(listed, &got, "listByContact");
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(listed), keys(&got), "the same members in the same order");
+    }
+}

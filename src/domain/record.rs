@@ -1,6 +1,8 @@
 //! Records described by a table of fields: each field's name and [`Kind`] drive its validation, its default and
 //! the answer's shape. Registrations and function tickets are such records.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::ids::ProductId;
@@ -157,6 +159,26 @@ pub fn compact(fields: &Map<String, Value>, table: &[(&'static str, Kind)]) -> M
         .collect()
 }
 
+/// The canonical fields of a stored record, in table order, borrowed from `stored` where it holds them and
+/// defaulted where it does not: what [`expand`] makes, without building a map.
+pub fn with_defaults<'a>(
+    stored: &'a Map<String, Value>,
+    table: &[(&'static str, Kind)],
+) -> Vec<(&'static str, Cow<'a, Value>)> {
+    let mut rest = stored.iter().peekable();
+    table
+        .iter()
+        .map(|&(name, kind)| {
+            let value = match rest.next_if(|(k, _)| *k == name) {
+                Some((_, value)) => Some(value),
+                // Stored in another order: looked up.
+                None => stored.get(name),
+            };
+            (name, value.map_or_else(|| Cow::Owned(default(name, kind)), Cow::Borrowed))
+        })
+        .collect()
+}
+
 /// Stored fields back into the canonical object: every field of the table, in order, absent ones defaulted.
 ///
 /// [`compact`] stores fields in table order, so they are taken in one walk beside the table; fields stored in
@@ -183,6 +205,14 @@ pub fn expand(stored: Map<String, Value>, table: &[(&'static str, Kind)]) -> Map
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn shuffled_again() -> Map<String, Value> {
+        serde_json::from_value(json!({"city": "Oslo", "name": "Bo", "extra": true, "tags": ["t"]})).unwrap()
+    }
+
+    fn table_name(table: &[(&'static str, Kind)], name: &str) -> &'static str {
+        table.iter().find(|(n, _)| *n == name).map(|(n, _)| *n).unwrap()
+    }
 
     #[test]
     fn compact_then_expand_is_the_identity() {
@@ -212,5 +242,12 @@ mod tests {
         let expanded = expand(shuffled, table);
         assert_eq!(expanded, expected);
         assert!(expanded.keys().eq(["name", "status", "tags", "vip", "city"]), "table order");
+        for stored in [compact(&changed, table), compact(&full, table), shuffled_again()] {
+            let borrowed: Vec<(&str, Value)> =
+                with_defaults(&stored, table).into_iter().map(|(k, v)| (k, v.into_owned())).collect();
+            let expanded: Vec<(&str, Value)> =
+                expand(stored.clone(), table).into_iter().map(|(k, v)| (table_name(table, &k), v)).collect();
+            assert_eq!(borrowed, expanded, "{stored:?}");
+        }
     }
 }

@@ -16,6 +16,7 @@ crate::records!(
     "functionTicket",
     FunctionTicket,
     StoredFunctionTicket,
+    StoredFunctionTicket,
     crate::store::function_ticket,
     function_ticket::field_names,
     ticket

@@ -50,10 +50,14 @@ pub trait Records: Send + Sync + 'static {
     const MEMBER: &'static str;
     type Record: Send + 'static;
     type Stored: Send + 'static;
+    /// A record as lists read it.
+    type Listed: Send + 'static;
     fn parse(value: &Value) -> std::result::Result<Parsed<Self::Record>, Vec<FieldError>>;
     fn to_json(stored: &Self::Stored) -> Map<String, Value>;
     /// `to_json` written as text, only the members `keep` allows.
     fn write_json(stored: &Self::Stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
+    /// A listed record written as `write_json` writes it.
+    fn write_listed(listed: &Self::Listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
     fn field_names() -> Vec<&'static str>;
     fn create(conn: &Connection, network: &NetworkId, record: Self::Record, actor: &str) -> Result<Self::Stored>;
     fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<Self::Stored>;
@@ -72,19 +76,20 @@ pub trait Records: Send + Sync + 'static {
         network: &NetworkId,
         equal: &[(&str, String)],
         page: &Page,
-    ) -> Result<Found<Self::Stored>>;
+    ) -> Result<Found<Self::Listed>>;
 }
 
 /// Implements [`Records`] for a resource whose store module has `create`, `get`, `replace`, `delete` and
-/// `list_by`, whose record has `from_json(path, value)` (with `id` and `expected_version`), and whose stored type has
-/// `to_json()`.
+/// `list_by`, whose record has `from_json(path, value)` (with `id` and `expected_version`), whose stored type has
+/// `to_json()` and `write_json(out, keep)`, and whose listed type (what `list_by` reads) has `write_json(out, keep)`.
 #[macro_export]
 macro_rules! records {
-    ($resource:ident, $member:literal, $record:ty, $stored:ty, $store:path, $fields:path, $input_record:ident) => {
+    ($resource:ident, $member:literal, $record:ty, $stored:ty, $listed:ty, $store:path, $fields:path, $input_record:ident) => {
         impl $crate::rpc::records::Records for $resource {
             const MEMBER: &'static str = $member;
             type Record = $record;
             type Stored = $stored;
+            type Listed = $listed;
 
             fn parse(
                 value: &serde_json::Value,
@@ -101,6 +106,9 @@ macro_rules! records {
             }
             fn write_json(stored: &$stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
                 stored.write_json(out, keep)
+            }
+            fn write_listed(listed: &$listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+                listed.write_json(out, keep)
             }
             fn field_names() -> Vec<&'static str> {
                 $fields()
@@ -146,7 +154,7 @@ macro_rules! records {
                 network: &$crate::domain::ids::NetworkId,
                 equal: &[(&str, String)],
                 page: &$crate::domain::Page,
-            ) -> $crate::error::Result<$crate::store::list::Found<$stored>> {
+            ) -> $crate::error::Result<$crate::store::list::Found<$listed>> {
                 use $store as store;
                 store::list_by(conn, network, equal, page)
             }
@@ -353,7 +361,7 @@ fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
 
 /// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`, written as
 /// text without building a JSON value per record.
-pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
+pub fn listing<R: Records>(found: Found<R::Listed>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
     let keep = |name: &str| page.keeps(name, "id");
     let mut out = Vec::with_capacity(128 + found.items.len() * 2048);
     let _ = write!(out, r#"{{"count":{},"items":["#, found.count);
@@ -361,7 +369,7 @@ pub fn listing<R: Records>(found: Found<R::Stored>, page: &Page, ext: &Extension
         if n > 0 {
             out.push(b',');
         }
-        R::write_json(item, &mut out, &keep);
+        R::write_listed(item, &mut out, &keep);
     }
     out.extend_from_slice(br#"],"nextCursor":"#);
     let _ = serde_json::to_writer(&mut out, &found.next_cursor);

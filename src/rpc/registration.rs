@@ -18,6 +18,7 @@ crate::records!(
     "registration",
     Registration,
     StoredRegistration,
+    crate::store::registration::ListedRegistration,
     crate::store::registration,
     registration::field_names,
     registration

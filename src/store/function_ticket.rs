@@ -33,7 +33,8 @@ impl StoredFunctionTicket {
 
     /// [`StoredFunctionTicket::to_json`] as text, only the members `keep` allows.
     pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
-        self.sys.write_record_json(out, &[("id", self.id.clone().into())], self.ticket.fields(), keep);
+        let fields = self.ticket.fields().iter().map(|(k, v)| (k.as_str(), v));
+        self.sys.write_record_json(out, &[("id", self.id.clone().into())], fields, keep);
     }
 }
 

@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::Page;
 use crate::domain::ids::{NetworkId, ProductId, new_id};
-use crate::domain::registration::{Holding, Registration, RegistrationQuery};
+use crate::domain::record;
+use crate::domain::registration::{self, Holding, Registration, RegistrationQuery};
 use crate::domain::sys::Sys;
 use crate::domain::time;
 use crate::error::{ConflictReason, Error, Result};
@@ -41,8 +42,41 @@ impl StoredRegistration {
     /// [`StoredRegistration::to_json`] as text, only the members `keep` allows.
     pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
         let made = [("id", self.id.clone().into()), ("number", self.number.into())];
-        self.sys.write_record_json(out, &made, self.registration.fields(), keep);
+        let fields = self.registration.fields().iter().map(|(k, v)| (k.as_str(), v));
+        self.sys.write_record_json(out, &made, fields, keep);
     }
+}
+
+/// A registration as lists read it: its stored fields as they are, defaulted only while its JSON is written.
+pub struct ListedRegistration {
+    pub id: String,
+    pub number: i64,
+    /// The non-default fields, as stored.
+    pub stored: Map<String, Value>,
+    pub sys: Sys,
+    pub seq: i64,
+}
+
+impl ListedRegistration {
+    /// What [`StoredRegistration::write_json`] writes for the same registration.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+        let made = [("id", self.id.clone().into()), ("number", self.number.into())];
+        let fields = record::with_defaults(&self.stored, registration::FIELDS);
+        self.sys.write_record_json(out, &made, fields.iter().map(|(k, v)| (*k, v.as_ref())), keep);
+    }
+}
+
+fn listed_from_row(row: &Row<'_>) -> rusqlite::Result<ListedRegistration> {
+    let stored: String = row.get(3)?;
+    let stored: Map<String, Value> = serde_json::from_str(&stored)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(ListedRegistration {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        number: row.get(2)?,
+        stored,
+        sys: super::sys_from_row(row, 4)?,
+    })
 }
 
 /// The columns `from_row` reads, from the registrations table.
@@ -432,16 +466,16 @@ fn phrase(column: &str, text: &str) -> String {
 }
 
 /// What the list functions read of a registration.
-const LISTED: Listed<StoredRegistration> = Listed {
+const LISTED: Listed<ListedRegistration> = Listed {
     select: SELECT,
     count: "SELECT count(*) FROM registrations",
     total: Some("SELECT total FROM registration_totals WHERE network_id = ?1"),
-    from_row,
+    from_row: listed_from_row,
     seq: |r| r.seq,
 };
 
 /// Finds the registrations matching `query`, one page at a time, in creation order.
-pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found<StoredRegistration>> {
+pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found<ListedRegistration>> {
     let (clauses, args) = filter(network, query);
     let counted = event_count(conn, network, query)?;
     let listed = if by_event_status(query) { &LISTED_BY_EVENT_STATUS } else { &LISTED };
@@ -456,7 +490,7 @@ fn by_event_status(query: &RegistrationQuery) -> bool {
 }
 
 /// [`LISTED`] through the index of an event's statuses.
-const LISTED_BY_EVENT_STATUS: Listed<StoredRegistration> = Listed {
+const LISTED_BY_EVENT_STATUS: Listed<ListedRegistration> = Listed {
     select: concat!(select!(), " INDEXED BY registrations_event_status"),
     count: "SELECT count(*) FROM registrations INDEXED BY registrations_event_status",
     ..LISTED
@@ -550,7 +584,7 @@ pub fn list_by(
     network: &NetworkId,
     equal: &[(&str, String)],
     page: &Page,
-) -> Result<Found<StoredRegistration>> {
+) -> Result<Found<ListedRegistration>> {
     list::page_equal(conn, &LISTED, network, equal, page)
 }
 
