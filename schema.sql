@@ -117,7 +117,8 @@ CREATE INDEX registrations_total ON registrations (network_id, order_total);
 -- Counting a contact's active holdings of a ticket (maxPerAttendee).
 CREATE INDEX registrations_holding ON registrations (network_id, product_id, contact_id, status);
 
--- Case-insensitive "contains" search on the name and address fields, served by a trigram index.
+-- Case-insensitive "contains" search on the name and address fields, served by a trigram index. A change that
+-- leaves the searchable text as it was (a status, a note, an order) leaves the index alone.
 CREATE VIRTUAL TABLE registration_text USING fts5(
     first_name, last_name, name, email_address, city, state, country, job_title,
     content = 'registrations', content_rowid = 'seq', tokenize = 'trigram'
@@ -134,7 +135,11 @@ CREATE TRIGGER registrations_text_delete AFTER DELETE ON registrations BEGIN
             old.country, old.job_title);
 END;
 CREATE TRIGGER registrations_text_update
-AFTER UPDATE OF first_name, last_name, name, email_address, city, state, country, job_title ON registrations BEGIN
+AFTER UPDATE OF first_name, last_name, name, email_address, city, state, country, job_title ON registrations
+WHEN old.first_name IS NOT new.first_name OR old.last_name IS NOT new.last_name OR old.name IS NOT new.name
+    OR old.email_address IS NOT new.email_address OR old.city IS NOT new.city OR old.state IS NOT new.state
+    OR old.country IS NOT new.country OR old.job_title IS NOT new.job_title
+BEGIN
     INSERT INTO registration_text (registration_text, rowid, first_name, last_name, name, email_address, city, state,
                                    country, job_title)
     VALUES ('delete', old.seq, old.first_name, old.last_name, old.name, old.email_address, old.city, old.state,
@@ -224,19 +229,3 @@ BEGIN
         ON CONFLICT (network_id, event_id, status) DO UPDATE SET n = n + 1;
 END;
 
--- A change that leaves the searchable text as it was (a status, a note, an order) leaves the trigram index alone.
-DROP TRIGGER registrations_text_update;
-CREATE TRIGGER registrations_text_update
-AFTER UPDATE OF first_name, last_name, name, email_address, city, state, country, job_title ON registrations
-WHEN old.first_name IS NOT new.first_name OR old.last_name IS NOT new.last_name OR old.name IS NOT new.name
-    OR old.email_address IS NOT new.email_address OR old.city IS NOT new.city OR old.state IS NOT new.state
-    OR old.country IS NOT new.country OR old.job_title IS NOT new.job_title
-BEGIN
-    INSERT INTO registration_text (registration_text, rowid, first_name, last_name, name, email_address, city, state,
-                                   country, job_title)
-    VALUES ('delete', old.seq, old.first_name, old.last_name, old.name, old.email_address, old.city, old.state,
-            old.country, old.job_title);
-    INSERT INTO registration_text (rowid, first_name, last_name, name, email_address, city, state, country, job_title)
-    VALUES (new.seq, new.first_name, new.last_name, new.name, new.email_address, new.city, new.state, new.country,
-            new.job_title);
-END;

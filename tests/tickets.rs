@@ -1327,6 +1327,8 @@ async fn the_list_is_never_stale_after_a_change() {
         let client = client.clone();
         async move {
             let list = client.call(LIST, json!({})).await.unwrap();
+            // The answer kept for the call without params is the one a query rendered afresh gives.
+            assert_eq!(list, client.call(LIST, json!({"limit": 1000})).await.unwrap(), "kept and rendered alike");
             list["tickets"]
                 .as_array()
                 .unwrap()

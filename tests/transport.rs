@@ -628,24 +628,29 @@ fn chunks(body: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// POSTs `body` in full with a Content-Length, as an ordinary HTTP client does, and asserts that the client reads
+/// a 413 rather than a failed connection.
+async fn assert_413(client: &Client, path: &str, body: &str) {
+    let sent = client
+        .http
+        .post(format!("{}{path}", client.base))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await;
+    match sent {
+        Ok(resp) => assert_eq!(resp.status(), 413, "{} bytes to {path}", body.len()),
+        Err(e) => panic!("{} bytes to {path}: no HTTP answer, the connection failed instead: {e:?}", body.len()),
+    }
+}
+
 #[tokio::test]
 async fn a_body_over_the_limit_is_413() {
-    // Sent in full with a Content-Length, as an ordinary HTTP client does; the client must read the 413.
     let client = Client::anonymous();
     for size in [MAX_BODY + 1, 2 * MAX_BODY] {
         let body = padded_request(size);
         for path in ["/jsonRpc", "/", "/jsonRpc/ticket.getPurchasableTickets"] {
-            let sent = client
-                .http
-                .post(format!("{}{path}", client.base))
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(resp) => assert_eq!(resp.status(), 413, "{size} bytes to {path}"),
-                Err(e) => panic!("{size} bytes to {path}: no HTTP answer, the connection failed instead: {e:?}"),
-            }
+            assert_413(&client, path, &body).await;
         }
     }
 }
@@ -674,17 +679,7 @@ async fn a_client_that_sends_a_very_large_body_in_full_reads_the_413() {
     let client = Client::anonymous();
     let body = padded_request(8 * MAX_BODY);
     for path in ["/jsonRpc", "/jsonRpc/ticket.getPurchasableTickets"].repeat(2) {
-        let sent = client
-            .http
-            .post(format!("{}{path}", client.base))
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(resp) => assert_eq!(resp.status(), 413, "{path}"),
-            Err(e) => panic!("{path}: no HTTP answer to an 8 MiB body, the connection failed instead: {e:?}"),
-        }
+        assert_413(&client, path, &body).await;
     }
 }
 

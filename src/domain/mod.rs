@@ -23,7 +23,7 @@ use input::Input;
 pub const MAX_LIMIT: i64 = 1000;
 
 /// Paging and trimming of a list: `limit`, `cursor`, `fields`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     /// Most items to return; `None` is all.
     pub limit: Option<usize>,
@@ -44,17 +44,17 @@ impl Page {
         Page { limit, cursor, fields }
     }
 
-    /// Keeps only the requested members of an item (and always `id_field`).
     /// Whether an item's member `name` is kept: `fields` names it, or it is the item's id, or no `fields` was sent.
     pub fn keeps(&self, name: &str, id_field: &str) -> bool {
         self.fields.as_ref().is_none_or(|fields| name == id_field || fields.iter().any(|f| f == name))
     }
 
+    /// Keeps only the requested members of an item (and always `id_field`).
     pub fn trim(&self, item: Map<String, Value>, id_field: &str) -> Map<String, Value> {
-        match &self.fields {
-            None => item,
-            Some(fields) => item.into_iter().filter(|(k, _)| k == id_field || fields.iter().any(|f| f == k)).collect(),
+        if self.fields.is_none() {
+            return item;
         }
+        item.into_iter().filter(|(k, _)| self.keeps(k, id_field)).collect()
     }
 }
 

@@ -257,7 +257,7 @@ impl TicketOrder {
 }
 
 /// The filters, ordering and paging of `ticket.getPurchasableTickets`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TicketQuery {
     pub product_ids: Option<Vec<ProductId>>,
     pub event_name: Option<String>,
@@ -334,33 +334,12 @@ impl TicketQuery {
         })
     }
 
-    /// Whether the query asks for every ticket, by productId, whole, in one page: the answer only a change alters.
+    /// Whether the query is the one sent without params (every ticket, in the default order, whole, in one page): the
+    /// call a dashboard makes, and an answer only a change alters.
     pub fn is_everything(&self) -> bool {
-        // Taken apart member by member, so that a filter added to the query cannot be forgotten here.
-        let TicketQuery {
-            product_ids,
-            event_name,
-            ticket_type,
-            visible,
-            on_sale,
-            starts_from,
-            starts_to,
-            order_by,
-            descending,
-            page,
-        } = self;
-        product_ids.is_none()
-            && event_name.is_none()
-            && ticket_type.is_none()
-            && visible.is_none()
-            && on_sale.is_none()
-            && starts_from.is_none()
-            && starts_to.is_none()
-            && *order_by == TicketOrder::ProductId
-            && !descending
-            && page.limit.is_none()
-            && page.cursor.is_none()
-            && page.fields.is_none()
+        static EVERYTHING: std::sync::LazyLock<Option<TicketQuery>> =
+            std::sync::LazyLock::new(|| TicketQuery::from_json(&Value::Null).ok());
+        EVERYTHING.as_ref() == Some(self)
     }
 
     /// Whether a ticket passes every filter.
@@ -379,6 +358,23 @@ impl TicketQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn everything_is_the_query_sent_without_params() {
+        let query = |v: Value| TicketQuery::from_json(&v).unwrap();
+        for same in [Value::Null, json!({}), json!({"orderBy": "displayOrder", "order": "asc"})] {
+            assert!(query(same.clone()).is_everything(), "{same}");
+        }
+        for narrower in [
+            json!({"limit": 5}),
+            json!({"orderBy": "productId"}),
+            json!({"order": "desc"}),
+            json!({"visible": true}),
+            json!({"fields": ["price"]}),
+        ] {
+            assert!(!query(narrower.clone()).is_everything(), "{narrower}");
+        }
+    }
 
     fn valid() -> Value {
         json!({

@@ -300,3 +300,34 @@ impl RpcServiceT for Dispatcher {
         async { MethodResponse::notification() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dispatcher over one method whose result, `"xxxxxxxxxx"` (12 bytes), is handed past jsonrpsee.
+    fn dispatcher(max_response_size: usize) -> Dispatcher {
+        let mut module = jsonrpsee::RpcModule::new(());
+        module
+            .register_method("carried", |_, _, ext| {
+                let text = RawValue::from_string("\"xxxxxxxxxx\"".to_owned()).expect("JSON");
+                Ok::<_, ErrorObjectOwned>(ResultSlot::answer(ext, text))
+            })
+            .expect("registered");
+        Dispatcher::new(module.into(), max_response_size)
+    }
+
+    #[tokio::test]
+    async fn a_carried_result_is_handed_past_jsonrpsee_within_the_response_limit() {
+        let mut fits = dispatcher(1024).call(Request::borrowed("carried", None, Id::Number(0))).await;
+        assert!(fits.is_success());
+        assert_eq!(fits.as_json().get(), r#"{"jsonrpc":"2.0","id":0,"result":null}"#, "jsonrpsee saw a placeholder");
+        let carried = fits.extensions_mut().remove::<Carried>().expect("the result rides on the response");
+        assert_eq!(carried.0.get(), "\"xxxxxxxxxx\"");
+
+        let over = dispatcher(11).call(Request::borrowed("carried", None, Id::Number(0))).await;
+        assert!(!over.is_success(), "a carried result is held to the response limit like any other");
+        assert!(over.as_json().get().contains(&OVERSIZED_RESPONSE_CODE.to_string()), "{}", over.as_json().get());
+        assert!(over.extensions().get::<Carried>().is_none());
+    }
+}

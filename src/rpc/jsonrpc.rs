@@ -171,7 +171,8 @@ pub async fn run<S>(rpc: &S, caller: Caller, method: String, params: Option<&Raw
 where
     S: RpcServiceT<MethodResponse = MethodResponse>,
 {
-    let mut req = Request::owned(method, params.map(|p| p.to_owned()), Id::Number(0));
+    // Borrowed from the body: the dispatcher makes the one owned copy a handler needs.
+    let mut req = Request::borrowed(&method, params, Id::Number(0));
     let mut extensions = Extensions::new();
     extensions.insert(caller);
     *req.extensions_mut() = extensions;

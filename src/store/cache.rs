@@ -17,7 +17,7 @@ pub struct TicketList {
     pub tickets: Vec<StoredTicket>,
     /// `tickets[i]` as the API shows it.
     pub json: Vec<Box<RawValue>>,
-    /// The answer to a list call with no filter, order, page or trimming, once one was made.
+    /// The answer to a list call without params, once one was made.
     pub everything: OnceLock<Box<RawValue>>,
 }
 

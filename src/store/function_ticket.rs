@@ -4,7 +4,7 @@
 //! A registration that function tickets refer to cannot be deleted, nor moved to another event; when it is
 //! transferred, its function tickets follow it to the new contact in the same transaction.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value, json};
 
 use crate::domain::Page;
@@ -12,6 +12,7 @@ use crate::domain::function_ticket::FunctionTicket;
 use crate::domain::ids::{NetworkId, new_id};
 use crate::domain::sys::Sys;
 use crate::error::{ConflictReason, Error, FieldError, Result};
+use crate::store::as_sql;
 use crate::store::list::{self, Found, Listed};
 use crate::store::registration;
 use crate::store::ticket::check_version;
@@ -42,13 +43,10 @@ const SELECT: &str = "SELECT seq, id, fields, sys_version, sys_created_at, sys_l
     sys_last_modified_by FROM function_tickets";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredFunctionTicket> {
-    let fields: String = row.get(2)?;
-    let fields: Map<String, Value> = serde_json::from_str(&fields)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(StoredFunctionTicket {
         seq: row.get(0)?,
         id: row.get(1)?,
-        ticket: FunctionTicket::from_stored(fields),
+        ticket: FunctionTicket::from_stored(super::fields_from_row(row, 2)?),
         sys: super::sys_from_row(row, 3)?,
     })
 }
@@ -104,7 +102,7 @@ fn write_row(conn: &Connection, network: &NetworkId, t: &StoredFunctionTicket, i
          status = ?7, fields = ?8, sys_version = ?9, sys_created_at = ?10, sys_last_modified_at = ?11, \
          sys_created_by = ?12, sys_last_modified_by = ?13 WHERE network_id = ?1 AND id = ?2"
     };
-    conn.prepare_cached(sql)?.execute(params![
+    let row = params![
         network.as_str(),
         t.id,
         k.event_id(),
@@ -113,12 +111,9 @@ fn write_row(conn: &Connection, network: &NetworkId, t: &StoredFunctionTicket, i
         k.registration_id(),
         k.get_str("status"),
         fields,
-        t.sys.version,
-        t.sys.created_at.timestamp_millis(),
-        t.sys.last_modified_at.timestamp_millis(),
-        t.sys.created_by,
-        t.sys.last_modified_by,
-    ])?;
+    ];
+    let sys = super::sys_values(&t.sys);
+    conn.prepare_cached(sql)?.execute(params_from_iter(row.iter().copied().chain(sys.iter().map(as_sql))))?;
     Ok(if insert { conn.last_insert_rowid() } else { t.seq })
 }
 

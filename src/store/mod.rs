@@ -243,6 +243,32 @@ impl Store {
     }
 }
 
+/// A column value as a bound parameter.
+pub fn as_sql(value: &rusqlite::types::Value) -> &dyn rusqlite::ToSql {
+    value
+}
+
+/// The values of the five sys columns, in the order [`sys_from_row`] reads them.
+pub fn sys_values(sys: &crate::domain::sys::Sys) -> [rusqlite::types::Value; 5] {
+    [
+        sys.version.into(),
+        sys.created_at.timestamp_millis().into(),
+        sys.last_modified_at.timestamp_millis().into(),
+        sys.created_by.clone().into(),
+        sys.last_modified_by.clone().into(),
+    ]
+}
+
+/// A record's stored fields: the JSON object in column `i` of a row.
+pub fn fields_from_row(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<serde_json::Map<String, serde_json::Value>> {
+    let text: String = row.get(i)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
 /// The five sys columns (`sys_version`, `sys_created_at`, `sys_last_modified_at`, `sys_created_by`,
 /// `sys_last_modified_by`) of a row, starting at column `first`.
 pub fn sys_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<crate::domain::sys::Sys> {
@@ -297,32 +323,33 @@ fn take_touched(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     Ok(touched)
 }
 
+/// Brings the planner's statistics up to date. It keeps per-index row estimates (sqlite_stat1) but no value samples
+/// (sqlite_stat4): with samples, SQLite prepares a statement again every time a sampled column is bound to a new
+/// value.
+fn optimize(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
+    let sampled: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4')", [], |r| r.get(0))?;
+    if sampled { conn.execute_batch("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;") } else { Ok(()) }
+}
+
 fn run_writer(
     conn: Connection,
     jobs: crossbeam_channel::Receiver<WriteJob>,
     stats: &WriterStats,
     tickets: &cache::TicketCache,
 ) {
-    // The planner keeps per-index row estimates (sqlite_stat1) but no value samples (sqlite_stat4): with samples,
-    // SQLite prepares a statement again every time a sampled column is bound to a new value.
-    let optimize = || {
-        let analysed = conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;").and_then(|()| {
-            let sampled: bool =
-                conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4')", [], |r| {
-                    r.get(0)
-                })?;
-            if sampled { conn.execute_batch("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;") } else { Ok(()) }
-        });
-        if let Err(e) = analysed {
+    let analyse = || {
+        if let Err(e) = optimize(&conn) {
             tracing::warn!(cause = %e, "PRAGMA optimize failed");
         }
     };
-    optimize();
+    analyse();
     let mut commits: u64 = 0;
     while let Ok(first) = jobs.recv() {
         commits += 1;
         if commits.is_multiple_of(OPTIMIZE_EVERY) {
-            optimize();
+            analyse();
         }
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -358,7 +385,7 @@ fn run_writer(
             answer(committed.clone().map_err(|e| Error::Internal(format!("sqlite commit: {e}"))));
         }
     }
-    optimize();
+    analyse();
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
@@ -425,6 +452,25 @@ fn migrate(conn: &Connection) -> Result<(), MigrateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_keep_row_estimates_and_no_value_samples() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a INTEGER, b TEXT); CREATE INDEX t_a ON t (a);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+             INSERT INTO t SELECT i % 7, 'x' || i FROM n; ANALYZE;",
+        )
+        .unwrap();
+        let samples = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM sqlite_stat4", [], |r| r.get(0)).unwrap()
+        };
+        assert!(samples(&conn) > 0, "this SQLite keeps value samples when it analyses");
+        super::optimize(&conn).unwrap();
+        assert_eq!(samples(&conn), 0);
+        let estimates: i64 = conn.query_row("SELECT count(*) FROM sqlite_stat1", [], |r| r.get(0)).unwrap();
+        assert!(estimates > 0, "the row estimates stay");
+    }
 
     #[test]
     fn migrations_are_numbered_from_one_without_gaps() {

@@ -67,14 +67,11 @@ impl ListedRegistration {
 }
 
 fn listed_from_row(row: &Row<'_>) -> rusqlite::Result<ListedRegistration> {
-    let stored: String = row.get(3)?;
-    let stored: Map<String, Value> = serde_json::from_str(&stored)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(ListedRegistration {
         seq: row.get(0)?,
         id: row.get(1)?,
         number: row.get(2)?,
-        stored,
+        stored: super::fields_from_row(row, 3)?,
         sys: super::sys_from_row(row, 4)?,
     })
 }
@@ -89,16 +86,12 @@ macro_rules! select {
 const SELECT: &str = select!();
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredRegistration> {
-    let fields: String = row.get(3)?;
-    let fields: Map<String, Value> = serde_json::from_str(&fields)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
-    let number: i64 = row.get(2)?;
-    Ok(StoredRegistration {
-        seq: row.get(0)?,
-        id: row.get(1)?,
-        number,
-        registration: Registration::from_stored(fields, Some(number)),
-        sys: super::sys_from_row(row, 4)?,
+    listed_from_row(row).map(|listed| StoredRegistration {
+        registration: Registration::from_stored(listed.stored, Some(listed.number)),
+        id: listed.id,
+        number: listed.number,
+        sys: listed.sys,
+        seq: listed.seq,
     })
 }
 
@@ -277,7 +270,7 @@ fn row_values(network: &NetworkId, r: &StoredRegistration) -> Result<Vec<Sql>> {
     let reg = &r.registration;
     let text = |name: &str| reg.get_str(name).map(str::to_owned);
     let fields = serde_json::to_string(&reg.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(vec![
+    let own: [Sql; 31] = [
         network.as_str().to_owned().into(),
         r.id.clone().into(),
         reg.event_id().to_owned().into(),
@@ -309,12 +302,8 @@ fn row_values(network: &NetworkId, r: &StoredRegistration) -> Result<Vec<Sql>> {
         reg.get_f64("orderTotal").into(),
         reg.locked().into(),
         fields.into(),
-        r.sys.version.into(),
-        r.sys.created_at.timestamp_millis().into(),
-        r.sys.last_modified_at.timestamp_millis().into(),
-        r.sys.created_by.clone().into(),
-        r.sys.last_modified_by.clone().into(),
-    ])
+    ];
+    Ok(own.into_iter().chain(super::sys_values(&r.sys)).collect())
 }
 
 /// Inserts a new registration's row; its `seq`.

@@ -1,6 +1,8 @@
 //! Purchasable tickets in SQLite, always within one network.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use super::as_sql;
 
 use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::money::Cents;
@@ -80,7 +82,7 @@ fn write_row(conn: &Connection, network: &NetworkId, t: &StoredTicket, insert: b
          sys_last_modified_by = ?22 WHERE network_id = ?1 AND product_id = ?2"
             .to_owned()
     };
-    conn.prepare_cached(&sql)?.execute(params![
+    let row = params![
         network.as_str(),
         k.product_id.as_str(),
         k.event_name,
@@ -98,12 +100,9 @@ fn write_row(conn: &Connection, network: &NetworkId, t: &StoredTicket, insert: b
         k.visible,
         k.display_order,
         t.sold,
-        t.sys.version,
-        t.sys.created_at.timestamp_millis(),
-        t.sys.last_modified_at.timestamp_millis(),
-        t.sys.created_by,
-        t.sys.last_modified_by,
-    ])?;
+    ];
+    let sys = super::sys_values(&t.sys);
+    conn.prepare_cached(&sql)?.execute(params_from_iter(row.iter().copied().chain(sys.iter().map(as_sql))))?;
     Ok(())
 }
 
