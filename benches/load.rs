@@ -4,8 +4,9 @@
 //! tickets each, 100,000 registrations over 20 events, function tickets for a tenth of them), then drives each
 //! scenario over keep-alive HTTP/1.1 connections for a fixed time, every call authenticated as a `network.manage`
 //! token. `floor` is a bare jsonrpsee server inside this process (one no-op method, no auth): the transport's own
-//! ceiling on this machine; `floor.list` is the same server answering the bytes of the real ticket list, the
-//! transport's ceiling for an answer of that size; `whoami` is the server's (transport, auth and guard, no store).
+//! ceiling on this machine; `floor.list` is the same server answering the bytes of the real ticket list, a reference
+//! for an answer of that size (jsonrpsee parses each result it sends again; the server hands its own past that);
+//! `whoami` is the server's ceiling (transport, auth and guard, no store).
 //!
 //! Flags: `--connections N` (32), `--seconds S` (5), `--scenario NAME` (repeatable; all by default),
 //! `--registrations N` (100000). Prints a table and writes the same as JSON to `target/bench/load.json`.
@@ -277,7 +278,7 @@ fn rpc_body(method: &str, params: Value) -> String {
 }
 
 /// A bare jsonrpsee server with no auth: `noop`, the transport's ceiling, and `list`, which answers `list` (the real
-/// server's ticket list, kept as text), the transport's ceiling for an answer of that size.
+/// server's ticket list, kept as text), a reference for an answer of that size.
 async fn floor_server(list: Box<serde_json::value::RawValue>) -> (String, jsonrpsee::server::ServerHandle) {
     let config = jsonrpsee::server::ServerConfig::builder().max_connections(10_000).build();
     let server =
