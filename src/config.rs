@@ -2,6 +2,7 @@
 //! in `main.rs`). It is passed down, never global, so a test starts a server with exactly the settings it names.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::store::Synchronous;
 
@@ -26,8 +27,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most entries in one batch (`-32600` beyond).
     pub max_batch: usize,
-    /// Most HTTP requests in flight; beyond, HTTP 429.
+    /// Most HTTP requests in flight (counted once the body is read); beyond, HTTP 429.
     pub max_in_flight: usize,
+    /// The bounds of every door: connections, time, memory.
+    pub bounds: Bounds,
+    /// Calls per second per token, per network and per client address without a token.
+    pub rates: RateLimits,
     /// `FULL` by default: an acknowledged write survives power loss.
     pub synchronous: Synchronous,
     /// Read-only connections, each on its own thread.
@@ -46,9 +51,90 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_batch: 100,
             max_in_flight: 10_000,
+            bounds: Bounds::default(),
+            rates: RateLimits::default(),
             synchronous: Synchronous::Full,
             readers: 4,
             bootstrap_token: None,
         }
+    }
+}
+
+impl Config {
+    /// Refuses settings that could never serve a call.
+    pub fn check(&self) -> Result<(), String> {
+        let at_least_one = [
+            ("--max-batch", self.max_batch),
+            ("--max-in-flight", self.max_in_flight),
+            ("--max-connections", self.bounds.max_connections),
+            ("--max-body-bytes", self.max_body_bytes),
+        ];
+        if let Some((flag, _)) = at_least_one.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("{flag} must be at least 1"));
+        }
+        if self.bounds.max_body_memory < self.max_body_bytes {
+            return Err(format!(
+                "--max-body-memory ({}) must be at least --max-body-bytes ({}), or no body of the largest size could \
+                 ever be read",
+                self.bounds.max_body_memory, self.max_body_bytes
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How long and how much each door of the server may be held. Every one is a bound an attacker cannot lift: none
+/// of them needs a token to reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounds {
+    /// A connection's request head (its first one, or the next after an idle wait has begun) must arrive within this.
+    pub header_timeout: Duration,
+    /// The whole request body must arrive within this, counted from the end of its head (HTTP 408 beyond).
+    pub body_timeout: Duration,
+    /// A keep-alive connection with no request and no byte moving for this long is closed.
+    pub idle_timeout: Duration,
+    /// A call (or a whole batch) running longer gets `-32000`; a write it queued and had not begun is dropped.
+    pub call_timeout: Duration,
+    /// Open connections at most; at the cap the server stops accepting until one closes.
+    pub max_connections: usize,
+    /// Bytes of request bodies buffered at once, over all connections; beyond, HTTP 429.
+    pub max_body_memory: usize,
+    /// How long a graceful shutdown waits for open connections before closing them.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(30),
+            max_connections: 4_096,
+            max_body_memory: 256 * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Token-bucket rates in calls per second (the burst is twice the rate); 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Per token.
+    pub token: u32,
+    /// Per network (the tenant), over all its callers.
+    pub network: u32,
+    /// Per client address, for calls without a valid token.
+    pub anonymous: u32,
+}
+
+impl RateLimits {
+    /// Every limit off (the load benchmark measures the server, not its limits).
+    pub const OFF: RateLimits = RateLimits { token: 0, network: 0, anonymous: 0 };
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits { token: 2_000, network: 5_000, anonymous: 50 }
     }
 }

@@ -21,8 +21,10 @@ pub const NOT_FOUND: i32 = -32004;
 pub const CONFLICT: i32 = -32009;
 /// Wire code: the record is locked.
 pub const LOCKED: i32 = -32023;
-/// Wire code: the caller is rate limited.
-pub const RATE_LIMITED: i32 = -32029;
+/// Wire code: a rate limit or a tenant limit is exceeded.
+pub const LIMIT_EXCEEDED: i32 = -32029;
+/// Wire code: the call ran past the server's call timeout.
+pub const TIMED_OUT: i32 = -32000;
 
 /// One problem found in a request's params.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,9 +105,15 @@ pub enum Error {
     /// The record has `sysLocked: true`.
     #[error("{resource} {id} is locked")]
     Locked { resource: &'static str, id: String },
-    /// Too many calls; try again later.
-    #[error("rate limited")]
-    RateLimited { retry_after_ms: u64 },
+    /// Too many calls on one bucket (`token`, `network`, `anonymous`); try again after `retry_after_ms`.
+    #[error("rate limit exceeded: too many calls per {limit}; retry in {retry_after_ms} ms")]
+    RateLimited { limit: &'static str, retry_after_ms: u64 },
+    /// The network holds as many records of a kind as its tenant limit (`maxTickets`, ...) allows.
+    #[error("limit exceeded: the network may hold at most {value} ({limit}, based on tenant limits)")]
+    TenantLimit { limit: &'static str, value: i64 },
+    /// The call ran past the call timeout; a write it queued was either committed whole or not at all.
+    #[error("timed out")]
+    TimedOut,
     /// Something failed inside the server; the cause is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -135,7 +143,8 @@ impl Error {
             Error::NotFound { .. } => NOT_FOUND,
             Error::Conflict { .. } => CONFLICT,
             Error::Locked { .. } => LOCKED,
-            Error::RateLimited { .. } => RATE_LIMITED,
+            Error::RateLimited { .. } | Error::TenantLimit { .. } => LIMIT_EXCEEDED,
+            Error::TimedOut => TIMED_OUT,
             Error::Internal(_) => INTERNAL_ERROR,
         }
     }
@@ -178,9 +187,18 @@ impl From<Error> for ErrorObjectOwned {
             Error::Locked { resource, ref id } => {
                 ErrorObject::owned(code, e.to_string(), Some(json!({ "resource": resource, "id": id })))
             }
-            Error::RateLimited { retry_after_ms } => {
-                ErrorObject::owned(code, "rate limited", Some(json!({ "retryAfterMs": retry_after_ms })))
+            Error::RateLimited { limit, retry_after_ms } => {
+                ErrorObject::owned(code, e.to_string(), Some(json!({ "limit": limit, "retryAfterMs": retry_after_ms })))
             }
+            Error::TenantLimit { limit, value } => {
+                ErrorObject::owned(code, e.to_string(), Some(json!({ "limit": limit, "value": value })))
+            }
+            Error::TimedOut => ErrorObject::owned(
+                code,
+                "timed out: the call ran past the server's call timeout; a write it started was committed whole \
+                 or not at all",
+                None::<()>,
+            ),
             Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 ErrorObject::owned(code, "internal error", None::<()>)

@@ -22,9 +22,9 @@ pub mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use jsonrpsee::server::{ServerHandle, StopHandle, serve_with_graceful_shutdown, stop_channel};
+use jsonrpsee::server::{ServerHandle, stop_channel};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::auth::{TokenTable, token::Grant};
 use crate::config::Config;
@@ -47,6 +47,8 @@ pub enum StartError {
     Setup(#[from] error::Error),
     #[error(transparent)]
     Assembly(#[from] rpc::AssemblyError),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// A server that is serving.
@@ -80,6 +82,7 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
 
 /// Starts a server with `config`: the database opened (and made on first start), the listener bound.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    config.check().map_err(StartError::Config)?;
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
     let ctx = Ctx { store: store.clone(), tokens: tokens.clone() };
@@ -91,16 +94,55 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let listener =
         TcpListener::bind(&config.addr).await.map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
     let addr = listener.local_addr().map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
+    let bounds = config::Bounds { max_connections: connection_cap(config.bounds.max_connections), ..config.bounds };
     let http = rpc::http::HttpConfig {
         max_body_bytes: config.max_body_bytes,
         max_batch: config.max_batch,
         cors_origins: config.cors_origins.clone(),
         max_in_flight: config.max_in_flight,
+        body_timeout: bounds.body_timeout,
+        max_body_memory: bounds.max_body_memory,
+        call_timeout: bounds.call_timeout,
     };
-    let service = rpc::service(module, tokens, store.clone(), http, MAX_RESPONSE_BYTES);
+    let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates));
+    let service = rpc::service(module, tokens, store.clone(), http, limits.clone(), MAX_RESPONSE_BYTES);
     let (stop, handle) = stop_channel();
-    let task = tokio::spawn(accept(listener, service, stop, store));
+    let task = tokio::spawn(async move {
+        let pruning = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limits.forget_idle();
+            }
+        });
+        rpc::listener::serve(listener, service, bounds, stop).await;
+        pruning.abort();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        tracing::info!("stopped; database closed");
+    });
     Ok(Running { addr, handle, task })
+}
+
+/// Open files kept free for the database, its WAL, the log and the listener.
+const FILES_KEPT: u64 = 64;
+
+/// The connection cap the process's open-file limit allows: the soft limit is raised towards the hard one first,
+/// and a cap that would still not fit is lowered (with a warning) so that `accept` never fails for want of a file.
+fn connection_cap(wanted: usize) -> usize {
+    let needed = wanted as u64 + FILES_KEPT;
+    let limit = match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the open-file limit; keeping --max-connections as given");
+            return wanted;
+        }
+    };
+    if limit >= needed {
+        return wanted;
+    }
+    let cap = limit.saturating_sub(FILES_KEPT).max(1) as usize;
+    tracing::warn!(wanted, cap, open_file_limit = limit, "--max-connections lowered to fit the open-file limit");
+    cap
 }
 
 /// On first start (no token at all), makes the admin token `all@*` and prints it once on standard error.
@@ -129,43 +171,4 @@ async fn bootstrap(ctx: &Ctx, supplied: Option<String>) -> Result<(), StartError
         }
     }
     Ok(())
-}
-
-async fn accept<S>(listener: TcpListener, service: S, stop: StopHandle, store: Store)
-where
-    S: tower::Service<
-            http::Request<hyper::body::Incoming>,
-            Response = http::Response<jsonrpsee::server::HttpBody>,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
-    let mut connections = JoinSet::new();
-    let stopped = stop.clone().shutdown();
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            _ = &mut stopped => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let (service, stop) = (service.clone(), stop.clone());
-                    connections.spawn(async move {
-                        let _ = serve_with_graceful_shutdown(stream, service, stop.shutdown()).await;
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
-    let _ = tokio::task::spawn_blocking(move || store.close()).await;
-    tracing::info!("stopped; database closed");
 }

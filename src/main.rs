@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ticket_admin::auth::{TokenTable, token::Grant};
-use ticket_admin::config::{Config, LogFormat};
+use ticket_admin::config::{Bounds, Config, LogFormat, RateLimits};
 use ticket_admin::rpc::{Ctx, admin};
 use ticket_admin::store::{self, Synchronous};
 
@@ -85,9 +86,39 @@ struct ServeArgs {
     /// Most calls in one batch.
     #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = 100)]
     max_batch: usize,
-    /// Most HTTP requests in flight (HTTP 429 beyond).
+    /// Most HTTP requests in flight, counted once their body is read (HTTP 429 beyond).
     #[arg(long, env = "TICKET_ADMIN_MAX_IN_FLIGHT", default_value_t = 10_000)]
     max_in_flight: usize,
+    /// A request head must arrive within this of its first byte (a new connection's, of its opening).
+    #[arg(long, env = "TICKET_ADMIN_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    header_timeout: Duration,
+    /// The whole request body must arrive within this (HTTP 408 beyond).
+    #[arg(long, env = "TICKET_ADMIN_BODY_TIMEOUT", default_value = "10s", value_parser = duration)]
+    body_timeout: Duration,
+    /// A keep-alive connection idle this long between requests is closed.
+    #[arg(long, env = "TICKET_ADMIN_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
+    idle_timeout: Duration,
+    /// A call (or batch) running longer is answered -32000 "timed out".
+    #[arg(long, env = "TICKET_ADMIN_CALL_TIMEOUT", default_value = "30s", value_parser = duration)]
+    call_timeout: Duration,
+    /// Most open connections; at the cap the server stops accepting until one closes.
+    #[arg(long, env = "TICKET_ADMIN_MAX_CONNECTIONS", default_value_t = 4_096)]
+    max_connections: usize,
+    /// Bytes of request bodies buffered at once over all connections (HTTP 429 beyond).
+    #[arg(long, env = "TICKET_ADMIN_MAX_BODY_MEMORY", default_value_t = 256 * 1024 * 1024)]
+    max_body_memory: usize,
+    /// How long a graceful shutdown waits for open connections before closing them.
+    #[arg(long, env = "TICKET_ADMIN_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration)]
+    shutdown_timeout: Duration,
+    /// Calls per second per token (burst twice that); 0 is no limit.
+    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_TOKEN", default_value_t = 2_000)]
+    rate_limit_token: u32,
+    /// Calls per second per network, over all its callers (burst twice that); 0 is no limit.
+    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_NETWORK", default_value_t = 5_000)]
+    rate_limit_network: u32,
+    /// Calls per second per client address without a valid token (burst twice that); 0 is no limit.
+    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_ANONYMOUS", default_value_t = 50)]
+    rate_limit_anonymous: u32,
     /// SQLite synchronous mode: full survives power loss, normal only a crash of the process.
     #[arg(long, env = "TICKET_ADMIN_SYNCHRONOUS", value_enum, default_value = "full")]
     synchronous: SyncArg,
@@ -106,6 +137,20 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             max_batch: self.max_batch,
             max_in_flight: self.max_in_flight,
+            bounds: Bounds {
+                header_timeout: self.header_timeout,
+                body_timeout: self.body_timeout,
+                idle_timeout: self.idle_timeout,
+                call_timeout: self.call_timeout,
+                max_connections: self.max_connections,
+                max_body_memory: self.max_body_memory,
+                shutdown_timeout: self.shutdown_timeout,
+            },
+            rates: RateLimits {
+                token: self.rate_limit_token,
+                network: self.rate_limit_network,
+                anonymous: self.rate_limit_anonymous,
+            },
             synchronous: match self.synchronous {
                 SyncArg::Full => Synchronous::Full,
                 SyncArg::Normal => Synchronous::Normal,
@@ -113,6 +158,15 @@ impl ServeArgs {
             bootstrap_token: std::env::var("TICKET_ADMIN_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()),
             ..Config::default()
         }
+    }
+}
+
+/// A duration such as `10s`, `500ms` or `2m`; it must be more than zero.
+fn duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be more than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (write it as 10s, 500ms or 2m)")),
     }
 }
 

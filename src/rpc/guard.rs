@@ -7,7 +7,13 @@
 //!
 //! jsonrpsee's own batch path calls the innermost service directly, bypassing a middleware's `call`; [`Guard`]
 //! therefore routes every entry of a batch, and every notification, through its own `call`.
+//!
+//! The guard also charges each call to its rate limits (the caller's bucket, then, once admitted, its network's)
+//! and holds it to the request's deadline: past it the caller gets `-32000`, and a write the call queued and the
+//! writer had not yet begun is dropped ([`crate::store::CALL_DEADLINE`]).
 
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -18,9 +24,11 @@ use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Extensions, Id,
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::limits::{Payer, RateLimiter};
 use crate::auth::{self, AdminAccess, NetworkAccess, Requirement, TokenInfo};
 use crate::domain::ids::NetworkId;
 use crate::error::{Error, FieldError};
+use crate::store::CALL_DEADLINE;
 
 /// Who is calling, as the HTTP layer found it; one per HTTP request, copied into every call.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +39,44 @@ pub struct Caller {
     pub network_header: Option<String>,
     /// Whether this call is an entry of a batch (then a `networkId` member wins over the header).
     pub in_batch: bool,
+    /// The client's address: the key of the rate limit of calls without a valid token.
+    pub peer: Option<IpAddr>,
+    /// Set when the HTTP front already charged one call of this request to the caller's bucket; the first call to
+    /// take it pays nothing more (shared by every entry of a batch).
+    pub prepaid: Arc<AtomicBool>,
+    /// When the request's calls run out of time.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+impl Caller {
+    /// Who pays for this caller's calls.
+    pub fn payer(&self) -> Payer {
+        match &self.token {
+            Some(token) => Payer::Token(token.id.clone()),
+            None => Payer::Anonymous(self.peer),
+        }
+    }
+
+    /// Notes that one call of this request is paid for.
+    pub fn prepay(&self) {
+        self.prepaid.store(true, Ordering::Release);
+    }
+
+    /// Takes the prepaid call, if it is still there.
+    fn take_prepaid(&self) -> bool {
+        self.prepaid.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// The longest method name a log line shows whole; a longer one is cut, so that a caller cannot fill the log.
+const LOGGED_NAME: usize = 200;
+
+/// `text` cut to `max` characters, marked with an ellipsis when cut.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
 }
 
 /// The guard middleware; wraps the dispatcher.
@@ -39,12 +85,13 @@ pub struct Guard<S> {
     inner: S,
     /// The served methods, so that an unknown one reaches the dispatcher's `-32601` instead of a permission error.
     methods: Methods,
+    limits: Arc<RateLimiter>,
 }
 
 impl<S> Guard<S> {
-    /// A guard in front of `inner` for the given methods.
-    pub fn new(inner: S, methods: Methods) -> Self {
-        Guard { inner, methods }
+    /// A guard in front of `inner` for the given methods, charging calls to `limits`.
+    pub fn new(inner: S, methods: Methods, limits: Arc<RateLimiter>) -> Self {
+        Guard { inner, methods, limits }
     }
 }
 
@@ -98,14 +145,17 @@ fn network_of(caller: &Caller, params: Option<&RawValue>) -> Result<NetworkId, E
         .map_err(|m| Error::InvalidParams(vec![FieldError::with_value("networkId", m, &chosen.into())]))
 }
 
-/// Checks a call and hands out its capability; the error is the call's answer.
-fn admit(methods: &Methods, req: &mut Request<'_>) -> Result<Option<String>, Error> {
+/// Charges a call to its rate limits, checks it, and hands out its capability; the error is the call's answer.
+fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Result<Option<String>, Error> {
+    let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
+    if !caller.take_prepaid() {
+        limits.charge(&caller.payer())?;
+    }
     if methods.method(req.method_name()).is_none() {
         return Ok(None);
     }
     let requirement = auth::required(req.method_name())
-        .ok_or_else(|| Error::Internal(format!("method {} has no guard entry", req.method_name())))?;
-    let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
+        .ok_or_else(|| Error::Internal(format!("method {} has no guard entry", cut(req.method_name(), LOGGED_NAME))))?;
     let token = caller.token.clone().ok_or(Error::NotAuthenticated)?;
     match requirement {
         Requirement::Authenticated => {
@@ -124,6 +174,7 @@ fn admit(methods: &Methods, req: &mut Request<'_>) -> Result<Option<String>, Err
             if !token.may_manage(&network) {
                 return Err(Error::Forbidden { permission: "network.manage", network_id: network.to_string() });
             }
+            limits.charge_network(network.as_str())?;
             let shown = network.to_string();
             req.extensions_mut().insert(NetworkAccess { network, actor: token.id.clone() });
             Ok(Some(shown))
@@ -148,14 +199,24 @@ where
 
     fn call<'a>(&self, mut req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let inner = self.inner.clone();
-        let admitted = admit(&self.methods, &mut req);
+        let admitted = admit(&self.methods, &self.limits, &mut req);
         async move {
             let started = Instant::now();
-            let method = req.method_name().to_owned();
-            let caller_id = req.extensions().get::<Caller>().and_then(|c| c.token.as_ref()).map(|t| t.id.clone());
-            let (response, network) = match admitted {
-                Ok(network) => (inner.call(req).await, network),
-                Err(e) => (MethodResponse::error(req.id(), ErrorObjectOwned::from(e)), None),
+            let method = cut(req.method_name(), LOGGED_NAME).into_owned();
+            let caller = req.extensions().get::<Caller>();
+            let caller_id = caller.and_then(|c| c.token.as_ref()).map(|t| t.id.clone());
+            let deadline = caller.and_then(|c| c.deadline);
+            let (response, network) = match (admitted, deadline) {
+                (Ok(network), None) => (inner.call(req).await, network),
+                (Ok(network), Some(deadline)) => {
+                    let id = req.id().into_owned();
+                    let call = CALL_DEADLINE.scope(deadline.into_std(), inner.call(req));
+                    match tokio::time::timeout_at(deadline, call).await {
+                        Ok(response) => (response, network),
+                        Err(_) => (MethodResponse::error(id, ErrorObjectOwned::from(Error::TimedOut)), network),
+                    }
+                }
+                (Err(e), _) => (MethodResponse::error(req.id(), ErrorObjectOwned::from(e)), None),
             };
             tracing::info!(
                 target: "ticket_admin::call",

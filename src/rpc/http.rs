@@ -5,13 +5,20 @@
 //!   Adminserver's `{data, error}` envelope.
 //! - `GET /health`: 200 once the database answers, 503 otherwise.
 //!
-//! HTTP-level refusals keep their status (404, 405, 413, 415, 429); every JSON-RPC answer is HTTP 200.
+//! HTTP-level refusals keep their status (404, 405, 408, 413, 415, 429); every JSON-RPC answer is HTTP 200.
+//!
+//! The order of a POST is what keeps a caller without a token from holding anything: the caller's rate-limit
+//! bucket is charged first (429 before a byte of the body is read), the body is read under its time bound and a
+//! server-wide memory budget (408, 429), and only then, with the body whole and the token known, is a call slot
+//! taken (429 when every slot is busy).
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::join_all;
@@ -20,12 +27,14 @@ use http_body_util::BodyExt;
 use jsonrpsee::core::middleware::RpcServiceT;
 use jsonrpsee::server::{HttpBody, MethodResponse};
 use serde_json::value::RawValue;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::guard::Caller;
 use super::jsonrpc::{self, Entry, INVALID_REQUEST, Outcome, PARSE_ERROR};
+use super::limits::RateLimiter;
 use crate::auth::TokenTable;
 use crate::domain::time;
+use crate::error::Error;
 use crate::store::Store;
 
 /// The limits and allowances of the HTTP layer.
@@ -37,8 +46,14 @@ pub struct HttpConfig {
     pub max_batch: usize,
     /// Origins allowed by CORS; empty allows none.
     pub cors_origins: Vec<String>,
-    /// Most requests in flight at once; beyond, HTTP 429.
+    /// Most requests in flight at once, counted once their body is read; beyond, HTTP 429.
     pub max_in_flight: usize,
+    /// The whole body must arrive within this (HTTP 408 beyond).
+    pub body_timeout: Duration,
+    /// Bytes of bodies buffered at once over all requests (HTTP 429 beyond).
+    pub max_body_memory: usize,
+    /// The calls of one request must finish within this (`-32000` beyond).
+    pub call_timeout: Duration,
 }
 
 /// The front service: one per server, cloned per connection.
@@ -48,6 +63,11 @@ pub struct Front<S> {
     store: Store,
     config: Arc<HttpConfig>,
     in_flight: Arc<Semaphore>,
+    /// The body-memory budget, one permit a byte.
+    bodies: Arc<Semaphore>,
+    limits: Arc<RateLimiter>,
+    /// The client's address, the key of its anonymous rate limit; `None` until a connection names it.
+    peer: Option<IpAddr>,
 }
 
 impl<S: Clone> Clone for Front<S> {
@@ -58,15 +78,30 @@ impl<S: Clone> Clone for Front<S> {
             store: self.store.clone(),
             config: self.config.clone(),
             in_flight: self.in_flight.clone(),
+            bodies: self.bodies.clone(),
+            limits: self.limits.clone(),
+            peer: self.peer,
         }
     }
 }
 
 impl<S> Front<S> {
     /// The front service over an RPC service stack.
-    pub fn new(rpc: S, tokens: Arc<TokenTable>, store: Store, config: HttpConfig) -> Self {
+    pub fn new(rpc: S, tokens: Arc<TokenTable>, store: Store, config: HttpConfig, limits: Arc<RateLimiter>) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
-        Front { rpc, tokens, store, config: Arc::new(config), in_flight }
+        let bodies = Arc::new(Semaphore::new(config.max_body_memory.min(Semaphore::MAX_PERMITS)));
+        Front { rpc, tokens, store, config: Arc::new(config), in_flight, bodies, limits, peer: None }
+    }
+}
+
+impl<S> super::listener::PerConnection for Front<S>
+where
+    S: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
+{
+    type Service = Front<S>;
+
+    fn for_peer(&self, peer: IpAddr) -> Front<S> {
+        Front { peer: Some(peer), ..self.clone() }
     }
 }
 
@@ -81,11 +116,23 @@ fn respond(status: StatusCode, body: impl Into<HttpBody>) -> Response<HttpBody> 
 
 /// An HTTP-level refusal: its status, and a JSON-RPC error object saying why.
 fn refuse(status: StatusCode, message: &str) -> Response<HttpBody> {
-    let code = match status {
-        StatusCode::TOO_MANY_REQUESTS => crate::error::RATE_LIMITED,
-        _ => INVALID_REQUEST,
-    };
-    respond(status, jsonrpc::error_response(code, message))
+    respond(status, jsonrpc::error_response(INVALID_REQUEST, message))
+}
+
+/// HTTP 429 with `Retry-After` (whole seconds, rounded up) and the `-32029` error saying which limit and how long.
+fn too_many(limit: &'static str, retry_after_ms: u64) -> Response<HttpBody> {
+    let error = jsonrpsee::types::ErrorObjectOwned::from(Error::RateLimited { limit, retry_after_ms });
+    let text = serde_json::to_string(&error).unwrap_or_else(|_| jsonrpc::error_object(error.code(), error.message()));
+    let mut response = respond(StatusCode::TOO_MANY_REQUESTS, Outcome::Error(text).response(None));
+    let seconds = retry_after_ms.div_ceil(1000).max(1);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// A refusal after which the connection is closed: the rest of the body is not read.
+fn closing(mut response: Response<HttpBody>) -> Response<HttpBody> {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn no_content() -> Response<HttpBody> {
@@ -171,14 +218,7 @@ where
             (Route::NotFound, _) => refuse(StatusCode::NOT_FOUND, "no such path; POST JSON-RPC to /jsonRpc"),
             (Route::Health, &Method::GET) => self.health().await,
             (Route::Health, _) => method_not_allowed("GET"),
-            (_, &Method::POST) => {
-                let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
-                    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, "server busy; retry shortly");
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                    return response;
-                };
-                self.post(req).await
-            }
+            (_, &Method::POST) => self.post(req).await,
             _ => method_not_allowed("POST"),
         }
     }
@@ -201,42 +241,83 @@ where
                 "the body must be JSON (Content-Type: application/json)",
             );
         }
-        let max = self.config.max_body_bytes;
-        let too_large = || refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {max} bytes"));
-        let caller = Caller {
+        let mut caller = Caller {
             token: bearer(req.headers()).and_then(|t| self.tokens.authenticate(t, time::now())),
             network_header: req.headers().get("x-network-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
-            in_batch: false,
+            peer: self.peer,
+            ..Caller::default()
         };
+        if let Err(Error::RateLimited { limit, retry_after_ms }) = self.limits.charge(&caller.payer()) {
+            return closing(too_many(limit, retry_after_ms));
+        }
+        caller.prepay();
         let route = route(req.uri().path());
         let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         let mut body = std::pin::pin!(req.into_body());
-        if declared.is_some_and(|n| n > max) {
-            drain(body.as_mut()).await;
-            return too_large();
-        }
-        let mut collected = Vec::with_capacity(declared.unwrap_or(0));
-        let mut over = false;
-        while let Some(frame) = body.as_mut().frame().await {
-            let data = match frame {
-                Ok(frame) => frame.into_data().unwrap_or_default(),
-                Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {}", e.into())),
-            };
-            if collected.len() + data.len() > max {
-                over = true;
-                break;
+        let read = tokio::time::timeout(self.config.body_timeout, self.read_body(body.as_mut(), declared)).await;
+        let (body, _budget) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(refusal)) => {
+                drain(body.as_mut()).await;
+                return refusal;
             }
-            collected.extend_from_slice(&data);
-        }
-        if over {
-            drain(body.as_mut()).await;
-            return too_large();
-        }
-        let body = Bytes::from(collected);
+            Err(_) => {
+                let message = format!("the body did not arrive within {:?}", self.config.body_timeout);
+                return closing(refuse(StatusCode::REQUEST_TIMEOUT, &message));
+            }
+        };
+        let Ok(_slot) = self.in_flight.clone().try_acquire_owned() else {
+            return too_many("inFlight", 1000);
+        };
+        caller.deadline = Some(tokio::time::Instant::now() + self.config.call_timeout);
         match route {
             Route::MethodPath(method) => self.method_path(caller, method, &body).await,
             _ => self.rpc(caller, &body).await,
         }
+    }
+
+    /// Reads a whole body within the size limit, holding its bytes against the body-memory budget (the permit comes
+    /// back with the body and is to be kept as long as the body is). The error is the response to send once the
+    /// rest of the body is drained.
+    async fn read_body<B>(
+        &self,
+        mut body: Pin<&mut B>,
+        declared: Option<usize>,
+    ) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Response<HttpBody>>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let max = self.config.max_body_bytes;
+        let too_large = || refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {max} bytes"));
+        if declared.is_some_and(|n| n > max) {
+            return Err(too_large());
+        }
+        // Memory follows the bytes that arrive, never the length a client declares.
+        let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(BODY_PREALLOCATION));
+        let mut budget: Option<OwnedSemaphorePermit> = None;
+        while let Some(frame) = body.as_mut().frame().await {
+            let data = match frame {
+                Ok(frame) => frame.into_data().unwrap_or_default(),
+                Err(e) => return Err(refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {}", e.into()))),
+            };
+            if collected.len() + data.len() > max {
+                return Err(too_large());
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let Ok(bytes) = self.bodies.clone().try_acquire_many_owned(data.len() as u32) else {
+                tracing::warn!(budget = self.config.max_body_memory, "request bodies use all of their memory budget");
+                return Err(too_many("bodyMemory", 1000));
+            };
+            match &mut budget {
+                Some(held) => held.merge(bytes),
+                None => budget = Some(bytes),
+            }
+            collected.extend_from_slice(&data);
+        }
+        Ok((Bytes::from(collected), budget))
     }
 
     /// `POST /jsonRpc` and `POST /`: a request object or a batch.
@@ -315,6 +396,9 @@ where
     };
     let _ = tokio::time::timeout(DRAIN_TIME, draining).await;
 }
+
+/// Most bytes reserved for a body before they arrive.
+const BODY_PREALLOCATION: usize = 64 * 1024;
 
 /// Most bytes of a refused body read and dropped.
 const DRAIN_BYTES: usize = 64 * 1024 * 1024;

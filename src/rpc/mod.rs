@@ -9,6 +9,8 @@ pub mod function_ticket;
 pub mod guard;
 pub mod http;
 pub mod jsonrpc;
+pub mod limits;
+pub mod listener;
 pub mod params;
 pub mod records;
 pub mod registration;
@@ -57,11 +59,14 @@ pub fn service(
     tokens: Arc<TokenTable>,
     store: Store,
     config: http::HttpConfig,
+    limits: Arc<limits::RateLimiter>,
     max_response_size: usize,
 ) -> http::Front<guard::Guard<guard::Dispatcher>> {
     let methods: jsonrpsee::Methods = module.into();
     let dispatcher = guard::Dispatcher::new(methods.clone(), max_response_size);
-    let guarded =
-        RpcServiceBuilder::new().layer_fn(move |inner| guard::Guard::new(inner, methods.clone())).service(dispatcher);
-    http::Front::new(guarded, tokens, store, config)
+    let guard_limits = limits.clone();
+    let guarded = RpcServiceBuilder::new()
+        .layer_fn(move |inner| guard::Guard::new(inner, methods.clone(), guard_limits.clone()))
+        .service(dispatcher);
+    http::Front::new(guarded, tokens, store, config, limits)
 }

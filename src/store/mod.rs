@@ -33,6 +33,13 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// Most calls one transaction takes.
 pub const MAX_GROUP: usize = 512;
 
+tokio::task_local! {
+    /// When the current call runs out of time. A write queued by a call whose deadline has passed before the writer
+    /// reaches it is not run at all (its caller has been told `-32000` already); one the writer has begun is
+    /// committed whole. Either way no write is ever half done.
+    pub static CALL_DEADLINE: std::time::Instant;
+}
+
 /// How durably a commit is written; `Full` survives power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synchronous {
@@ -174,8 +181,12 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<R>>();
+        let deadline = CALL_DEADLINE.try_with(|d| *d).ok();
         let job: WriteJob = Box::new(move |conn| {
-            let outcome = f(conn);
+            let outcome = match deadline {
+                Some(deadline) if std::time::Instant::now() >= deadline => Err(Error::TimedOut),
+                _ => f(conn),
+            };
             Finished {
                 ok: outcome.is_ok(),
                 answer: Box::new(move |committed| {

@@ -1,0 +1,369 @@
+//! The listener: connections accepted up to a cap, each held to the time bounds that need no token to reach, and a
+//! graceful shutdown that has a bound of its own.
+//!
+//! - **Connection cap.** A slot is taken before `accept`: at the cap the server stops accepting (new clients wait in
+//!   the kernel's backlog) instead of failing on a full file table. An `accept` error backs off (up to a second) and
+//!   is logged at most every ten seconds, so a full file table never turns into a busy loop or a flood of log lines.
+//! - **Header and idle bounds.** Each connection is watched: a request head must arrive whole within the header
+//!   timeout of its first byte (a new connection's first head, of the connection's opening), and a connection with
+//!   no call running and no byte moving for the idle timeout is closed. While a call runs, the body and call
+//!   timeouts of the HTTP front bound it instead. hyper's own header timeout cannot serve here: it starts when hyper
+//!   begins waiting for a head, so on a keep-alive connection it would cut the idle wait to the header timeout.
+//! - **Shutdown.** Stopping closes the listener, asks every connection to finish what it is doing, waits up to the
+//!   shutdown timeout, closes whatever is still open, and only then closes the store.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use jsonrpsee::server::{HttpBody, StopHandle};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::Bounds;
+
+/// A service for one connection, made from the server's by the client's address.
+pub trait PerConnection: Clone + Send + 'static {
+    /// The service that answers the requests of a client at `peer`.
+    type Service: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static;
+    /// The service for a client at `peer`.
+    fn for_peer(&self, peer: IpAddr) -> Self::Service;
+}
+
+/// Accepts and serves connections until `stop`, then shuts down within `bounds.shutdown_timeout`.
+pub async fn serve<P>(listener: TcpListener, server: P, bounds: Bounds, stop: StopHandle)
+where
+    P: PerConnection,
+    <P::Service as tower::Service<Request<Incoming>>>::Future: Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(bounds.max_connections.max(1)));
+    let bounds = Arc::new(bounds);
+    let mut connections = JoinSet::new();
+    let mut refusals = AcceptErrors::default();
+    let stopped = stop.clone().shutdown();
+    tokio::pin!(stopped);
+    loop {
+        let slot = tokio::select! {
+            _ = &mut stopped => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let accepted = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                refusals.clear();
+                let _ = stream.set_nodelay(true);
+                let service = server.for_peer(peer.ip());
+                let (bounds, stop) = (bounds.clone(), stop.clone());
+                connections.spawn(async move {
+                    serve_connection(stream, service, &bounds, stop).await;
+                    drop(slot);
+                });
+            }
+            Err(e) => {
+                drop(slot);
+                let pause = refusals.note(&e);
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+    drop(listener);
+    let open = connections.len();
+    let finished =
+        tokio::time::timeout(bounds.shutdown_timeout, async { while connections.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::warn!(
+            open,
+            still_open = connections.len(),
+            timeout = ?bounds.shutdown_timeout,
+            "shutdown timeout reached; closing the connections still open"
+        );
+        connections.shutdown().await;
+    }
+}
+
+/// The back-off and the log of failing `accept` calls (a full file table fails every one until a file is closed).
+#[derive(Default)]
+struct AcceptErrors {
+    failed: u32,
+    last_logged: Option<Instant>,
+    unlogged: u64,
+}
+
+impl AcceptErrors {
+    /// Notes a failure; how long to wait before accepting again.
+    fn note(&mut self, e: &io::Error) -> Duration {
+        self.failed = self.failed.saturating_add(1);
+        self.unlogged += 1;
+        if self.last_logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+            tracing::warn!(error = %e, failures = self.unlogged, "accept failed; backing off");
+            self.last_logged = Some(Instant::now());
+            self.unlogged = 0;
+        }
+        Duration::from_millis(5u64 << self.failed.min(8)).min(Duration::from_secs(1))
+    }
+
+    fn clear(&mut self) {
+        self.failed = 0;
+    }
+}
+
+/// Serves one connection under the header and idle bounds, finishing gracefully when the server stops.
+async fn serve_connection<S>(stream: TcpStream, service: S, bounds: &Bounds, stop: StopHandle)
+where
+    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched { io: stream, activity: activity.clone() });
+    let service = TowerToHyperService::new(Tracked { inner: service, activity: activity.clone() });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().header_read_timeout(None);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let stopped = stop.shutdown();
+    tokio::pin!(stopped);
+    let mut stopping = false;
+    loop {
+        let wake = match activity.expiry(bounds) {
+            Some((at, why)) if at <= Instant::now() => {
+                tracing::debug!(why, "closing a connection past its bound");
+                return;
+            }
+            Some((at, _)) => at,
+            // A call is running: look again after an idle period (its own timeouts bound it meanwhile).
+            None => Instant::now() + bounds.idle_timeout,
+        };
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = &mut stopped, if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {}
+        }
+    }
+}
+
+/// What one connection is doing, shared by its I/O, its service and its watch. Times are milliseconds since the
+/// connection opened.
+struct Activity {
+    opened: Instant,
+    /// When a byte last moved either way, or a call ended.
+    last_moved: AtomicU64,
+    /// One more than when the first byte of the awaited request head arrived; 0 when no head is being read.
+    head_since: AtomicU64,
+    /// Requests inside the service.
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        // A new connection awaits its first head from the start: a client that connects and sends nothing is held
+        // to the header timeout, not to the idle one.
+        Activity {
+            opened: Instant::now(),
+            last_moved: AtomicU64::new(0),
+            head_since: AtomicU64::new(1),
+            busy: 0.into(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.opened.elapsed().as_millis() as u64
+    }
+
+    fn moved(&self) {
+        self.last_moved.store(self.now(), Ordering::Relaxed);
+    }
+
+    fn read_some(&self) {
+        let now = self.now();
+        self.last_moved.store(now, Ordering::Relaxed);
+        if self.busy.load(Ordering::Acquire) == 0 {
+            let _ = self.head_since.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    fn begin(&self) {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        self.head_since.store(0, Ordering::Release);
+    }
+
+    fn end(&self) {
+        self.moved();
+        self.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// When the connection is to be closed unless something happens first, and which bound that is; `None` while
+    /// a call runs.
+    fn expiry(&self, bounds: &Bounds) -> Option<(Instant, &'static str)> {
+        if self.busy.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let at = |ms: u64, bound: Duration| self.opened + Duration::from_millis(ms) + bound;
+        match self.head_since.load(Ordering::Acquire) {
+            0 => Some((at(self.last_moved.load(Ordering::Relaxed), bounds.idle_timeout), "idle")),
+            since => Some((at(since - 1, bounds.header_timeout), "header")),
+        }
+    }
+}
+
+/// The connection's socket, noting every byte that moves.
+struct Watched {
+    io: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read_some();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.moved();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.moved();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// The connection's service, counting the requests inside it.
+#[derive(Clone)]
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+/// Marks a request done when dropped, also when its future is dropped unfinished.
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+impl<S> tower::Service<Request<Incoming>> for Tracked<S>
+where
+    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<HttpBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        self.activity.begin();
+        let busy = Busy(self.activity.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let response = answer.await;
+            drop(busy);
+            response
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounds() -> Bounds {
+        Bounds { header_timeout: Duration::from_secs(10), idle_timeout: Duration::from_secs(60), ..Bounds::default() }
+    }
+
+    #[test]
+    fn a_new_connection_awaits_its_head_under_the_header_bound() {
+        let a = Activity::new();
+        let (at, why) = a.expiry(&bounds()).expect("a bound");
+        assert_eq!(why, "header");
+        assert!(at <= a.opened + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_running_call_has_no_connection_bound_and_then_idles() {
+        let a = Activity::new();
+        a.begin();
+        assert!(a.expiry(&bounds()).is_none());
+        a.read_some();
+        assert_eq!(a.head_since.load(Ordering::Relaxed), 0, "bytes read during a call start no head");
+        a.end();
+        let (at, why) = a.expiry(&bounds()).expect("a bound");
+        assert_eq!(why, "idle");
+        assert!(at >= a.opened + Duration::from_secs(60));
+        a.read_some();
+        assert_eq!(a.expiry(&bounds()).expect("a bound").1, "header", "the next head's first byte");
+    }
+
+    #[test]
+    fn accept_errors_back_off_to_a_second() {
+        let mut errors = AcceptErrors::default();
+        let e = io::Error::other("too many open files");
+        let pauses: Vec<Duration> = (0..12).map(|_| errors.note(&e)).collect();
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(pauses.last(), Some(&Duration::from_secs(1)));
+        errors.clear();
+        assert!(errors.note(&e) < Duration::from_millis(20));
+    }
+}
