@@ -522,3 +522,44 @@ async fn the_curl_walk_through_exits_zero() {
     assert!(text(&out.stderr).contains("ADMIN_TOKEN"), "{}", text(&out.stderr));
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_within_the_shutdown_timeout_while_a_body_stalls() {
+    // Finding 3: SIGTERM never finished while one client held a partly sent body.
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = serve_args(&dir.path().join("stall.db"));
+    command.args(["--shutdown-timeout", "500ms", "--body-timeout", "5m"]).env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN);
+    let mut server = Server::start(command).await;
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    stalled
+        .write_all(b"POST /jsonRpc HTTP/1.1\r\nHost: localhost\r\nContent-Length: 200\r\n\r\n{")
+        .await
+        .expect("a partly sent body");
+    let me = server.client(ADMIN, "any").call("admin.whoami", json!({})).await.expect("served meanwhile");
+    assert_eq!(me["tokenInfo"]["name"], "bootstrap");
+    let (status, log) = server.stop("TERM").await;
+    assert!(status.success(), "exit {status:?}; log {log:?}");
+    assert!(log.iter().any(|l| l.contains("shutdown timeout reached")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("stopped; database closed")), "{log:?}");
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_method_name_is_cut_in_the_log() {
+    // Finding 7: a method name of 1 MB was logged in full, by a caller with no token.
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = serve_args(&dir.path().join("log.db"));
+    command.args(["--max-body-bytes", "2000000"]).env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN);
+    let mut server = Server::start(command).await;
+    let method = "m".repeat(1_000_000);
+    for client in [Client::of(server.addr), server.client(ADMIN, "any")] {
+        let refused = client.call(&method, json!({})).await.unwrap_err();
+        assert!([-32601, -32001].contains(&refused.code), "{refused:?}");
+        assert!(refused.message.len() < 1000, "the answer does not echo it whole either");
+    }
+    let (_, log) = server.stop("TERM").await;
+    let longest = log.iter().map(String::len).max().unwrap_or(0);
+    assert!(longest < 1000, "no log line near the name's length: {longest} bytes");
+    assert!(log.iter().any(|l| l.contains("mmmm…")), "the cut name is logged: {log:?}");
+}

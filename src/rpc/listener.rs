@@ -165,6 +165,8 @@ where
                 conn.as_mut().graceful_shutdown();
             }
             _ = tokio::time::sleep_until(wake.into()) => {}
+            // A call ended: the bound is now the idle one, which may come sooner than the one slept on.
+            _ = activity.ended.notified() => {}
         }
     }
 }
@@ -179,6 +181,8 @@ struct Activity {
     head_since: AtomicU64,
     /// Requests inside the service.
     busy: AtomicUsize,
+    /// Wakes the watch when a call ends.
+    ended: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -190,6 +194,7 @@ impl Activity {
             last_moved: AtomicU64::new(0),
             head_since: AtomicU64::new(1),
             busy: 0.into(),
+            ended: tokio::sync::Notify::new(),
         }
     }
 
@@ -217,6 +222,7 @@ impl Activity {
     fn end(&self) {
         self.moved();
         self.busy.fetch_sub(1, Ordering::AcqRel);
+        self.ended.notify_one();
     }
 
     /// When the connection is to be closed unless something happens first, and which bound that is; `None` while

@@ -1,0 +1,397 @@
+//! Every door has a bound (API.md section 12), shown over real sockets: slow and stalled bodies hold no call slot
+//! and no more memory than they sent, idle and half-sent connections are closed, the connection cap makes new
+//! clients wait instead of failing, a call past its timeout gets `-32000` with its write whole or not at all, and
+//! the rate limits (per token, per network, per client address) answer `-32029` with a wait, or HTTP 429 before a
+//! body is read.
+//!
+//! Each test starts a server of its own with the bounds it names, short enough that a bound is reached within the
+//! test; no test sleeps to let time pass except where the behaviour shown is that nothing happens meanwhile.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{ADMIN, Client, ticket};
+use serde_json::{Value, json};
+use ticket_admin::config::{Config, RateLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The longest any awaited event may take before the test fails.
+const BOUND: Duration = Duration::from_secs(20);
+
+/// A server of this test's own, with `adjust` applied to a test config.
+struct Server {
+    running: ticket_admin::Running,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(adjust: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Server::start_in(dir, adjust).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Server {
+        let mut config = common::config(dir.path());
+        adjust(&mut config);
+        let running = ticket_admin::start(config).await.expect("server starts");
+        let addr = running.local_addr();
+        Server { running, addr, dir }
+    }
+
+    fn admin(&self) -> Client {
+        Client::of(self.addr).with_token(ADMIN)
+    }
+
+    /// Shuts the server down and hands back its database directory.
+    async fn stop(self) -> tempfile::TempDir {
+        self.running.shutdown().await;
+        self.dir
+    }
+}
+
+/// A raw connection that sends a POST head declaring `length` body bytes, then `sent` of them, and nothing more.
+async fn stalled_body(addr: SocketAddr, length: usize, sent: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /jsonRpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    stream.write_all(sent).await.expect("part of the body sent");
+    stream
+}
+
+/// Reads until the server closes the connection (bounded); everything it sent.
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(BOUND, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server closes the connection within {BOUND:?}; so far {:?}", text(&answer));
+    text(&answer)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A whole keep-alive request for `admin.whoami` with the admin token.
+fn whoami_request() -> String {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami", "params": {}}).to_string();
+    format!(
+        "POST /jsonRpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Reads one HTTP response with a Content-Length from a keep-alive connection; its status and body.
+async fn read_response(stream: &mut TcpStream) -> (u16, String) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(BOUND, stream.read(&mut buf)).await.expect("an answer in time").expect("read");
+        assert!(n > 0, "closed before a whole response: {:?}", text(&got));
+        got.extend_from_slice(&buf[..n]);
+        let all = text(&got);
+        if let Some((head, body)) = all.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .expect("a content-length");
+            if body.len() >= length {
+                let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+                return (status, body[..length].to_owned());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_bodies_take_no_call_slot() {
+    // Finding 1: the slot was taken before the body was read, so 500 stalled bodies made every call 429.
+    let server = Server::start(|c| c.max_in_flight = 5).await;
+    let mut stalled = Vec::new();
+    for _ in 0..40 {
+        stalled.push(stalled_body(server.addr, 200, b"{").await);
+    }
+    for _ in 0..10 {
+        let me = server.admin().call("admin.whoami", json!({})).await.expect("served while bodies stall");
+        assert_eq!(me["tokenInfo"]["name"], "bootstrap");
+    }
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_arriving_gets_408_and_the_connection_is_closed() {
+    let server = Server::start(|c| c.bounds.body_timeout = Duration::from_millis(300)).await;
+    let mut stream = stalled_body(server.addr, 200, b"{\"jsonrpc\":").await;
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    // Finding 2: an idle connection stayed open for good.
+    // The header bound is longer than the test may take: only the idle bound can close it.
+    let server = Server::start(|c| {
+        c.bounds.idle_timeout = Duration::from_millis(300);
+        c.bounds.header_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    for _ in 0..2 {
+        stream.write_all(whoami_request().as_bytes()).await.expect("sent");
+        let (status, body) = read_response(&mut stream).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("bootstrap"), "{body}");
+    }
+    let rest = read_until_closed(&mut stream).await;
+    assert!(rest.is_empty(), "nothing more than the close: {rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_head_does_not_arrive_is_closed_after_the_header_timeout() {
+    let server = Server::start(|c| {
+        c.bounds.header_timeout = Duration::from_millis(300);
+        c.bounds.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    // Silent from the start, and a head cut short.
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    let mut partial = TcpStream::connect(server.addr).await.expect("connect");
+    partial.write_all(b"POST /jsonRpc HTTP/1.1\r\nHost: localhost\r\n").await.expect("sent");
+    assert_eq!(read_until_closed(&mut silent).await, "");
+    assert_eq!(read_until_closed(&mut partial).await, "");
+    // The idle bound between requests is the longer one: a kept-alive connection outlives the header bound.
+    let server = Server::start(|c| {
+        c.bounds.header_timeout = Duration::from_millis(200);
+        c.bounds.idle_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let mut kept = TcpStream::connect(server.addr).await.expect("connect");
+    kept.write_all(whoami_request().as_bytes()).await.expect("sent");
+    assert_eq!(read_response(&mut kept).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    kept.write_all(whoami_request().as_bytes()).await.expect("sent");
+    assert_eq!(read_response(&mut kept).await.0, 200, "idle for three header bounds, still open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_cap_new_clients_wait_until_one_closes() {
+    let server = Server::start(|c| c.bounds.max_connections = 2).await;
+    let first = TcpStream::connect(server.addr).await.expect("connect");
+    let _second = TcpStream::connect(server.addr).await.expect("connect");
+    let admin = server.admin();
+    let waiting = tokio::spawn(async move { admin.call("admin.whoami", json!({})).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a third client is not served while two connections are open");
+    drop(first);
+    let me = tokio::time::timeout(BOUND, waiting).await.expect("served once one closed").expect("joined");
+    assert_eq!(me.expect("whoami")["tokenInfo"]["name"], "bootstrap");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
+    // Finding 1: bodies declaring 1 MiB − 1 each reserved it up front (1,500 of them took 2.2 GB).
+    let server = Server::start(|c| {
+        c.max_body_bytes = 1 << 20;
+        c.bounds.max_body_memory = 2 << 20;
+    })
+    .await;
+    let mut stalled = Vec::new();
+    for _ in 0..50 {
+        stalled.push(stalled_body(server.addr, (1 << 20) - 1, b"{").await);
+    }
+    let me = server.admin().call("admin.whoami", json!({})).await.expect("declared lengths take no budget");
+    assert_eq!(me["tokenInfo"]["name"], "bootstrap");
+    drop(stalled);
+
+    // Bytes that did arrive are held against the budget: past it, 429 with Retry-After; freed when they go.
+    let server = Server::start(|c| {
+        c.max_body_bytes = 4096;
+        c.bounds.max_body_memory = 4096;
+    })
+    .await;
+    let holder = stalled_body(server.addr, 4000, &[b' '; 3900]).await;
+    let padded = format!("{}{}", " ".repeat(300), json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}));
+    let admin = server.admin();
+    let refused = tokio::time::timeout(BOUND, async {
+        loop {
+            let resp = admin
+                .http
+                .post(format!("{}/jsonRpc", admin.base))
+                .bearer_auth(ADMIN)
+                .header("content-type", "application/json")
+                .body(padded.clone())
+                .send()
+                .await
+                .expect("an answer");
+            // The holder's bytes may still be on their way to the server: wait until they are held.
+            if resp.status() == 429 {
+                return resp;
+            }
+        }
+    })
+    .await
+    .expect("refused once the budget is held");
+    assert!(refused.headers().get("retry-after").is_some());
+    let error: Value = refused.json().await.expect("JSON");
+    assert_eq!(error["error"]["code"], -32029, "{error}");
+    assert_eq!(error["error"]["data"]["limit"], "bodyMemory", "{error}");
+    drop(holder);
+    let served = tokio::time::timeout(BOUND, async {
+        loop {
+            let (status, text) = admin.post_raw("/jsonRpc", &padded).await;
+            if status == 200 {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("served once the holder is gone");
+    assert!(served.contains("bootstrap"), "{served}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_past_its_timeout_gets_32000_and_its_write_is_whole_or_absent() {
+    let server = Server::start(|c| c.bounds.call_timeout = Duration::from_nanos(1)).await;
+    let net = "timeouts";
+    let client = server.admin().on(net);
+    let batch: Vec<Value> = (0..40)
+        .map(|i| {
+            json!({"jsonrpc": "2.0", "id": i, "method": "ticket.createPurchasableTicket",
+                   "params": {"ticket": ticket(&format!("t{i}"))}})
+        })
+        .collect();
+    let (status, answers) = client.post(&Value::Array(batch)).await;
+    assert_eq!(status, 200);
+    let answers = answers.as_array().expect("a batch answer").clone();
+    assert_eq!(answers.len(), 40);
+    let timed_out: Vec<&Value> = answers.iter().filter(|a| a["error"]["code"] == -32000).collect();
+    assert!(!timed_out.is_empty(), "a 1 ns call timeout times calls out: {answers:?}");
+    assert!(timed_out[0]["error"]["message"].as_str().unwrap().contains("timed out"));
+    assert!(answers.iter().all(|a| a["result"].is_object() || a["error"]["code"] == -32000), "{answers:?}");
+    let envelope = client.bare_envelope("ticket.createPurchasableTicket", &json!({"ticket": ticket("bare")})).await;
+    assert_eq!(envelope["error"]["code"], -32000, "{envelope}");
+
+    // After a restart with the default timeout: every acknowledged create is there, every timed-out one is there
+    // whole or not at all.
+    let dir = server.stop().await;
+    let server = Server::start_in(dir, |_| {}).await;
+    let client = server.admin().on(net);
+    for answer in &answers {
+        let id = format!("t{}", answer["id"]);
+        let found = client.call("ticket.getPurchasableTicket", json!({"productId": id})).await;
+        match (&answer["result"], found) {
+            (Value::Object(_), Ok(got)) => assert_eq!(got["ticket"], answer["result"]["ticket"]),
+            (Value::Object(_), Err(e)) => panic!("acknowledged {id} is gone: {e:?}"),
+            (_, Ok(got)) => assert_eq!(got["ticket"]["ticketName"], "Standard", "whole: {got}"),
+            (_, Err(e)) => assert_eq!(e.code, -32004, "absent: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_past_its_rate_gets_32029_with_a_wait_in_both_wire_forms() {
+    let server = Server::start(|c| c.rates = RateLimits { token: 10, network: 0, anonymous: 0 }).await;
+    let client = server.admin();
+    let batch: Vec<Value> =
+        (0..30).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "admin.whoami", "params": {}})).collect();
+    let (_, answers) = client.post(&Value::Array(batch)).await;
+    let answers = answers.as_array().expect("a batch answer");
+    let served = answers.iter().filter(|a| a["result"].is_object()).count();
+    assert!((20..=22).contains(&served), "a burst of twice the rate, each entry counted: {served} served");
+    let refused: Vec<&Value> = answers.iter().filter(|a| a["error"].is_object()).collect();
+    assert_eq!(refused.len(), 30 - served);
+    for r in refused {
+        assert_eq!(r["error"]["code"], -32029, "{r}");
+        assert_eq!(r["error"]["data"]["limit"], "token", "{r}");
+        let wait = r["error"]["data"]["retryAfterMs"].as_u64().expect("retryAfterMs");
+        assert!((1..=1000).contains(&wait), "{r}");
+    }
+    // The next request finds the bucket empty: refused before its body is read, HTTP 429 with Retry-After.
+    let resp = client
+        .http
+        .post(format!("{}/jsonRpc", client.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string())
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let body: Value = resp.json().await.expect("JSON");
+    assert_eq!((&body["error"]["code"], &body["error"]["data"]["limit"]), (&json!(-32029), &json!("token")));
+    // Waiting as told is enough; then the envelope form is refused the same way once the bucket is empty again.
+    let wait = body["error"]["data"]["retryAfterMs"].as_u64().expect("retryAfterMs");
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    assert!(client.bare("admin.whoami", json!({})).await.is_ok(), "served after the wait");
+    let (status, text) = client.post_raw("/jsonRpc/admin.whoami", "{}").await;
+    assert_eq!(status, 429, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_past_its_rate_refuses_every_caller_but_strangers_cannot_drain_it() {
+    let server = Server::start(|c| c.rates = RateLimits { token: 0, network: 5, anonymous: 0 }).await;
+    let admin = server.admin();
+    let a = admin.make_token(&["network.manage@shared"]).await;
+    let b = admin.make_token(&["network.manage@shared"]).await;
+    let stranger = admin.make_token(&["network.manage@other"]).await;
+    let calls = |n: usize| -> Value {
+        Value::Array(
+            (0..n)
+                .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "ticket.getPurchasableTickets", "params": {}}))
+                .collect(),
+        )
+    };
+    // Calls the guard refuses cost the network nothing.
+    let (_, refused) = Client::of(server.addr).with_token(&stranger).on("shared").post(&calls(30)).await;
+    assert!(refused.as_array().unwrap().iter().all(|r| r["error"]["code"] == -32003), "{refused}");
+    let (_, first) = Client::of(server.addr).with_token(&a).on("shared").post(&calls(6)).await;
+    let (_, second) = Client::of(server.addr).with_token(&b).on("shared").post(&calls(6)).await;
+    let all: Vec<&Value> = first.as_array().unwrap().iter().chain(second.as_array().unwrap()).collect();
+    let served = all.iter().filter(|r| r["result"].is_object()).count();
+    assert!((10..=11).contains(&served), "one budget of 10 for both tokens: {served} served");
+    for r in all.iter().filter(|r| r["error"].is_object()) {
+        assert_eq!((&r["error"]["code"], &r["error"]["data"]["limit"]), (&json!(-32029), &json!("network")), "{r}");
+    }
+    let other = Client::of(server.addr).with_token(&stranger).on("other");
+    assert!(other.call("ticket.getPurchasableTickets", json!({})).await.is_ok(), "another network's budget is its own");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_without_a_token_are_limited_per_client_address() {
+    let server = Server::start(|c| c.rates = RateLimits { token: 0, network: 0, anonymous: 2 }).await;
+    let anonymous = Client::of(server.addr);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, text) =
+            anonymous.post_raw("/jsonRpc", r#"{"jsonrpc":"2.0","id":1,"method":"admin.whoami"}"#).await;
+        if status == 200 {
+            assert!(text.contains("-32001"), "{text}");
+        } else {
+            assert_eq!(status, 429, "{text}");
+            let body: Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(body["error"]["data"]["limit"], "anonymous", "{text}");
+        }
+        statuses.push(status);
+    }
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    assert!((4..=5).contains(&served), "a burst of twice the rate (one more if a cell refilled): {statuses:?}");
+    // A valid token is not limited by the address it comes from.
+    assert!(server.admin().call("admin.whoami", json!({})).await.is_ok());
+}
