@@ -229,3 +229,13 @@ BEGIN
         ON CONFLICT (network_id, event_id, status) DO UPDATE SET n = n + 1;
 END;
 
+
+-- migration: 6
+
+-- Tenant limits: how many records of each kind a network may hold; no row, or NULL, is no limit.
+CREATE TABLE network_limits (
+    network_id           TEXT PRIMARY KEY,
+    max_tickets          INTEGER,
+    max_registrations    INTEGER,
+    max_function_tickets INTEGER
+) WITHOUT ROWID;

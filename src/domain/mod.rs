@@ -6,6 +6,7 @@
 pub mod function_ticket;
 pub mod ids;
 pub mod input;
+pub mod limits;
 pub mod money;
 pub mod patch;
 pub mod record;

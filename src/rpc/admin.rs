@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, params};
 use crate::auth::token::{self as tokens, Grant, TokenInfo};
+use crate::domain::limits::{self, Held, NetworkLimits, Usage};
 use crate::domain::{ids, time};
 use crate::error::{Error, Result};
 use crate::store;
@@ -52,12 +53,64 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         Ok::<_, Error>(json!({ "writer": { "commits": load(&stats.commits), "calls": load(&stats.calls) } }))
     })?;
+    module.register_async_method("admin.setNetworkLimits", |p, ctx, ext| async move {
+        params::admin(&ext)?;
+        let value = params::json(&p)?;
+        let mut input = params::object(&value)?;
+        let network = input.required("networkId", network_id);
+        // A member sent sets its limit (null removes it); one left out keeps what is set.
+        let mut sent = Vec::new();
+        for held in Held::ALL {
+            if input.has(held.limit_name()) {
+                sent.push((held, input.optional_int(held.limit_name(), 0, limits::MAX_SETTABLE)));
+            }
+        }
+        params::finish(input, Vec::new())?;
+        let network = network.ok_or_else(|| Error::invalid("networkId", "is required"))?;
+        let shown = network.clone();
+        let (limits, usage) = ctx
+            .store
+            .write(move |c| {
+                let mut limits = store::limits::get(c, &network)?;
+                for (held, max) in sent {
+                    limits.set(held, max);
+                }
+                store::limits::set(c, &network, &limits)?;
+                Ok((limits, store::limits::usage(c, &network)?))
+            })
+            .await?;
+        Ok::<_, Error>(limits_json(&shown, &limits, &usage))
+    })?;
+    module.register_async_method("admin.getNetworkLimits", |p, ctx, ext| async move {
+        params::admin(&ext)?;
+        let value = params::json(&p)?;
+        let mut input = params::object(&value)?;
+        let network = input.required("networkId", network_id);
+        params::finish(input, Vec::new())?;
+        let network = network.ok_or_else(|| Error::invalid("networkId", "is required"))?;
+        let shown = network.clone();
+        let (limits, usage) =
+            ctx.store.read(move |c| Ok((store::limits::get(c, &network)?, store::limits::usage(c, &network)?))).await?;
+        Ok::<_, Error>(limits_json(&shown, &limits, &usage))
+    })?;
     module.register_async_method("admin.whoami", |p, _ctx, ext| async move {
         let token = params::token(&ext)?;
         params::finish(params::object(&params::json(&p)?)?, Vec::new())?;
         Ok::<_, Error>(json!({ "tokenInfo": token.to_json() }))
     })?;
     Ok(())
+}
+
+/// A network id given as a param (the admin methods name the network they act on; the guard does not).
+fn network_id(v: &Value) -> std::result::Result<ids::NetworkId, String> {
+    v.as_str().ok_or_else(|| "must be a string".to_owned()).and_then(ids::NetworkId::parse)
+}
+
+/// A network's limits and what it holds, as `admin.*NetworkLimits` answer them.
+fn limits_json(network: &ids::NetworkId, limits: &NetworkLimits, usage: &Usage) -> Value {
+    let mut shown = limits.to_json();
+    shown["networkId"] = Value::from(network.as_str());
+    json!({ "limits": shown, "usage": usage.to_json() })
 }
 
 /// Makes a token, stores its hash, and makes it usable at once; returns the secret (shown only here) and the token.

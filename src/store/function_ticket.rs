@@ -125,6 +125,7 @@ pub fn create(
     actor: &str,
 ) -> Result<StoredFunctionTicket> {
     check_registration(conn, network, &ticket)?;
+    super::limits::check_room(conn, network, crate::domain::limits::Held::FunctionTickets)?;
     let mut stored = StoredFunctionTicket { id: new_id(), ticket, sys: Sys::new(actor), seq: 0 };
     stored.seq = write_row(conn, network, &stored, true)?;
     Ok(stored)

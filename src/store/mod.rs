@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod function_ticket;
+pub mod limits;
 pub mod list;
 pub mod registration;
 pub mod ticket;

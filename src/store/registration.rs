@@ -348,6 +348,7 @@ pub fn create(
     actor: &str,
 ) -> Result<StoredRegistration> {
     check_product(conn, network, &registration)?;
+    super::limits::check_room(conn, network, crate::domain::limits::Held::Registrations)?;
     if registration.get_str("date").is_none() {
         registration.set("date", Value::String(time::format(&time::now())));
     }

@@ -115,6 +115,7 @@ pub fn create(conn: &Connection, network: &NetworkId, ticket: Ticket, actor: &st
             serde_json::json!({ "resource": "ticket", "id": ticket.product_id.as_str() }),
         ));
     }
+    super::limits::check_room(conn, network, crate::domain::limits::Held::Tickets)?;
     let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(actor) };
     write_row(conn, network, &stored, true)?;
     Ok(stored)

@@ -1,8 +1,8 @@
-//! Every door has a bound (API.md section 12), shown over real sockets: slow and stalled bodies hold no call slot
-//! and no more memory than they sent, idle and half-sent connections are closed, the connection cap makes new
-//! clients wait instead of failing, a call past its timeout gets `-32000` with its write whole or not at all, and
+//! Limits (API.md section 12), shown over real sockets: every door has a bound (slow and stalled bodies hold no
+//! call slot and no more memory than they sent, idle and half-sent connections are closed, the connection cap makes
+//! new clients wait instead of failing, a call past its timeout gets `-32000` with its write whole or not at all);
 //! the rate limits (per token, per network, per client address) answer `-32029` with a wait, or HTTP 429 before a
-//! body is read.
+//! body is read; and the tenant limits hold exactly under concurrent creates.
 //!
 //! Each test starts a server of its own with the bounds it names, short enough that a bound is reached within the
 //! test; no test sleeps to let time pass except where the behaviour shown is that nothing happens meanwhile.
@@ -394,4 +394,112 @@ async fn calls_without_a_token_are_limited_per_client_address() {
     assert!((4..=5).contains(&served), "a burst of twice the rate (one more if a cell refilled): {statuses:?}");
     // A valid token is not limited by the address it comes from.
     assert!(server.admin().call("admin.whoami", json!({})).await.is_ok());
+}
+
+/// `admin.setNetworkLimits` with these params; the answer.
+async fn set_limits(admin: &Client, params: Value) -> Result<Value, common::RpcError> {
+    admin.call("admin.setNetworkLimits", params).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_limits_are_set_read_and_validated_by_admins_only() {
+    let server = Server::start(|_| {}).await;
+    let admin = server.admin();
+    let empty = admin.call("admin.getNetworkLimits", json!({"networkId": "t1"})).await.expect("read");
+    assert_eq!(
+        empty,
+        json!({"limits": {"networkId": "t1", "maxTickets": null, "maxRegistrations": null, "maxFunctionTickets": null},
+               "usage": {"tickets": 0, "registrations": 0, "functionTickets": 0}})
+    );
+    let set = set_limits(&admin, json!({"networkId": "t1", "maxTickets": 5, "maxRegistrations": 7})).await.unwrap();
+    assert_eq!(set["limits"]["maxTickets"], 5);
+    // A member left out keeps its limit; null removes one.
+    let set =
+        set_limits(&admin, json!({"networkId": "t1", "maxTickets": null, "maxFunctionTickets": 0})).await.unwrap();
+    assert_eq!(
+        set["limits"],
+        json!({"networkId": "t1", "maxTickets": null, "maxRegistrations": 7, "maxFunctionTickets": 0})
+    );
+    assert_eq!(admin.call("admin.getNetworkLimits", json!({"networkId": "t1"})).await.unwrap(), set);
+
+    let bad = set_limits(
+        &admin,
+        json!({"networkId": "no spaces", "maxTickets": -1, "maxRegistrations": 1.5, "maxFunctionTickets": "3", "x": 1}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(bad.code, -32602);
+    let mut fields = bad.fields();
+    fields.sort();
+    assert_eq!(fields, ["maxFunctionTickets", "maxRegistrations", "maxTickets", "networkId", "x"], "{bad:?}");
+    assert_eq!(set_limits(&admin, json!({})).await.unwrap_err().fields(), ["networkId"]);
+
+    let manager = Client::of(server.addr).with_token(&admin.make_token(&["network.manage@t1"]).await).on("t1");
+    assert_eq!(set_limits(&manager, json!({"networkId": "t1", "maxTickets": 100})).await.unwrap_err().code, -32003);
+    let read = manager.call("admin.getNetworkLimits", json!({"networkId": "t1"})).await.unwrap_err();
+    assert_eq!(read.code, -32003, "limits are the operator's, not the tenant's");
+}
+
+/// Sends `creates` concurrently, one call each; the results.
+async fn race(client: &Client, method: &str, creates: Vec<Value>) -> Vec<Result<Value, common::RpcError>> {
+    let calls = creates.into_iter().map(|params| {
+        let client = client.clone();
+        let method = method.to_owned();
+        async move { client.call(&method, params).await }
+    });
+    futures_util::future::join_all(calls).await
+}
+
+/// Asserts that exactly `max` of `results` succeeded and every other was refused by the tenant limit `limit`.
+fn assert_exactly(results: &[Result<Value, common::RpcError>], max: usize, limit: &str) {
+    let made = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(made, max, "exactly the limit is made");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(refused.code, -32029, "{refused:?}");
+        assert_eq!(refused.data, json!({"limit": limit, "value": max}), "{refused:?}");
+        assert!(refused.message.contains("tenant limits"), "{refused:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_limits_hold_exactly_under_200_concurrent_creates() {
+    let server = Server::start(|_| {}).await;
+    let admin = server.admin();
+    set_limits(&admin, json!({"networkId": "race", "maxTickets": 3, "maxRegistrations": 10, "maxFunctionTickets": 4}))
+        .await
+        .expect("set");
+    let client = admin.clone().on("race");
+
+    let tickets = (0..50).map(|i| json!({"ticket": ticket(&format!("p{i}"))})).collect();
+    assert_exactly(&race(&client, "ticket.createPurchasableTicket", tickets).await, 3, "maxTickets");
+    let registrations = (0..200)
+        .map(|i| {
+            json!({"registration": {"eventId": "ev1", "name": "Ada", "contactId": format!("c{i}"),
+                                    "typeId": "attendee", "packageId": "full"}})
+        })
+        .collect();
+    let made = race(&client, "registration.create", registrations).await;
+    assert_exactly(&made, 10, "maxRegistrations");
+    let seats = (0..40)
+        .map(|i| {
+            json!({"functionTicket": {"name": "Seat", "eventId": "ev1", "functionId": "gala",
+                                      "contactId": format!("c{i}"), "status": "active"}})
+        })
+        .collect();
+    assert_exactly(&race(&client, "functionTicket.create", seats).await, 4, "maxFunctionTickets");
+    let usage = admin.call("admin.getNetworkLimits", json!({"networkId": "race"})).await.unwrap()["usage"].clone();
+    assert_eq!(usage, json!({"tickets": 3, "registrations": 10, "functionTickets": 4}));
+
+    // A delete makes room for one; another network is not limited by this one's limits.
+    let first = made.iter().find_map(|r| r.as_ref().ok()).expect("one made")["registration"]["id"].clone();
+    client.call("registration.delete", json!({"id": first})).await.expect("deleted");
+    let again = json!({"registration": {"eventId": "ev1", "name": "Bo", "contactId": "c-new", "typeId": "attendee",
+                                        "packageId": "full"}});
+    client.call("registration.create", again.clone()).await.expect("room for one");
+    let full = client.call("registration.create", again.clone()).await.unwrap_err();
+    assert_eq!(full.code, -32029);
+    assert!(admin.clone().on("other").call("registration.create", again).await.is_ok());
+    // Lifting the limit lets creates through again.
+    set_limits(&admin, json!({"networkId": "race", "maxTickets": null})).await.expect("lifted");
+    client.call("ticket.createPurchasableTicket", json!({"ticket": ticket("after")})).await.expect("no limit now");
 }
