@@ -9,7 +9,9 @@
 //! `whoami` is the server's ceiling (transport, auth and guard, no store).
 //!
 //! Flags: `--connections N` (32), `--seconds S` (5), `--scenario NAME` (repeatable; all by default),
-//! `--registrations N` (100000). Prints a table and writes the same as JSON to `target/bench/load.json`.
+//! `--registrations N` (100000), `--limits` (keep the server's default rate limits; without it they are off, so
+//! that the figures are the server's and not its limits'). Prints a table and writes the same as JSON to
+//! `target/bench/load.json`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -35,10 +37,11 @@ struct Options {
     seconds: u64,
     scenarios: Vec<String>,
     registrations: usize,
+    limits: bool,
 }
 
 fn options() -> Options {
-    let mut o = Options { connections: 32, seconds: 5, scenarios: Vec::new(), registrations: 100_000 };
+    let mut o = Options { connections: 32, seconds: 5, scenarios: Vec::new(), registrations: 100_000, limits: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -47,6 +50,7 @@ fn options() -> Options {
             "--seconds" => o.seconds = value().parse().expect("--seconds S"),
             "--scenario" => o.scenarios.push(value()),
             "--registrations" => o.registrations = value().parse().expect("--registrations N"),
+            "--limits" => o.limits = true,
             _ => {} // cargo passes --bench; anything else is ignored
         }
     }
@@ -68,11 +72,16 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start() -> Server {
+    fn start(limits: bool) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ticket-admin"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ticket-admin"));
+        command
             .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"])
-            .arg(dir.path().join("load.db"))
+            .arg(dir.path().join("load.db"));
+        if !limits {
+            command.args(["--rate-limit-token", "0", "--rate-limit-network", "0", "--rate-limit-anonymous", "0"]);
+        }
+        let mut child = command
             .env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN)
             .env("RUST_LOG", "warn,ticket_admin=info,ticket_admin::call=warn")
             .stderr(Stdio::piped())
@@ -302,7 +311,7 @@ fn main() {
     let o = options();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async move {
-        let server = Server::start();
+        let server = Server::start(o.limits);
         let addr = server.addr.clone();
         let mut admin = Conn::open(&addr).await;
         // a: the seeded network every scenario reads and changes; b: a second seeded network; c: where
