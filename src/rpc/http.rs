@@ -308,7 +308,7 @@ where
                 continue;
             }
             let Ok(bytes) = self.bodies.clone().try_acquire_many_owned(data.len() as u32) else {
-                tracing::warn!(budget = self.config.max_body_memory, "request bodies use all of their memory budget");
+                tracing::debug!(budget = self.config.max_body_memory, "request bodies use all of their memory budget");
                 return Err(too_many("bodyMemory", 1000));
             };
             match &mut budget {
