@@ -107,3 +107,76 @@ async fn timestamps_at_both_ends_of_the_range_round_trip() {
     let listed = client.call("ticket.getPurchasableTickets", json!({"startsFrom": first, "startsTo": last})).await;
     assert_eq!(listed.unwrap()["count"], 2);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// 8. Integers and money are exact.
+// ---------------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn integers_must_be_exact() {
+    let client = manager(&network("in-integers")).await;
+    let huge: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+    for (field, bad) in [
+        ("orderNumber", huge.clone()),
+        ("orderNumber", json!(9007199254740992u64)),
+        ("orderNumber", json!(-9007199254740992i64)),
+        ("orderNumber", json!(1.5)),
+        ("groupOrder", json!(1e20)),
+        ("groupOrder", json!(2.25)),
+        ("number", json!(2147483648u64)),
+        ("number", huge.clone()),
+    ] {
+        let mut r = registration("c1");
+        r[field] = bad.clone();
+        let refused = create(&client, r).await.unwrap_err();
+        assert_eq!((refused.code, refused.fields()), (-32602, vec![format!("registration.{field}")]), "{bad}");
+    }
+    let mut r = registration("c1");
+    r["orderNumber"] = json!(9007199254740991u64);
+    r["groupOrder"] = json!(-3);
+    let made = create(&client, r).await.unwrap();
+    assert_eq!((made["orderNumber"].as_u64(), made["groupOrder"].as_i64()), (Some(9007199254740991), Some(-3)));
+    let found = client.call("registration.search", json!({"orderNumber": [9007199254740991u64]})).await.unwrap();
+    assert_eq!(found["count"], 1);
+    let refused = client.call("registration.search", json!({"orderNumber": [huge.clone()]})).await.unwrap_err();
+    assert_eq!((refused.code, refused.fields()), (-32602, vec!["orderNumber".to_owned()]));
+    for bad in [huge.clone(), json!(9007199254740992u64)] {
+        let patch = json!({"id": made["id"], "sysVersion": bad, "patch": []});
+        let refused = client.call("registration.patch", patch).await.unwrap_err();
+        assert_eq!((refused.code, refused.fields()), (-32602, vec!["sysVersion".to_owned()]), "{bad}");
+    }
+    for (field, bad) in [("allocation", huge.clone()), ("displayOrder", huge.clone()), ("maxPerAttendee", json!(1e300))]
+    {
+        let mut t = ticket("t1");
+        t[field] = bad.clone();
+        let refused = client.call("ticket.createPurchasableTicket", json!({ "ticket": t })).await.unwrap_err();
+        assert_eq!((refused.code, refused.fields()), (-32602, vec![format!("ticket.{field}")]), "{bad}");
+    }
+    let refused = client.call("registration.search", json!({"limit": huge})).await.unwrap_err();
+    assert_eq!((refused.code, refused.fields()), (-32602, vec!["limit".to_owned()]));
+}
+
+#[tokio::test]
+async fn money_must_be_exact_cents() {
+    let client = manager(&network("in-money")).await;
+    let huge: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+    for field in ["orderTotal", "orderBalanceDue", "orderAmountPaid"] {
+        for bad in [json!(0.001), json!(12.345), json!(1e300), huge.clone(), json!(-1)] {
+            let mut r = registration("c1");
+            r[field] = bad.clone();
+            let refused = create(&client, r).await.unwrap_err();
+            assert_eq!((refused.code, refused.fields()), (-32602, vec![format!("registration.{field}")]), "{bad}");
+        }
+        let mut r = registration("c1");
+        r[field] = json!(1234.5);
+        assert_eq!(create(&client, r).await.unwrap()[field], 1234.5);
+        let refused = client.call("registration.search", json!({ field: {"from": 0.001} })).await.unwrap_err();
+        assert_eq!((refused.code, refused.fields()), (-32602, vec![field.to_owned()]));
+    }
+    for bad in [huge, json!(1e20), json!(0.001)] {
+        let mut t = ticket("t1");
+        t["price"] = bad.clone();
+        let refused = client.call("ticket.createPurchasableTicket", json!({ "ticket": t })).await.unwrap_err();
+        assert_eq!((refused.code, refused.fields()), (-32602, vec!["ticket.price".to_owned()]), "{bad}");
+    }
+}

@@ -177,14 +177,28 @@ pub fn text(v: &Value, max: usize, allow_empty: bool) -> Result<String, String> 
     Ok(s.to_owned())
 }
 
-/// An integer within `min..=max`.
+/// The largest integer a JSON number holds exactly in every client: 2^53 - 1 (`Number.MAX_SAFE_INTEGER`). Beyond
+/// it, a parser that reads numbers as doubles (JavaScript, and serde_json past `i64`) rounds what it reads.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// An integer within `min..=max`, and never beyond ±[`MAX_SAFE_INTEGER`], whatever the bounds asked for.
+///
+/// A number written with a fraction, or with a decimal point or an exponent, is not an integer; a whole number too
+/// large for one is out of range.
 pub fn int_in(v: &Value, min: i64, max: i64) -> Result<i64, String> {
-    match v.as_i64() {
-        Some(n) if n < min => Err(format!("must be at least {min}")),
-        Some(n) if n > max => Err(format!("must be at most {max}")),
-        Some(n) => Ok(n),
-        None => Err("must be an integer".into()),
+    let (min, max) = (min.max(-MAX_SAFE_INTEGER), max.min(MAX_SAFE_INTEGER));
+    let Value::Number(n) = v else { return Err("must be an integer".into()) };
+    let whole = match n.as_i64() {
+        Some(n) => n as f64,
+        None => n.as_f64().filter(|f| f.fract() == 0.0).unwrap_or(f64::NAN),
+    };
+    if whole < min as f64 {
+        return Err(format!("must be at least {min}"));
     }
+    if whole > max as f64 {
+        return Err(format!("must be at most {max}"));
+    }
+    n.as_i64().ok_or_else(|| "must be an integer".into())
 }
 
 /// An array of strings, each checked by `item`.
@@ -225,6 +239,29 @@ mod tests {
         assert_eq!(ids, None);
         let fields: Vec<_> = input.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["q.ids[1]", "q.ids[2]"]);
+    }
+
+    #[test]
+    fn integers_are_exact_and_within_their_bounds() {
+        let huge: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+        let any = |v: &Value| int_in(v, i64::MIN, i64::MAX);
+        assert_eq!(any(&json!(MAX_SAFE_INTEGER)), Ok(MAX_SAFE_INTEGER));
+        assert_eq!(any(&json!(-MAX_SAFE_INTEGER)), Ok(-MAX_SAFE_INTEGER));
+        for (bad, message) in [
+            (json!(MAX_SAFE_INTEGER + 1), "must be at most 9007199254740991"),
+            (json!(u64::MAX), "must be at most 9007199254740991"),
+            (huge, "must be at most 9007199254740991"),
+            (json!(1e300), "must be at most 9007199254740991"),
+            (json!(-1e300), "must be at least -9007199254740991"),
+            (json!(1.5), "must be an integer"),
+            (json!(2.0), "must be an integer"),
+            (json!("2"), "must be an integer"),
+        ] {
+            assert_eq!(any(&bad).unwrap_err(), message, "{bad}");
+        }
+        assert_eq!(int_in(&json!(6), 0, 5).unwrap_err(), "must be at most 5");
+        assert_eq!(int_in(&json!(-1), 0, 5).unwrap_err(), "must be at least 0");
+        assert_eq!(int_in(&json!(1e3), 0, 5).unwrap_err(), "must be at most 5");
     }
 
     #[test]

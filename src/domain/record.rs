@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::ids::ProductId;
-use super::input::{self, Input};
+use super::input::{self, Input, MAX_SAFE_INTEGER};
+use super::money::Cents;
 use super::time;
 
 /// What a field holds and how it is checked.
@@ -24,10 +25,10 @@ pub enum Kind {
     Email,
     /// An optional timestamp.
     Time,
-    /// An optional number ≥ 0 (money).
+    /// An optional amount of money: a number ≥ 0 with at most 2 decimals, as prices are.
     Money,
-    /// An optional number.
-    Number,
+    /// An optional integer that JSON holds exactly (within ±2^53 - 1).
+    Integer,
     /// An optional boolean (false when absent).
     Bool,
     /// An optional object.
@@ -89,15 +90,9 @@ pub fn check(kind: Kind, v: &Value) -> Result<Value, String> {
         Kind::Email => Value::String(email(as_str()?)?),
         Kind::Product => Value::String(ProductId::parse(as_str()?)?.as_str().to_owned()),
         Kind::Time => Value::String(time::format(&time::parse(v)?)),
-        Kind::Money => match v.as_f64() {
-            Some(n) if n >= 0.0 && n.is_finite() => v.clone(),
-            Some(_) => return Err("must be at least 0".into()),
-            None => return Err("must be a number".into()),
-        },
-        Kind::Number => match v.as_f64() {
-            Some(n) if n.is_finite() => v.clone(),
-            _ => return Err("must be a number".into()),
-        },
+        // Written back as the price is, so an amount reads back exactly as it was stored.
+        Kind::Money => Cents::parse(v)?.to_json(),
+        Kind::Integer => Value::from(input::int_in(v, -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?),
         Kind::Bool => Value::Bool(v.as_bool().ok_or("must be true or false")?),
         Kind::Object => match v {
             Value::Object(_) => v.clone(),

@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::input::{self, Input};
+use super::input::{self, Input, MAX_SAFE_INTEGER};
+use super::money::Cents;
 use super::record;
 pub use super::record::{Kind, check, reference};
 use super::time::{self, Timestamp};
@@ -62,7 +63,7 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("lastModificationDate", Kind::Time),
     ("orderId", Kind::Ref),
     ("orderLineItemId", Kind::Ref),
-    ("orderNumber", Kind::Number),
+    ("orderNumber", Kind::Integer),
     ("orderBalanceDue", Kind::Money),
     ("orderAmountPaid", Kind::Money),
     ("orderCurrencyCode", Kind::Text),
@@ -70,7 +71,7 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("orderStatus", Kind::Enum(ORDER_STATUSES)),
     ("orderTotal", Kind::Money),
     ("groupId", Kind::Ref),
-    ("groupOrder", Kind::Number),
+    ("groupOrder", Kind::Integer),
     ("deadlineId", Kind::Ref),
     ("addMembershipPackage", Kind::Bool),
     ("membershipInformation", Kind::Object),
@@ -119,7 +120,7 @@ impl Registration {
         let fields = record::read_fields(&mut input, FIELDS);
         let id = input.optional("id", |v| reference(v.as_str().ok_or("must be a string")?));
         let number = input.optional_int("number", 1, i64::from(i32::MAX));
-        let expected_version = input.optional_int("sysVersion", 1, i64::MAX);
+        let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.accept(SERVER_MADE);
         input.finish()?;
         Ok(RegistrationInput { registration: Registration { fields, number }, expected_version, id })
@@ -239,7 +240,7 @@ pub const CONTAINS: &[(&str, &str)] = &[
 pub const ANY_OF: &[(&str, &str, Kind)] = &[
     ("organizationId", "organization_id", Kind::Ref),
     ("orderId", "order_id", Kind::Ref),
-    ("orderNumber", "order_number", Kind::Number),
+    ("orderNumber", "order_number", Kind::Integer),
     ("orderStatus", "order_status", Kind::Enum(ORDER_STATUSES)),
     ("contactId", "contact_id", Kind::Ref),
     ("status", "status", Kind::Enum(STATUSES)),
@@ -251,12 +252,21 @@ pub const ANY_OF: &[(&str, &str, Kind)] = &[
     ("parentRegistrationId", "parent_registration_id", Kind::Ref),
 ];
 
-/// Range filters: member name, column, and whether the bounds are timestamps.
-pub const RANGES: &[(&str, &str, bool)] = &[
-    ("date", "date", true),
-    ("orderBalanceDue", "order_balance_due", false),
-    ("orderAmountPaid", "order_amount_paid", false),
-    ("orderTotal", "order_total", false),
+/// What the bounds of a range filter are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Timestamps, compared as epoch milliseconds.
+    Time,
+    /// Amounts of money, read as the amounts themselves are.
+    Money,
+}
+
+/// Range filters: member name, column, and what their bounds are.
+pub const RANGES: &[(&str, &str, Bound)] = &[
+    ("date", "date", Bound::Time),
+    ("orderBalanceDue", "order_balance_due", Bound::Money),
+    ("orderAmountPaid", "order_amount_paid", Bound::Money),
+    ("orderTotal", "order_total", Bound::Money),
 ];
 
 /// The top-level names a `fields` list may use.
@@ -267,18 +277,20 @@ pub fn field_names() -> Vec<&'static str> {
     names
 }
 
-fn range(v: &Value, timestamps: bool) -> Result<(Option<f64>, Option<f64>), String> {
+fn range(v: &Value, kind: Bound) -> Result<(Option<f64>, Option<f64>), String> {
     let obj = v.as_object().ok_or("must be an object {from, to}")?;
     if let Some(extra) = obj.keys().find(|k| *k != "from" && *k != "to") {
         return Err(format!("has an unknown member '{extra}' (from, to)"));
     }
     let bound = |name: &str| -> Result<Option<f64>, String> {
+        let read = |b: &Value| match kind {
+            Bound::Time => time::parse(b).map(|t| t.timestamp_millis() as f64),
+            // The columns hold amounts as the numbers written back ([`Cents::to_json`]), so a bound compares alike.
+            Bound::Money => Cents::parse(b).map(|c| c.to_json().as_f64().unwrap_or_default()),
+        };
         match obj.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(b) if timestamps => {
-                Ok(Some(time::parse(b).map_err(|m| format!("{name} {m}"))?.timestamp_millis() as f64))
-            }
-            Some(b) => b.as_f64().map(Some).ok_or_else(|| format!("{name} must be a number")),
+            Some(b) => read(b).map(Some).map_err(|m| format!("{name} {m}")),
         }
     };
     Ok((bound("from")?, bound("to")?))
@@ -310,8 +322,8 @@ impl RegistrationQuery {
                 query.any_of.push((column, values));
             }
         }
-        for &(name, column, timestamps) in RANGES {
-            if let Some((from, to)) = input.optional(name, |v| range(v, timestamps)) {
+        for &(name, column, kind) in RANGES {
+            if let Some((from, to)) = input.optional(name, |v| range(v, kind)) {
                 query.ranges.push((column, from, to));
             }
         }

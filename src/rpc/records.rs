@@ -13,7 +13,7 @@ use super::guard::ResultSlot;
 use super::{Ctx, params};
 use crate::auth::NetworkAccess;
 use crate::domain::ids::NetworkId;
-use crate::domain::input::Input;
+use crate::domain::input::{Input, MAX_SAFE_INTEGER};
 use crate::domain::record::reference;
 use crate::domain::{Page, patch};
 use crate::error::{Error, FieldError, Result};
@@ -278,7 +278,7 @@ pub fn required_id(input: &mut Input<'_>, name: &'static str) -> Option<String> 
 fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOperation>, Option<i64>)> {
     let id = required_id(input, "id");
     let ops = input.required("patch", patch::parse);
-    let version = input.optional_int("sysVersion", 1, i64::MAX);
+    let version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
     Some((id?, ops?, version))
 }
 
