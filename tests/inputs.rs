@@ -5,14 +5,45 @@
 
 mod common;
 
+use std::collections::HashSet;
+
 use common::{Client, RpcError, manager, network, ticket};
 use serde_json::{Value, json};
 fn registration(contact: &str) -> Value {
     json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": contact, "typeId": "attendee", "packageId": "full"})
 }
 
+fn seat(function: &str, contact: &str) -> Value {
+    json!({"name": "Gala dinner seat", "eventId": "ev1", "functionId": function, "contactId": contact, "status": "active"})
+}
+
 async fn create(client: &Client, registration: Value) -> Result<Value, RpcError> {
     client.call("registration.create", json!({ "registration": registration })).await.map(|r| r["registration"].clone())
+}
+
+async fn create_seat(client: &Client, seat: Value) -> Result<Value, RpcError> {
+    client.call("functionTicket.create", json!({ "functionTicket": seat })).await.map(|r| r["functionTicket"].clone())
+}
+
+/// Calls `method` once per params in JSON-RPC batches of 100; the results in the order given (each must succeed).
+async fn call_many(client: &Client, method: &str, params: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for chunk in params.chunks(100) {
+        let batch: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"jsonrpc": "2.0", "id": i, "method": method, "params": p}))
+            .collect();
+        let (status, answers) = client.post(&Value::Array(batch)).await;
+        assert_eq!(status, 200);
+        let mut answers = answers.as_array().expect("a batch answer").clone();
+        answers.sort_by_key(|a| a["id"].as_u64());
+        for a in answers {
+            assert!(a["error"].is_null(), "{a}");
+            out.push(a["result"].clone());
+        }
+    }
+    out
 }
 
 /// Asserts a `-32602` that names exactly `field`, with a message containing `words`.
@@ -25,6 +56,243 @@ fn assert_invalid(result: Result<Value, RpcError>, field: &str, words: &str, wha
     assert_eq!(e.fields(), [field], "{what}: {}", e.data);
     let message = e.data["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains(words), "{what}: message {message:?} does not say {words:?}");
+}
+
+/// The ids of a list answer's items.
+fn ids(answer: &Value) -> Vec<String> {
+    answer["items"].as_array().expect("items").iter().map(|r| r["id"].as_str().expect("id").to_owned()).collect()
+}
+
+/// Every item of a list, page by page with the given params (no limit unless they hold one); each page checked.
+async fn walk(client: &Client, method: &str, params: Value, page_size: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let mut p = params.clone();
+        if !cursor.is_null() {
+            p["cursor"] = cursor.clone();
+        }
+        let page = client.call(method, p).await.unwrap();
+        let items = ids(&page);
+        assert!(items.len() <= page_size, "{method}: {} items in one page", items.len());
+        cursor = page["nextCursor"].clone();
+        if !cursor.is_null() {
+            assert_eq!(items.len(), page_size, "{method}: a page that is not the last is full");
+        }
+        seen.extend(items);
+        if cursor.is_null() {
+            return seen;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. List filters hold at most 1,000 values.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// `n` valid values for a list filter of `registration.search`.
+fn values(filter: &str, n: usize) -> Value {
+    const ORDER_STATUSES: [&str; 3] = ["open", "completed", "void"];
+    Value::Array(
+        (0..n)
+            .map(|i| match filter {
+                "orderNumber" => json!(i),
+                "orderStatus" => json!(ORDER_STATUSES[i % 3]),
+                "status" => json!(["active", "draft"][i % 2]),
+                "isGuestRegistration" => json!(i % 2 == 0),
+                _ => json!(format!("v{i}")),
+            })
+            .collect(),
+    )
+}
+
+const SEARCH_LISTS: [&str; 13] = [
+    "ids",
+    "organizationId",
+    "orderId",
+    "orderNumber",
+    "orderStatus",
+    "contactId",
+    "status",
+    "isGuestRegistration",
+    "typeId",
+    "packageId",
+    "groupId",
+    "deadlineId",
+    "parentRegistrationId",
+];
+
+#[tokio::test]
+async fn every_list_filter_takes_at_most_1000_values() {
+    let client = manager(&network("in-lists")).await;
+    let made = create(&client, registration("v7")).await.unwrap();
+    for filter in SEARCH_LISTS {
+        let found = client.call("registration.search", json!({ filter: values(filter, 1000) })).await;
+        assert!(found.is_ok(), "{filter}: 1000 values are accepted: {found:?}");
+        let refused = client.call("registration.search", json!({ filter: values(filter, 1001) })).await;
+        assert_invalid(refused, filter, "at most 1000 values", filter);
+    }
+    // 1000 values find what they name.
+    let mut contacts = values("contactId", 1000);
+    contacts[7] = json!("v7");
+    let found = client.call("registration.search", json!({"contactId": contacts})).await.unwrap();
+    assert_eq!(ids(&found), [made["id"].as_str().unwrap()]);
+
+    let tickets = client.call("ticket.getPurchasableTickets", json!({"productIds": values("productIds", 1000)})).await;
+    assert_eq!(tickets.unwrap()["count"], 0);
+    let refused = client.call("ticket.getPurchasableTickets", json!({"productIds": values("productIds", 1001)})).await;
+    assert_invalid(refused, "productIds", "at most 1000 values", "productIds");
+    let names: Vec<&str> = vec!["name"; 1001];
+    let refused = client.call("registration.search", json!({"fields": names})).await;
+    assert_invalid(refused, "fields", "at most 1000 values", "fields");
+}
+
+/// SQLite takes at most 32,766 bound values in one statement: a longer list once ended in `-32603`.
+#[tokio::test]
+async fn a_filter_of_40000_values_is_invalid_params_not_an_internal_error() {
+    let client = manager(&network("in-huge-list")).await;
+    for filter in ["contactId", "ids"] {
+        let refused = client.call("registration.search", json!({ filter: values(filter, 40_000) })).await;
+        assert_invalid(refused, filter, "at most 1000 values", filter);
+    }
+    let refused =
+        client.call("ticket.getPurchasableTickets", json!({"productIds": values("productIds", 40_000)})).await;
+    assert_invalid(refused, "productIds", "at most 1000 values", "productIds");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Record arrays, records and lists are bounded.
+// ---------------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn record_arrays_hold_at_most_1000_entries() {
+    let client = manager(&network("in-arrays")).await;
+    let objects = |n: usize| Value::Array((0..n).map(|i| json!({"i": i})).collect());
+    for array in ["sessions", "courses", "functions", "addOns", "guests", "customFieldValues", "ribbonIds"] {
+        let many = |n: usize| if array == "ribbonIds" { values(array, n) } else { objects(n) };
+        let mut r = registration("c1");
+        r[array] = many(1000);
+        assert_eq!(create(&client, r.clone()).await.unwrap()[array].as_array().unwrap().len(), 1000, "{array}");
+        r[array] = many(1001);
+        assert_invalid(create(&client, r).await, &format!("registration.{array}"), "at most 1000", array);
+    }
+    let mut s = seat("gala", "c1");
+    s["customFieldValues"] = objects(1000);
+    create_seat(&client, s.clone()).await.unwrap();
+    s["customFieldValues"] = objects(1001);
+    assert_invalid(create_seat(&client, s).await, "functionTicket.customFieldValues", "at most 1000", "seat");
+    // A patch that makes an array too long is refused as a whole.
+    let made = create(&client, registration("c2")).await.unwrap();
+    let ops: Vec<Value> = (0..1001).map(|i| json!({"op": "add", "path": "/sessions/-", "value": {"i": i}})).collect();
+    let refused = client.call("registration.patch", json!({"id": made["id"], "patch": ops})).await;
+    assert_eq!(refused.unwrap_err().code, -32602);
+    let after = client.call("registration.get", json!({"id": made["id"]})).await.unwrap();
+    assert_eq!(after["registration"], made);
+    let searched = client.call("registration.search", json!({"contactId": ["c1"]})).await.unwrap();
+    assert_eq!(searched["count"], 7, "only the valid registrations were made");
+}
+
+#[tokio::test]
+async fn records_are_at_most_256_kib() {
+    let client = manager(&network("in-size")).await;
+    let padded = |n: usize| Value::Array((0..n).map(|i| json!({"i": i, "pad": "x".repeat(1000)})).collect());
+    let mut r = registration("c1");
+    r["sessions"] = padded(200);
+    create(&client, r.clone()).await.expect("about 200 KB fits");
+    r["sessions"] = padded(300);
+    assert_invalid(create(&client, r).await, "registration", "256 KiB", "a 300 KB registration");
+    let mut s = seat("gala", "c1");
+    s["customFieldValues"] = padded(200);
+    create_seat(&client, s.clone()).await.expect("about 200 KB fits");
+    s["customFieldValues"] = padded(300);
+    assert_invalid(create_seat(&client, s).await, "functionTicket", "256 KiB", "a 300 KB function ticket");
+
+    // A patch that copies a value onto itself, again and again, is refused before it grows without bound.
+    let mut small = registration("c2");
+    small["badge"] = json!({"line": "y".repeat(1000)});
+    let made = create(&client, small).await.unwrap();
+    let doubling: Vec<Value> =
+        (0..12).map(|i| json!({"op": "copy", "from": "/badge", "path": format!("/badge/k{i}")})).collect();
+    let refused = client.call("registration.patch", json!({"id": made["id"], "patch": doubling})).await;
+    assert_eq!(refused.unwrap_err().code, -32602);
+    let after = client.call("registration.get", json!({"id": made["id"]})).await.unwrap();
+    assert_eq!(after["registration"], made, "the refused patch changed nothing");
+}
+
+#[tokio::test]
+async fn record_lists_answer_100_items_without_a_limit() {
+    let client = manager(&network("in-pages")).await;
+    let parent = create(&client, registration("c-parent")).await.unwrap();
+    let guests: Vec<Value> = (0..150)
+        .map(|_| {
+            let mut r = registration("c-many");
+            r["groupId"] = json!("g1");
+            r["orderId"] = json!("o1");
+            r["organizationId"] = json!("org1");
+            r["parentRegistrationId"] = parent["id"].clone();
+            json!({ "registration": r })
+        })
+        .collect();
+    let made = call_many(&client, "registration.create", guests).await;
+    let expected: Vec<String> = made.iter().map(|r| r["registration"]["id"].as_str().unwrap().to_owned()).collect();
+    let lists = [
+        ("registration.search", json!({"contactId": ["c-many"]})),
+        ("registration.listByContact", json!({"contactId": "c-many"})),
+        ("registration.listByEventContact", json!({"eventId": "ev1", "contactId": "c-many"})),
+        ("registration.listByParent", json!({"parentRegistrationId": parent["id"]})),
+        ("registration.listByOrder", json!({"orderId": "o1"})),
+        ("registration.listByGroup", json!({"groupId": "g1"})),
+        ("registration.listByEventOrganization", json!({"eventId": "ev1", "organizationId": "org1"})),
+    ];
+    for (method, params) in lists {
+        let first = client.call(method, params.clone()).await.unwrap();
+        assert_eq!(first["count"], 150, "{method}");
+        assert_eq!(ids(&first).len(), 100, "{method}: 100 items without a limit");
+        assert!(first["nextCursor"].is_string(), "{method}: a cursor to page on");
+        let all = walk(&client, method, params.clone(), 100).await;
+        assert_eq!(all, expected, "{method}: every registration once, in creation order");
+        let mut big = params.clone();
+        big["limit"] = json!(1000);
+        assert_eq!(ids(&client.call(method, big).await.unwrap()).len(), 150, "{method}: a limit of 1000");
+        let mut too_big = params.clone();
+        too_big["limit"] = json!(1001);
+        assert_invalid(client.call(method, too_big).await, "limit", "1000", method);
+    }
+    let everyone = client.call("registration.search", json!({})).await.unwrap();
+    assert_eq!((everyone["count"].clone(), ids(&everyone).len()), (json!(151), 100));
+    let unique: HashSet<String> = walk(&client, "registration.search", json!({}), 100).await.into_iter().collect();
+    assert_eq!(unique.len(), 151);
+}
+
+#[tokio::test]
+async fn function_ticket_lists_answer_100_items_without_a_limit() {
+    let client = manager(&network("in-seat-pages")).await;
+    let seats: Vec<Value> = (0..120).map(|_| json!({"functionTicket": seat("gala", "c-many")})).collect();
+    let made = call_many(&client, "functionTicket.create", seats).await;
+    let expected: Vec<String> = made.iter().map(|r| r["functionTicket"]["id"].as_str().unwrap().to_owned()).collect();
+    for (method, params) in [
+        ("functionTicket.listByFunction", json!({"functionId": "gala"})),
+        ("functionTicket.listByEventContact", json!({"eventId": "ev1", "contactId": "c-many"})),
+    ] {
+        let first = client.call(method, params.clone()).await.unwrap();
+        assert_eq!((first["count"].clone(), ids(&first).len()), (json!(120), 100), "{method}");
+        assert_eq!(walk(&client, method, params.clone(), 100).await, expected, "{method}");
+        let mut too_big = params;
+        too_big["limit"] = json!(1001);
+        assert_invalid(client.call(method, too_big).await, "limit", "1000", method);
+    }
+}
+
+#[tokio::test]
+async fn the_ticket_list_answers_every_ticket_without_a_limit() {
+    let client = manager(&network("in-ticket-pages")).await;
+    let tickets: Vec<Value> = (0..120).map(|i| json!({"ticket": ticket(&format!("t{i:03}"))})).collect();
+    call_many(&client, "ticket.createPurchasableTicket", tickets).await;
+    let all = client.call("ticket.getPurchasableTickets", json!({})).await.unwrap();
+    assert_eq!((all["count"].clone(), all["tickets"].as_array().unwrap().len()), (json!(120), 120));
+    assert_eq!(all["nextCursor"], Value::Null);
+    let refused = client.call("ticket.getPurchasableTickets", json!({"limit": 1001})).await;
+    assert_invalid(refused, "limit", "1000", "ticket list limit");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

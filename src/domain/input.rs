@@ -6,7 +6,38 @@
 use crate::error::FieldError;
 use serde_json::{Map, Value};
 
+use super::MAX_LIST_VALUES;
 use super::time::{self, Timestamp};
+
+/// The largest value a problem echoes back, as JSON text: a refused 40,000-value list is not sent back whole.
+const MAX_ECHO_BYTES: usize = 4096;
+
+/// A value as a problem echoes it: small values whole, larger ones not at all.
+pub fn echo(value: &Value) -> Option<Value> {
+    (json_len(value) <= MAX_ECHO_BYTES).then(|| value.clone())
+}
+
+/// The length of JSON text, counted as it is written instead of kept.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of a value's JSON text, in bytes.
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    let mut size = ByteCount(0);
+    // Counting never fails, and a JSON value always serializes.
+    let _ = serde_json::to_writer(&mut size, value);
+    size.0
+}
 
 /// Read-only members a client may echo back; they are ignored on input.
 pub const READ_ONLY: &[&str] =
@@ -36,10 +67,15 @@ impl<'a> Input<'a> {
         if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{}", self.prefix, name) }
     }
 
-    /// Records a problem with a member.
+    /// Records a problem with a member, echoing its value when that is small.
     pub fn fail(&mut self, name: &str, message: impl Into<String>) {
-        let value = self.map.get(name).cloned();
+        let value = self.map.get(name).and_then(echo);
         self.errors.push(FieldError { field: self.path(name), message: message.into(), value });
+    }
+
+    /// Records a problem with the object as a whole (its size, say), named by its own path.
+    pub fn fail_whole(&mut self, message: impl Into<String>) {
+        self.errors.push(FieldError::new(display_path(&self.prefix), message));
     }
 
     /// The raw value of a member (null counts as absent), marking it known.
@@ -110,7 +146,8 @@ impl<'a> Input<'a> {
         self.optional(name, |v| int_in(v, min, max))
     }
 
-    /// A list of strings, each checked by `item`; every bad item is its own problem (`name[i]`).
+    /// A list of at most [`MAX_LIST_VALUES`] strings, each checked by `item`; every bad item is its own problem
+    /// (`name[i]`).
     pub fn strings<T>(
         &mut self,
         name: &'static str,
@@ -127,6 +164,10 @@ impl<'a> Input<'a> {
             self.fail(name, "must be an array of strings");
             return None;
         };
+        if list.len() > MAX_LIST_VALUES {
+            self.fail(name, too_many_values());
+            return None;
+        }
         let mut out = Vec::with_capacity(list.len());
         let mut valid = true;
         for (i, entry) in list.iter().enumerate() {
@@ -134,7 +175,8 @@ impl<'a> Input<'a> {
                 Ok(t) => out.push(t),
                 Err(message) => {
                     valid = false;
-                    self.errors.push(FieldError::with_value(format!("{}[{i}]", self.path(name)), message, entry));
+                    let field = format!("{}[{i}]", self.path(name));
+                    self.errors.push(FieldError { field, message, value: echo(entry) });
                 }
             }
         }
@@ -159,6 +201,11 @@ impl<'a> Input<'a> {
         }
         if self.errors.is_empty() { Ok(()) } else { Err(self.errors) }
     }
+}
+
+/// The problem of a list filter with too many values.
+pub fn too_many_values() -> String {
+    format!("must have at most {MAX_LIST_VALUES} values")
 }
 
 fn display_path(prefix: &str) -> String {

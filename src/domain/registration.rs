@@ -312,6 +312,7 @@ impl RegistrationQuery {
         for &(name, column, kind) in ANY_OF {
             let values = input.optional(name, |v| {
                 let list = match v {
+                    Value::Array(items) if items.len() > super::MAX_LIST_VALUES => return Err(input::too_many_values()),
                     Value::Array(items) if !items.is_empty() => items.clone(),
                     Value::Array(_) => return Err("must not be an empty list".to_owned()),
                     single => vec![single.clone()],
@@ -327,7 +328,7 @@ impl RegistrationQuery {
                 query.ranges.push((column, from, to));
             }
         }
-        query.page = super::Page::read(input, &field_names());
+        query.page = super::Page::read(input, &field_names(), Some(super::DEFAULT_LIMIT));
         query
     }
 }

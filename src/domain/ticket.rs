@@ -317,7 +317,8 @@ impl TicketQuery {
                 _ => Err("must be 'asc' or 'desc'".to_owned()),
             })
             .unwrap_or(false);
-        let page = super::Page::read(&mut input, TICKET_FIELDS);
+        // The ticket list answers every ticket when no limit is given, as the Adminserver does.
+        let page = super::Page::read(&mut input, TICKET_FIELDS, None);
         input.accept(&["networkId"]);
         input.finish()?;
         Ok(TicketQuery {
