@@ -161,6 +161,52 @@ async fn a_filter_of_40000_values_is_invalid_params_not_an_internal_error() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// 2. Registration numbers the server makes stay within what it validates.
+// ---------------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn numbers_the_server_makes_never_pass_the_maximum() {
+    let client = manager(&network("in-number")).await;
+    let mut last = registration("c-last");
+    last["eventId"] = json!("ev-max");
+    last["number"] = json!(2147483647);
+    assert_eq!(create(&client, last).await.unwrap()["number"], 2147483647);
+
+    let mut next = registration("c-next");
+    next["eventId"] = json!("ev-max");
+    let refused = create(&client, next.clone()).await;
+    assert_invalid(refused, "registration.number", "used up", "the event's next number");
+    next["number"] = json!(5);
+    assert_eq!(create(&client, next).await.unwrap()["number"], 5, "a free number given by the client is taken");
+    // Moving a registration into the event would need a number too.
+    let elsewhere = create(&client, registration("c-elsewhere")).await.unwrap();
+    let moved = client
+        .call(
+            "registration.patch",
+            json!({"id": elsewhere["id"], "patch": [{"op": "replace", "path": "/eventId", "value": "ev-max"}]}),
+        )
+        .await;
+    assert_invalid(moved, "registration.number", "used up", "a move into the event");
+    let still = client.call("registration.get", json!({"id": elsewhere["id"]})).await.unwrap();
+    assert_eq!(still["registration"], elsewhere, "the refused move changed nothing");
+
+    // Every record of the event can still be patched and updated unchanged.
+    let event = client.call("registration.search", json!({"eventId": "ev-max"})).await.unwrap();
+    assert_eq!(event["count"], 2);
+    for record in event["items"].as_array().unwrap() {
+        let id = &record["id"];
+        let unchanged = client.call("registration.update", json!({"registration": record})).await;
+        assert_eq!(unchanged.unwrap()["registration"]["number"], record["number"], "{record}");
+        let patch = json!([{"op": "replace", "path": "/city", "value": "Oslo"}]);
+        let patched = client.call("registration.patch", json!({"id": id, "patch": patch})).await.unwrap();
+        assert_eq!(patched["registration"]["city"], "Oslo");
+        let current = patched["registration"].clone();
+        let again = client.call("registration.update", json!({"registration": current})).await.unwrap();
+        assert_eq!(again["registration"]["city"], "Oslo");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // 3. Record arrays, records and lists are bounded.
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -110,6 +110,27 @@ pub struct RegistrationInput {
     pub id: Option<String>,
 }
 
+/// The largest registration number, made or given: numbers fit the 32-bit integers clients keep them in.
+pub const MAX_NUMBER: i64 = i32::MAX as i64;
+
+/// The number the server makes for the next registration of an event whose last number is `last`.
+///
+/// Numbers are never reused, so an event whose counter reached [`MAX_NUMBER`] (a client gave that number) has no
+/// next one: its later registrations take the free numbers their clients give. Making a larger one would make a
+/// record that fails every later check of its own number, and so could never be changed again.
+pub fn next_number(event_id: &str, last: i64) -> Result<i64, FieldError> {
+    if last < MAX_NUMBER {
+        return Ok(last + 1);
+    }
+    Err(FieldError::new(
+        "registration.number",
+        format!(
+            "is needed: the numbers of event {event_id} are used up (the last is {last}); give a free number from 1 \
+             to {MAX_NUMBER}"
+        ),
+    ))
+}
+
 /// Members a client may send back that the server makes; accepted and ignored except `sysVersion` and `id`.
 const SERVER_MADE: &[&str] = &["id", "number"];
 
@@ -119,7 +140,7 @@ impl Registration {
         let mut input = Input::new(path, value).map_err(|e| vec![e])?;
         let fields = record::read_fields(&mut input, FIELDS);
         let id = input.optional("id", |v| reference(v.as_str().ok_or("must be a string")?));
-        let number = input.optional_int("number", 1, i64::from(i32::MAX));
+        let number = input.optional_int("number", 1, MAX_NUMBER);
         let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.accept(SERVER_MADE);
         input.finish()?;
@@ -434,6 +455,22 @@ mod tests {
         for f in ["contactId", "emailAddress", "status", "orderTotal", "sessions", "date", "colour"] {
             assert!(fields.contains(&format!("registration.{f}").as_str()), "{f} missing from {fields:?}");
         }
+    }
+
+    #[test]
+    fn numbers_stop_at_the_maximum() {
+        assert_eq!(next_number("ev", 0), Ok(1));
+        assert_eq!(next_number("ev", MAX_NUMBER - 1), Ok(MAX_NUMBER));
+        for used_up in [MAX_NUMBER, MAX_NUMBER + 1] {
+            let e = next_number("ev", used_up).unwrap_err();
+            assert_eq!(e.field, "registration.number");
+            assert!(e.message.contains("used up"), "{}", e.message);
+        }
+        let mut v = valid();
+        v["number"] = json!(MAX_NUMBER);
+        assert_eq!(Registration::from_json("r", &v).unwrap().registration.number, Some(MAX_NUMBER));
+        v["number"] = json!(MAX_NUMBER + 1);
+        assert!(Registration::from_json("r", &v).is_err());
     }
 
     #[test]

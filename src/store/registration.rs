@@ -192,7 +192,8 @@ fn check_product(conn: &Connection, network: &NetworkId, registration: &Registra
     }
 }
 
-/// The number for a registration in an event: the client's (unique, raising the counter) or the next one.
+/// The number for a registration in an event: the client's (unique, raising the counter) or the next one, which
+/// the domain refuses to make past the largest number (`-32602` on `registration.number`).
 fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: Option<i64>) -> Result<i64> {
     let last: i64 = conn
         .prepare_cached("SELECT last_number FROM event_numbers WHERE network_id = ?1 AND event_id = ?2")?
@@ -215,7 +216,7 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
             }
             n
         }
-        None => last + 1,
+        None => registration::next_number(event_id, last).map_err(|e| Error::InvalidParams(vec![e]))?,
     };
     conn.prepare_cached(
         "INSERT INTO event_numbers (network_id, event_id, last_number) VALUES (?1, ?2, ?3) \
