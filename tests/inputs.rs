@@ -423,6 +423,55 @@ async fn timestamps_at_both_ends_of_the_range_round_trip() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// 5. Text filters fold case, whatever their length, as the trigram index does.
+// ---------------------------------------------------------------------------------------------------------------
+
+const TEXT_FILTERS: [&str; 8] =
+    ["firstName", "lastName", "name", "emailAddress", "city", "state", "country", "jobTitle"];
+
+#[tokio::test]
+async fn text_filters_fold_case_whatever_their_length() {
+    let client = manager(&network("in-fold")).await;
+    let people = ["Élodie", "ÉLODIE", "Elodie", "Straße", "STRAẞE", "Жанна", "ΣΟΦΙΑ"];
+    for person in people {
+        let mut r = registration(person);
+        r["contactId"] = json!(format!("c{}", person.len()));
+        for field in TEXT_FILTERS {
+            r[field] = json!(person);
+        }
+        r["emailAddress"] = json!(format!("{person}@example.org"));
+        create(&client, r).await.unwrap();
+    }
+    let cases: [(&str, &[&str]); 14] = [
+        ("él", &["Élodie", "ÉLODIE"]),
+        ("ÉL", &["Élodie", "ÉLODIE"]),
+        ("É", &["Élodie", "ÉLODIE"]),
+        ("élo", &["Élodie", "ÉLODIE"]),
+        ("odi", &["Élodie", "ÉLODIE", "Elodie"]),
+        ("OD", &["Élodie", "ÉLODIE", "Elodie"]),
+        ("ß", &["Straße", "STRAẞE"]),
+        ("ẞe", &["Straße", "STRAẞE"]),
+        ("aße", &["Straße", "STRAẞE"]),
+        ("жа", &["Жанна"]),
+        ("ЖАН", &["Жанна"]),
+        ("σο", &["ΣΟΦΙΑ"]),
+        ("φια", &["ΣΟΦΙΑ"]),
+        ("ie", &["Élodie", "ÉLODIE", "Elodie"]),
+    ];
+    for filter in TEXT_FILTERS {
+        for (text, expected) in cases {
+            let found = client.call("registration.search", json!({ filter: text })).await.unwrap();
+            let mut names: Vec<&str> =
+                found["items"].as_array().unwrap().iter().map(|r| r["firstName"].as_str().unwrap()).collect();
+            names.sort_unstable();
+            let mut expected = expected.to_vec();
+            expected.sort_unstable();
+            assert_eq!(names, expected, "{filter}: {text:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // 8. Integers and money are exact.
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -493,4 +542,23 @@ async fn money_must_be_exact_cents() {
         let refused = client.call("ticket.createPurchasableTicket", json!({ "ticket": t })).await.unwrap_err();
         assert_eq!((refused.code, refused.fields()), (-32602, vec!["ticket.price".to_owned()]), "{bad}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bad input elsewhere is -32602 too.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Text filters hold any characters, NUL and the search syntax's own included.
+#[tokio::test]
+async fn text_filters_take_any_characters() {
+    let client = manager(&network("in-odd-text")).await;
+    let mut r = registration("c1");
+    r["city"] = json!("a\"b*c");
+    create(&client, r).await.unwrap();
+    for text in ["\u{0}", "a\u{0}b", "a\u{0}bc", "\"", "\"\"\"", "a\"b", "*", "NEAR(a b)", "c:", "\\", "'", "%_"] {
+        let found = client.call("registration.search", json!({"city": text})).await;
+        assert!(found.is_ok(), "{text:?}: {found:?}");
+    }
+    let found = client.call("registration.search", json!({"city": "A\"B"})).await.unwrap();
+    assert_eq!(found["count"], 1);
 }

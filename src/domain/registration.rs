@@ -236,7 +236,8 @@ pub struct Holding {
 pub struct RegistrationQuery {
     pub ids: Option<Vec<String>>,
     pub event_id: Option<String>,
-    /// Case-insensitive "contains" filters: (column, text).
+    /// Case-insensitive "contains" filters: (column, text), the text [folded](super::fold::fold) as the trigram
+    /// index folds what it holds.
     pub contains: Vec<(&'static str, String)>,
     /// "Any of" filters: (column, values).
     pub any_of: Vec<(&'static str, Vec<Value>)>,
@@ -327,7 +328,7 @@ impl RegistrationQuery {
         };
         for &(name, column) in CONTAINS {
             if let Some(text) = input.optional(name, |v| input::text(v, 200, false)) {
-                query.contains.push((column, text));
+                query.contains.push((column, super::fold::fold(&text)));
             }
         }
         for &(name, column, kind) in ANY_OF {
