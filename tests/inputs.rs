@@ -472,6 +472,28 @@ async fn text_filters_fold_case_whatever_their_length() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// 6. A token cannot be born expired.
+// ---------------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_token_must_expire_in_the_future() {
+    let admin = Client::admin();
+    for past in [json!("2020-01-01T00:00:00Z"), json!(0), json!("0001-01-01T00:00:00Z")] {
+        let name = network("born-expired");
+        let refused =
+            admin.call("admin.createToken", json!({"name": name, "grants": ["all@*"], "expiresAt": past})).await;
+        assert_invalid(refused, "expiresAt", "future", &format!("{past}"));
+        let tokens = admin.call("admin.listTokens", json!({})).await.unwrap();
+        assert!(tokens["tokens"].as_array().unwrap().iter().all(|t| t["name"] != name.as_str()), "nothing made");
+    }
+    let made = admin
+        .call("admin.createToken", json!({"name": "later", "grants": ["all@*"], "expiresAt": "9999-01-01T00:00:00Z"}))
+        .await
+        .unwrap();
+    assert_eq!(made["tokenInfo"]["expiresAt"], "9999-01-01T00:00:00.000Z");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // 8. Integers and money are exact.
 // ---------------------------------------------------------------------------------------------------------------
 
