@@ -494,6 +494,111 @@ async fn a_token_must_expire_in_the_future() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// 7. A change that changes nothing leaves sysVersion and sysLastModifiedAt alone.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// JSON Patches that change nothing.
+fn idle_patches() -> Vec<Value> {
+    vec![
+        json!([]),
+        json!([{"op": "test", "path": "/status", "value": "active"}]),
+        json!([{"op": "replace", "path": "/contactId", "value": "c1"}]),
+        json!([{"op": "add", "path": "/contactId", "value": "c1"}, {"op": "test", "path": "/contactId", "value": "c1"}]),
+        json!([{"op": "copy", "from": "/contactId", "path": "/contactId"}]),
+        json!([{"op": "replace", "path": "/contactId", "value": "c2"}, {"op": "replace", "path": "/contactId", "value": "c1"}]),
+    ]
+}
+
+#[tokio::test]
+async fn a_ticket_update_that_changes_nothing_keeps_the_version() {
+    let (c, other) = {
+        let net = network("in-idle-ticket");
+        (manager(&net).await, manager(&net).await)
+    };
+    let made =
+        c.call("ticket.createPurchasableTicket", json!({"ticket": ticket("idle")})).await.unwrap()["ticket"].clone();
+    let echoed = other.call("ticket.updatePurchasableTicket", json!({"ticket": made})).await.unwrap();
+    assert_eq!(echoed["ticket"], made, "the stored ticket, unchanged");
+    let resent = other.call("ticket.updatePurchasableTicket", json!({"ticket": ticket("idle")})).await.unwrap();
+    assert_eq!(resent["ticket"], made, "the create params again");
+    let mut versioned = ticket("idle");
+    versioned["sysVersion"] = json!(1);
+    let checked = other.call("ticket.updatePurchasableTicket", json!({"ticket": versioned})).await.unwrap();
+    assert_eq!(checked["ticket"], made);
+    assert_eq!(c.call("ticket.getPurchasableTicket", json!({"productId": "idle"})).await.unwrap()["ticket"], made);
+    let mut changed = ticket("idle");
+    changed["price"] = json!(1);
+    let moved = c.call("ticket.updatePurchasableTicket", json!({"ticket": changed})).await.unwrap();
+    assert_eq!(moved["ticket"]["sysVersion"], 2, "a real change still counts");
+}
+
+#[tokio::test]
+async fn a_registration_change_that_changes_nothing_keeps_the_version() {
+    let (c, other) = {
+        let net = network("in-idle-reg");
+        (manager(&net).await, manager(&net).await)
+    };
+    let mut r = registration("c1");
+    r["orderTotal"] = json!(12.5);
+    r["sessions"] = json!([{"id": "s1"}]);
+    r["eventStartDate"] = json!("2027-05-01T09:00:00+02:00");
+    let made = create(&c, r.clone()).await.unwrap();
+    let id = made["id"].clone();
+    let unchanged = other.call("registration.update", json!({"registration": made})).await.unwrap();
+    assert_eq!(unchanged["registration"], made, "update with the record as answered");
+    let mut resent = r.clone();
+    resent["id"] = id.clone();
+    resent["date"] = made["date"].clone();
+    let unchanged = other.call("registration.update", json!({"registration": resent})).await.unwrap();
+    assert_eq!(unchanged["registration"], made, "update with the create params");
+    for patch in idle_patches() {
+        let patched = other.call("registration.patch", json!({"id": id, "patch": patch, "sysVersion": 1})).await;
+        assert_eq!(patched.unwrap()["registration"], made, "patch {patch}");
+    }
+    let operations: Vec<Value> =
+        idle_patches().into_iter().map(|p| json!({"op": "patch", "id": id, "patch": p})).collect();
+    let report = other.call("registration.batch", json!({"operations": operations})).await.unwrap();
+    assert_eq!(report["successCount"], idle_patches().len());
+    for result in report["results"].as_array().unwrap() {
+        assert_eq!(result["registration"], made, "batch patch");
+    }
+    let transferred = other.call("registration.transfer", json!({"id": id, "contactId": "c1"})).await.unwrap();
+    assert_eq!(transferred["registration"], made, "a transfer to the same contact");
+    assert_eq!(c.call("registration.get", json!({"id": id})).await.unwrap()["registration"], made);
+    let real = json!([{"op": "replace", "path": "/city", "value": "Oslo"}]);
+    let moved = c.call("registration.patch", json!({"id": id, "patch": real})).await.unwrap();
+    assert_eq!(moved["registration"]["sysVersion"], 2, "a real change still counts");
+}
+
+#[tokio::test]
+async fn a_function_ticket_change_that_changes_nothing_keeps_the_version() {
+    let (c, other) = {
+        let net = network("in-idle-seat");
+        (manager(&net).await, manager(&net).await)
+    };
+    let mut s = seat("gala", "c1");
+    s["customFieldValues"] = json!([{"field": "table", "value": 7}]);
+    let made = create_seat(&c, s.clone()).await.unwrap();
+    let id = made["id"].clone();
+    let unchanged = other.call("functionTicket.update", json!({"functionTicket": made})).await.unwrap();
+    assert_eq!(unchanged["functionTicket"], made);
+    s["id"] = id.clone();
+    let unchanged = other.call("functionTicket.update", json!({"functionTicket": s})).await.unwrap();
+    assert_eq!(unchanged["functionTicket"], made);
+    for patch in idle_patches() {
+        let patched = other.call("functionTicket.patch", json!({"id": id, "patch": patch})).await;
+        assert_eq!(patched.unwrap()["functionTicket"], made, "patch {patch}");
+    }
+    let operations: Vec<Value> =
+        idle_patches().into_iter().map(|p| json!({"op": "patch", "id": id, "patch": p})).collect();
+    let report = other.call("functionTicket.batch", json!({"operations": operations})).await.unwrap();
+    for result in report["results"].as_array().unwrap() {
+        assert_eq!(result["functionTicket"], made, "batch patch");
+    }
+    assert_eq!(c.call("functionTicket.get", json!({"id": id})).await.unwrap()["functionTicket"], made);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // 8. Integers and money are exact.
 // ---------------------------------------------------------------------------------------------------------------
 

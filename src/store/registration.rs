@@ -361,7 +361,8 @@ pub fn create(
     Ok(stored)
 }
 
-/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number.
+/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number. A replacement
+/// equal to the stored fields changes nothing, not even `sysVersion`.
 pub fn replace(
     conn: &Connection,
     network: &NetworkId,
@@ -374,6 +375,11 @@ pub fn replace(
     ticket::check_version(expected_version, current.sys.version)?;
     if next.get_str("date").is_none() {
         next.set("date", current.registration.fields().get("date").cloned().unwrap_or(Value::Null));
+    }
+    // A change that changes nothing (an unchanged update, a patch that only tests) is no change: the stored
+    // registration is answered with its version and times as they were. The number is the server's, and stays.
+    if next.fields() == current.registration.fields() {
+        return Ok(current);
     }
     check_unlocked(&current, Some(&next))?;
     check_product(conn, network, &next)?;
@@ -425,7 +431,8 @@ fn count_total(conn: &Connection, network: &NetworkId, change: i64) -> Result<()
     Ok(())
 }
 
-/// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`.
+/// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`; a transfer to the
+/// contact that holds it changes nothing.
 pub fn transfer(
     conn: &Connection,
     network: &NetworkId,
@@ -434,6 +441,10 @@ pub fn transfer(
     actor: &str,
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
+    if current.registration.contact_id() == contact_id {
+        // Already the contact's: nothing moves, and nothing changes.
+        return Ok(current);
+    }
     check_unlocked(&current, None)?;
     let mut next = current.registration.clone();
     next.set("contactId", Value::String(contact_id.to_owned()));
