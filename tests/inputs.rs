@@ -675,6 +675,30 @@ async fn money_must_be_exact_cents() {
 // Bad input elsewhere is -32602 too.
 // ---------------------------------------------------------------------------------------------------------------
 
+/// Every session overlapping every other makes half a million pairs; the answer is bounded instead.
+#[tokio::test]
+async fn a_schedule_with_too_many_conflicts_is_refused() {
+    let client = manager(&network("in-conflicts")).await;
+    let overlapping = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"id": format!("s{i}"), "startDate": "2027-05-01T09:00:00Z", "endDate": "2027-05-01T10:00:00Z"}))
+            .collect()
+    };
+    let found = client
+        .call("registration.detectSchedulingConflicts", json!({"registration": {"sessions": overlapping(100)}}))
+        .await
+        .unwrap();
+    assert_eq!(found["conflicts"].as_array().unwrap().len(), 4950);
+    let refused = client
+        .call("registration.detectSchedulingConflicts", json!({"registration": {"sessions": overlapping(1000)}}))
+        .await;
+    assert_invalid(refused, "registration", "conflicts", "1000 overlapping sessions");
+    let refused = client
+        .call("registration.detectSchedulingConflicts", json!({"registration": {"sessions": overlapping(1001)}}))
+        .await;
+    assert_invalid(refused, "registration.sessions", "at most 1000", "1001 sessions");
+}
+
 /// Text filters hold any characters, NUL and the search syntax's own included.
 #[tokio::test]
 async fn text_filters_take_any_characters() {

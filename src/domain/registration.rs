@@ -381,6 +381,11 @@ pub fn slots(registration: &Value) -> Result<Vec<Slot>, Vec<FieldError>> {
             errors.push(FieldError::new(format!("registration.{member}"), "must be an array of objects"));
             continue;
         };
+        if entries.len() > record::MAX_ENTRIES {
+            let message = format!("must have at most {} entries", record::MAX_ENTRIES);
+            errors.push(FieldError::new(format!("registration.{member}"), message));
+            continue;
+        }
         for (i, entry) in entries.iter().enumerate() {
             let field = |name: &str| format!("registration.{member}[{i}].{name}");
             let (Some(start), Some(end)) = (entry.get("startDate"), entry.get("endDate")) else { continue };
@@ -404,10 +409,15 @@ pub fn slots(registration: &Value) -> Result<Vec<Slot>, Vec<FieldError>> {
     if errors.is_empty() { Ok(slots) } else { Err(errors) }
 }
 
-/// Every overlapping pair of slots (touching ends do not overlap), in input order.
+/// Most overlapping pairs one answer lists: a schedule whose every session overlaps every other would make half a
+/// million pairs of 1,000 sessions, an answer of some 100 MB.
+pub const MAX_CONFLICTS: usize = 10_000;
+
+/// Every overlapping pair of slots (touching ends do not overlap), in input order; more than `at_most` pairs is a
+/// problem of the registration, found before they are all made.
 ///
 /// Sorting by start and sweeping keeps only the slots still open, so the cost is the output plus `n log n`.
-pub fn conflicts(slots: &[Slot]) -> Vec<(usize, usize)> {
+pub fn conflicts(slots: &[Slot], at_most: usize) -> Result<Vec<(usize, usize)>, FieldError> {
     let mut order: Vec<usize> = (0..slots.len()).collect();
     order.sort_by_key(|&i| (slots[i].start, slots[i].end));
     let mut open: Vec<usize> = Vec::new();
@@ -415,10 +425,16 @@ pub fn conflicts(slots: &[Slot]) -> Vec<(usize, usize)> {
     for &i in &order {
         open.retain(|&j| slots[j].end > slots[i].start);
         pairs.extend(open.iter().map(|&j| (j.min(i), j.max(i))));
+        if pairs.len() > at_most {
+            return Err(FieldError::new(
+                "registration",
+                format!("has more than {at_most} scheduling conflicts; check its sessions and functions in parts"),
+            ));
+        }
         open.push(i);
     }
     pairs.sort_unstable();
-    pairs
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -492,7 +508,8 @@ mod tests {
     #[test]
     fn overlapping_nested_touching_and_disjoint() {
         let s = [slot(0, 10), slot(5, 15), slot(2, 3), slot(15, 20), slot(30, 40)];
-        assert_eq!(conflicts(&s), vec![(0, 1), (0, 2)]);
+        assert_eq!(conflicts(&s, MAX_CONFLICTS), Ok(vec![(0, 1), (0, 2)]));
+        assert_eq!(conflicts(&s, 1).unwrap_err().field, "registration");
     }
 
     proptest! {
@@ -507,7 +524,7 @@ mod tests {
                     }
                 }
             }
-            prop_assert_eq!(conflicts(&s), expected);
+            prop_assert_eq!(conflicts(&s, MAX_CONFLICTS), Ok(expected));
         }
     }
 }
