@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ticket_admin::auth::{TokenTable, token, token::Grant};
+use ticket_admin::auth::{TokenTable, token::Grant};
 use ticket_admin::config::{Config, LogFormat};
 use ticket_admin::rpc::{Ctx, admin};
 use ticket_admin::store::{self, Synchronous};
@@ -199,7 +199,7 @@ async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
                 .collect::<Result<Vec<_>, _>>()?;
             let now = ticket_admin::domain::time::now();
             let expires_at = expires_at
-                .map(|t| token::expires_at(&serde_json::Value::String(t), now))
+                .map(|t| ticket_admin::auth::token::expires_at(&serde_json::Value::String(t), now))
                 .transpose()
                 .map_err(|e| format!("--expires-at {e}"))?;
             let (secret, info) = admin::create_token(ctx, name, grants, expires_at).await.map_err(|e| e.to_string())?;

@@ -307,8 +307,8 @@ fn range(v: &Value, kind: Bound) -> Result<(Option<f64>, Option<f64>), String> {
     let bound = |name: &str| -> Result<Option<f64>, String> {
         let read = |b: &Value| match kind {
             Bound::Time => time::parse(b).map(|t| t.timestamp_millis() as f64),
-            // The columns hold amounts as the numbers written back ([`Cents::to_json`]), so a bound compares alike.
-            Bound::Money => Cents::parse(b).map(|c| c.to_json().as_f64().unwrap_or_default()),
+            // The number an amount is written back as (`Cents::to_json`), which is what the column holds.
+            Bound::Money => Cents::parse(b).map(|c| c.0 as f64 / 100.0),
         };
         match obj.get(name) {
             None | Some(Value::Null) => Ok(None),
