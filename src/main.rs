@@ -251,8 +251,9 @@ async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
                 .iter()
                 .map(|g| Grant::parse(g).map_err(|e| format!("grant '{g}' {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
+            let now = ticket_admin::domain::time::now();
             let expires_at = expires_at
-                .map(|t| ticket_admin::domain::time::parse(&serde_json::Value::String(t)))
+                .map(|t| ticket_admin::auth::token::expires_at(&serde_json::Value::String(t), now))
                 .transpose()
                 .map_err(|e| format!("--expires-at {e}"))?;
             let (secret, info) = admin::create_token(ctx, name, grants, expires_at).await.map_err(|e| e.to_string())?;

@@ -192,7 +192,8 @@ async fn caller(who: Who, a: &str, b: &str) -> (Option<String>, Option<Token>) {
             Client::admin().call("admin.revokeToken", json!({"tokenId": t.id()})).await.expect("revoked");
             made(t)
         }
-        Who::Expired => made(make("matrix-expired", &["all@*"], Some("2001-01-01T00:00:00Z")).await),
+        // A token cannot be made already expired: the shared server holds one made before its time passed.
+        Who::Expired => (Some(common::shared().expired_token.clone()), None),
         Who::ManageA => made(make("matrix-a", &[&format!("network.manage@{a}")], None).await),
         Who::ManageB => made(make("matrix-b", &[&format!("network.manage@{b}")], None).await),
         Who::Admin => (Some(ADMIN.to_owned()), None),
@@ -889,14 +890,29 @@ async fn tokens_expire() {
     let future = make("future", &[&format!("network.manage@{a}")], Some("2999-01-01T00:00:00Z")).await;
     assert_eq!(future.info["expiresAt"], "2999-01-01T00:00:00.000Z");
     assert_eq!(whoami(&future.secret).await.unwrap()["tokenInfo"], future.info);
-    let past = make("past", &["all@*"], Some("2020-01-01T00:00:00Z")).await;
-    assert_eq!(past.info["expiresAt"], "2020-01-01T00:00:00.000Z");
-    assert_eq!(whoami(&past.secret).await.unwrap_err().code, NOT_AUTHENTICATED);
-    let e = with(Some(&past.secret)).on(&a).call("ticket.getPurchasableTickets", json!({})).await.unwrap_err();
+    let e = Client::admin()
+        .call("admin.createToken", json!({"name": "past", "grants": ["all@*"], "expiresAt": "2020-01-01T00:00:00Z"}))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code, e.fields()), (INVALID_PARAMS, vec!["expiresAt".to_owned()]), "no token is made expired");
+
+    // A token whose time has passed was made before: here, in the database of a server of its own, while stopped.
+    let dir = tempfile::tempdir().unwrap();
+    ticket_admin::start(common::config(dir.path())).await.expect("first start").shutdown().await;
+    let db = common::config(dir.path()).db;
+    let (secret, info) = common::token_made_long_ago(&db, "past", &["all@*"], "2020-01-01T00:00:00Z").await;
+    assert_eq!(info["expiresAt"], "2020-01-01T00:00:00.000Z");
+    let server = ticket_admin::start(common::config(dir.path())).await.expect("second start");
+    let past = Client::of(server.local_addr()).with_token(&secret);
+    assert_eq!(past.call("admin.whoami", json!({})).await.unwrap_err().code, NOT_AUTHENTICATED);
+    let e = past.clone().on(&a).call("ticket.getPurchasableTickets", json!({})).await.unwrap_err();
     assert_eq!(e.code, NOT_AUTHENTICATED);
-    let e = with(Some(&past.secret)).call("admin.listTokens", json!({})).await.unwrap_err();
+    let e = past.call("admin.listTokens", json!({})).await.unwrap_err();
     assert_eq!(e.code, NOT_AUTHENTICATED);
-    assert_eq!(listed_row(&past.info).await, past.info, "listed as made");
+    let listed = Client::of(server.local_addr()).with_token(ADMIN).call("admin.listTokens", json!({})).await.unwrap();
+    let row = listed["tokens"].as_array().unwrap().iter().find(|t| t["id"] == info["id"]).cloned();
+    assert_eq!(row, Some(info), "listed as made");
+    server.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

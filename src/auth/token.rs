@@ -22,6 +22,15 @@ pub fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// Reads a token's `expiresAt`: a timestamp after `now`, since a token made already expired could never be used.
+pub fn expires_at(value: &Value, now: Timestamp) -> Result<Timestamp, String> {
+    let at = time::parse(value)?;
+    if at <= now {
+        return Err(format!("must be in the future (it is now {})", time::format(&now)));
+    }
+    Ok(at)
+}
+
 /// What a grant permits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -140,6 +149,19 @@ mod tests {
         assert_eq!(a.len(), SECRET_PREFIX.len() + 64);
         assert_eq!(hash(&a), hash(&a));
         assert_ne!(hash(&a), hash(&b));
+    }
+
+    #[test]
+    fn a_token_expires_in_the_future() {
+        let now = time::parse(&json!("2026-05-01T12:00:00Z")).unwrap();
+        assert_eq!(
+            time::format(&expires_at(&json!("2026-05-01T12:00:00.001Z"), now).unwrap()),
+            "2026-05-01T12:00:00.001Z"
+        );
+        for past in [json!("2026-05-01T12:00:00Z"), json!("2020-01-01T00:00:00Z"), json!(0)] {
+            assert!(expires_at(&past, now).unwrap_err().contains("in the future"), "{past}");
+        }
+        assert!(expires_at(&json!("soon"), now).is_err());
     }
 
     #[test]

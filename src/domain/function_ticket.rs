@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::input::Input;
+use super::input::{Input, MAX_SAFE_INTEGER};
 use super::record::{self, Kind};
 use crate::error::FieldError;
 
@@ -48,7 +48,7 @@ impl FunctionTicket {
         let mut input = Input::new(path, value).map_err(|e| vec![e])?;
         let fields = record::read_fields(&mut input, FIELDS);
         let id = input.optional("id", |v| record::strict_id(v.as_str().ok_or("must be a string")?));
-        let expected_version = input.optional_int("sysVersion", 1, i64::MAX);
+        let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.finish()?;
         Ok(FunctionTicketInput { ticket: FunctionTicket { fields }, expected_version, id })
     }

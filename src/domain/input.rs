@@ -6,7 +6,38 @@
 use crate::error::FieldError;
 use serde_json::{Map, Value};
 
+use super::MAX_LIST_VALUES;
 use super::time::{self, Timestamp};
+
+/// The largest value a problem echoes back, as JSON text: a refused 40,000-value list is not sent back whole.
+const MAX_ECHO_BYTES: usize = 4096;
+
+/// A value as a problem echoes it: small values whole, larger ones not at all.
+pub fn echo(value: &Value) -> Option<Value> {
+    (json_len(value) <= MAX_ECHO_BYTES).then(|| value.clone())
+}
+
+/// The length of JSON text, counted as it is written instead of kept.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of a value's JSON text, in bytes.
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    let mut size = ByteCount(0);
+    // Counting never fails, and a JSON value always serializes.
+    let _ = serde_json::to_writer(&mut size, value);
+    size.0
+}
 
 /// Read-only members a client may echo back; they are ignored on input.
 pub const READ_ONLY: &[&str] =
@@ -36,10 +67,15 @@ impl<'a> Input<'a> {
         if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{}", self.prefix, name) }
     }
 
-    /// Records a problem with a member.
+    /// Records a problem with a member, echoing its value when that is small.
     pub fn fail(&mut self, name: &str, message: impl Into<String>) {
-        let value = self.map.get(name).cloned();
+        let value = self.map.get(name).and_then(echo);
         self.errors.push(FieldError { field: self.path(name), message: message.into(), value });
+    }
+
+    /// Records a problem with the object as a whole (its size, say), named by its own path.
+    pub fn fail_whole(&mut self, message: impl Into<String>) {
+        self.errors.push(FieldError::new(display_path(&self.prefix), message));
     }
 
     /// The raw value of a member (null counts as absent), marking it known.
@@ -110,7 +146,8 @@ impl<'a> Input<'a> {
         self.optional(name, |v| int_in(v, min, max))
     }
 
-    /// A list of strings, each checked by `item`; every bad item is its own problem (`name[i]`).
+    /// A list of at most [`MAX_LIST_VALUES`] strings, each checked by `item`; every bad item is its own problem
+    /// (`name[i]`).
     pub fn strings<T>(
         &mut self,
         name: &'static str,
@@ -127,6 +164,10 @@ impl<'a> Input<'a> {
             self.fail(name, "must be an array of strings");
             return None;
         };
+        if list.len() > MAX_LIST_VALUES {
+            self.fail(name, too_many_values());
+            return None;
+        }
         let mut out = Vec::with_capacity(list.len());
         let mut valid = true;
         for (i, entry) in list.iter().enumerate() {
@@ -134,7 +175,8 @@ impl<'a> Input<'a> {
                 Ok(t) => out.push(t),
                 Err(message) => {
                     valid = false;
-                    self.errors.push(FieldError::with_value(format!("{}[{i}]", self.path(name)), message, entry));
+                    let field = format!("{}[{i}]", self.path(name));
+                    self.errors.push(FieldError { field, message, value: echo(entry) });
                 }
             }
         }
@@ -161,6 +203,11 @@ impl<'a> Input<'a> {
     }
 }
 
+/// The problem of a list filter with too many values.
+pub fn too_many_values() -> String {
+    format!("must have at most {MAX_LIST_VALUES} values")
+}
+
 fn display_path(prefix: &str) -> String {
     if prefix.is_empty() { "params".to_owned() } else { prefix.to_owned() }
 }
@@ -177,14 +224,28 @@ pub fn text(v: &Value, max: usize, allow_empty: bool) -> Result<String, String> 
     Ok(s.to_owned())
 }
 
-/// An integer within `min..=max`.
+/// The largest integer a JSON number holds exactly in every client: 2^53 - 1 (`Number.MAX_SAFE_INTEGER`). Beyond
+/// it, a parser that reads numbers as doubles (JavaScript, and serde_json past `i64`) rounds what it reads.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// An integer within `min..=max`, and never beyond ±[`MAX_SAFE_INTEGER`], whatever the bounds asked for.
+///
+/// A number written with a fraction, or with a decimal point or an exponent, is not an integer; a whole number too
+/// large for one is out of range.
 pub fn int_in(v: &Value, min: i64, max: i64) -> Result<i64, String> {
-    match v.as_i64() {
-        Some(n) if n < min => Err(format!("must be at least {min}")),
-        Some(n) if n > max => Err(format!("must be at most {max}")),
-        Some(n) => Ok(n),
-        None => Err("must be an integer".into()),
+    let (min, max) = (min.max(-MAX_SAFE_INTEGER), max.min(MAX_SAFE_INTEGER));
+    let Value::Number(n) = v else { return Err("must be an integer".into()) };
+    let whole = match n.as_i64() {
+        Some(n) => n as f64,
+        None => n.as_f64().filter(|f| f.fract() == 0.0).unwrap_or(f64::NAN),
+    };
+    if whole < min as f64 {
+        return Err(format!("must be at least {min}"));
     }
+    if whole > max as f64 {
+        return Err(format!("must be at most {max}"));
+    }
+    n.as_i64().ok_or_else(|| "must be an integer".into())
 }
 
 /// An array of strings, each checked by `item`.
@@ -225,6 +286,29 @@ mod tests {
         assert_eq!(ids, None);
         let fields: Vec<_> = input.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["q.ids[1]", "q.ids[2]"]);
+    }
+
+    #[test]
+    fn integers_are_exact_and_within_their_bounds() {
+        let huge: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+        let any = |v: &Value| int_in(v, i64::MIN, i64::MAX);
+        assert_eq!(any(&json!(MAX_SAFE_INTEGER)), Ok(MAX_SAFE_INTEGER));
+        assert_eq!(any(&json!(-MAX_SAFE_INTEGER)), Ok(-MAX_SAFE_INTEGER));
+        for (bad, message) in [
+            (json!(MAX_SAFE_INTEGER + 1), "must be at most 9007199254740991"),
+            (json!(u64::MAX), "must be at most 9007199254740991"),
+            (huge, "must be at most 9007199254740991"),
+            (json!(1e300), "must be at most 9007199254740991"),
+            (json!(-1e300), "must be at least -9007199254740991"),
+            (json!(1.5), "must be an integer"),
+            (json!(2.0), "must be an integer"),
+            (json!("2"), "must be an integer"),
+        ] {
+            assert_eq!(any(&bad).unwrap_err(), message, "{bad}");
+        }
+        assert_eq!(int_in(&json!(6), 0, 5).unwrap_err(), "must be at most 5");
+        assert_eq!(int_in(&json!(-1), 0, 5).unwrap_err(), "must be at least 0");
+        assert_eq!(int_in(&json!(1e3), 0, 5).unwrap_err(), "must be at most 5");
     }
 
     #[test]

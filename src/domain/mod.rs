@@ -3,6 +3,7 @@
 //! Input arrives as JSON objects; [`input::Input`] reads them member by member and collects every problem, so a
 //! client learns all that is wrong with a request at once. What passes is a typed value, valid by construction.
 
+pub mod fold;
 pub mod function_ticket;
 pub mod ids;
 pub mod input;
@@ -23,10 +24,17 @@ use input::Input;
 /// Most items one page may hold.
 pub const MAX_LIMIT: i64 = 1000;
 
+/// Items a page of registrations or function tickets holds when the call gives no `limit`.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// Most values one list filter (`ids`, `contactId`, `productIds`, ...) or `fields` list may hold: a search stays
+/// one statement of bounded size, well within SQLite's 32,766 bound values however many filters it combines.
+pub const MAX_LIST_VALUES: usize = 1000;
+
 /// Paging and trimming of a list: `limit`, `cursor`, `fields`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
-    /// Most items to return; `None` is all.
+    /// Most items to return; `None` is all (the ticket list without a `limit`).
     pub limit: Option<usize>,
     /// Where the previous page ended, as the server handed it out.
     pub cursor: Option<String>,
@@ -35,9 +43,10 @@ pub struct Page {
 }
 
 impl Page {
-    /// Reads `limit`, `cursor` and `fields`; `allowed` lists the names `fields` may use.
-    pub fn read(input: &mut Input<'_>, allowed: &[&str]) -> Page {
-        let limit = input.optional_int("limit", 1, MAX_LIMIT).map(|n| n as usize);
+    /// Reads `limit`, `cursor` and `fields`; `allowed` lists the names `fields` may use; `default_limit` is the
+    /// limit when none is given (`None`: every item).
+    pub fn read(input: &mut Input<'_>, allowed: &[&str], default_limit: Option<usize>) -> Page {
+        let limit = input.optional_int("limit", 1, MAX_LIMIT).map(|n| n as usize).or(default_limit);
         let cursor = input.optional("cursor", |v| input::text(v, 1024, false));
         let fields = input.strings("fields", false, |s| {
             if allowed.contains(&s) { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a field")) }

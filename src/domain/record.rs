@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::ids::ProductId;
-use super::input::{self, Input};
+use super::input::{self, Input, MAX_SAFE_INTEGER};
+use super::money::Cents;
 use super::time;
 
 /// What a field holds and how it is checked.
@@ -24,10 +25,10 @@ pub enum Kind {
     Email,
     /// An optional timestamp.
     Time,
-    /// An optional number ≥ 0 (money).
+    /// An optional amount of money: a number ≥ 0 with at most 2 decimals, as prices are.
     Money,
-    /// An optional number.
-    Number,
+    /// An optional integer that JSON holds exactly (within ±2^53 - 1).
+    Integer,
     /// An optional boolean (false when absent).
     Bool,
     /// An optional object.
@@ -52,6 +53,10 @@ pub enum Kind {
 const MAX_TEXT: usize = 10_000;
 /// Longest reference accepted.
 const MAX_REF: usize = 128;
+/// Most entries one array of a record (`sessions`, `ribbonIds`, ...) may hold.
+pub const MAX_ENTRIES: usize = 1000;
+/// Largest record: the JSON text of its fields, every field present, at most 256 KiB.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024;
 
 /// Checks a reference: letters, digits and `_|:.-`, 1 to 128 characters.
 pub fn reference(s: &str) -> Result<String, String> {
@@ -89,24 +94,20 @@ pub fn check(kind: Kind, v: &Value) -> Result<Value, String> {
         Kind::Email => Value::String(email(as_str()?)?),
         Kind::Product => Value::String(ProductId::parse(as_str()?)?.as_str().to_owned()),
         Kind::Time => Value::String(time::format(&time::parse(v)?)),
-        Kind::Money => match v.as_f64() {
-            Some(n) if n >= 0.0 && n.is_finite() => v.clone(),
-            Some(_) => return Err("must be at least 0".into()),
-            None => return Err("must be a number".into()),
-        },
-        Kind::Number => match v.as_f64() {
-            Some(n) if n.is_finite() => v.clone(),
-            _ => return Err("must be a number".into()),
-        },
+        // Written back as the price is, so an amount reads back exactly as it was stored.
+        Kind::Money => Cents::parse(v)?.to_json(),
+        Kind::Integer => Value::from(input::int_in(v, -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?),
         Kind::Bool => Value::Bool(v.as_bool().ok_or("must be true or false")?),
         Kind::Object => match v {
             Value::Object(_) => v.clone(),
             _ => return Err("must be an object".into()),
         },
         Kind::Objects => match v.as_array() {
+            Some(items) if items.len() > MAX_ENTRIES => return Err(too_many_entries()),
             Some(items) if items.iter().all(Value::is_object) => v.clone(),
             _ => return Err("must be an array of objects".into()),
         },
+        Kind::Strings if v.as_array().is_some_and(|items| items.len() > MAX_ENTRIES) => return Err(too_many_entries()),
         Kind::Strings => Value::Array(
             input::string_list(v, |s| input::text(&Value::String(s.to_owned()), MAX_TEXT, false))?
                 .into_iter()
@@ -125,6 +126,10 @@ pub fn check(kind: Kind, v: &Value) -> Result<Value, String> {
     })
 }
 
+fn too_many_entries() -> String {
+    format!("must have at most {MAX_ENTRIES} entries")
+}
+
 /// The value of an absent field.
 pub fn default(name: &str, kind: Kind) -> Value {
     match kind {
@@ -135,7 +140,8 @@ pub fn default(name: &str, kind: Kind) -> Value {
     }
 }
 
-/// Reads every field of `fields` from `input` into a canonical object (every field present, in table order).
+/// Reads every field of `fields` from `input` into a canonical object (every field present, in table order), and
+/// holds the whole to [`MAX_RECORD_BYTES`].
 pub fn read_fields(input: &mut Input<'_>, fields: &[(&'static str, Kind)]) -> Map<String, Value> {
     let mut out = Map::new();
     for &(name, kind) in fields {
@@ -144,6 +150,10 @@ pub fn read_fields(input: &mut Input<'_>, fields: &[(&'static str, Kind)]) -> Ma
         let checked =
             if required { input.required(name, |v| check(kind, v)) } else { input.optional(name, |v| check(kind, v)) };
         out.insert(name.to_owned(), checked.unwrap_or_else(|| default(name, kind)));
+    }
+    let size = input::json_len(&out);
+    if size > MAX_RECORD_BYTES {
+        input.fail_whole(format!("must be at most 256 KiB ({MAX_RECORD_BYTES} bytes) of JSON; it is {size} bytes"));
     }
     out
 }

@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::input::{self, Input};
+use super::input::{self, Input, MAX_SAFE_INTEGER};
+use super::money::Cents;
 use super::record;
 pub use super::record::{Kind, check, reference};
 use super::time::{self, Timestamp};
@@ -62,7 +63,7 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("lastModificationDate", Kind::Time),
     ("orderId", Kind::Ref),
     ("orderLineItemId", Kind::Ref),
-    ("orderNumber", Kind::Number),
+    ("orderNumber", Kind::Integer),
     ("orderBalanceDue", Kind::Money),
     ("orderAmountPaid", Kind::Money),
     ("orderCurrencyCode", Kind::Text),
@@ -70,7 +71,7 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("orderStatus", Kind::Enum(ORDER_STATUSES)),
     ("orderTotal", Kind::Money),
     ("groupId", Kind::Ref),
-    ("groupOrder", Kind::Number),
+    ("groupOrder", Kind::Integer),
     ("deadlineId", Kind::Ref),
     ("addMembershipPackage", Kind::Bool),
     ("membershipInformation", Kind::Object),
@@ -109,6 +110,27 @@ pub struct RegistrationInput {
     pub id: Option<String>,
 }
 
+/// The largest registration number, made or given: numbers fit the 32-bit integers clients keep them in.
+pub const MAX_NUMBER: i64 = i32::MAX as i64;
+
+/// The number the server makes for the next registration of an event whose last number is `last`.
+///
+/// Numbers are never reused, so an event whose counter reached [`MAX_NUMBER`] (a client gave that number) has no
+/// next one: its later registrations take the free numbers their clients give. Making a larger one would make a
+/// record that fails every later check of its own number, and so could never be changed again.
+pub fn next_number(event_id: &str, last: i64) -> Result<i64, FieldError> {
+    if last < MAX_NUMBER {
+        return Ok(last + 1);
+    }
+    Err(FieldError::new(
+        "registration.number",
+        format!(
+            "is needed: the numbers of event {event_id} are used up (the last is {last}); give a free number from 1 \
+             to {MAX_NUMBER}"
+        ),
+    ))
+}
+
 /// Members a client may send back that the server makes; accepted and ignored except `sysVersion` and `id`.
 const SERVER_MADE: &[&str] = &["id", "number"];
 
@@ -118,8 +140,8 @@ impl Registration {
         let mut input = Input::new(path, value).map_err(|e| vec![e])?;
         let fields = record::read_fields(&mut input, FIELDS);
         let id = input.optional("id", |v| reference(v.as_str().ok_or("must be a string")?));
-        let number = input.optional_int("number", 1, i64::from(i32::MAX));
-        let expected_version = input.optional_int("sysVersion", 1, i64::MAX);
+        let number = input.optional_int("number", 1, MAX_NUMBER);
+        let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.accept(SERVER_MADE);
         input.finish()?;
         Ok(RegistrationInput { registration: Registration { fields, number }, expected_version, id })
@@ -214,7 +236,8 @@ pub struct Holding {
 pub struct RegistrationQuery {
     pub ids: Option<Vec<String>>,
     pub event_id: Option<String>,
-    /// Case-insensitive "contains" filters: (column, text).
+    /// Case-insensitive "contains" filters: (column, text), the text [folded](super::fold::fold) as the trigram
+    /// index folds what it holds.
     pub contains: Vec<(&'static str, String)>,
     /// "Any of" filters: (column, values).
     pub any_of: Vec<(&'static str, Vec<Value>)>,
@@ -239,7 +262,7 @@ pub const CONTAINS: &[(&str, &str)] = &[
 pub const ANY_OF: &[(&str, &str, Kind)] = &[
     ("organizationId", "organization_id", Kind::Ref),
     ("orderId", "order_id", Kind::Ref),
-    ("orderNumber", "order_number", Kind::Number),
+    ("orderNumber", "order_number", Kind::Integer),
     ("orderStatus", "order_status", Kind::Enum(ORDER_STATUSES)),
     ("contactId", "contact_id", Kind::Ref),
     ("status", "status", Kind::Enum(STATUSES)),
@@ -251,12 +274,21 @@ pub const ANY_OF: &[(&str, &str, Kind)] = &[
     ("parentRegistrationId", "parent_registration_id", Kind::Ref),
 ];
 
-/// Range filters: member name, column, and whether the bounds are timestamps.
-pub const RANGES: &[(&str, &str, bool)] = &[
-    ("date", "date", true),
-    ("orderBalanceDue", "order_balance_due", false),
-    ("orderAmountPaid", "order_amount_paid", false),
-    ("orderTotal", "order_total", false),
+/// What the bounds of a range filter are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Timestamps, compared as epoch milliseconds.
+    Time,
+    /// Amounts of money, read as the amounts themselves are.
+    Money,
+}
+
+/// Range filters: member name, column, and what their bounds are.
+pub const RANGES: &[(&str, &str, Bound)] = &[
+    ("date", "date", Bound::Time),
+    ("orderBalanceDue", "order_balance_due", Bound::Money),
+    ("orderAmountPaid", "order_amount_paid", Bound::Money),
+    ("orderTotal", "order_total", Bound::Money),
 ];
 
 /// The top-level names a `fields` list may use.
@@ -267,18 +299,20 @@ pub fn field_names() -> Vec<&'static str> {
     names
 }
 
-fn range(v: &Value, timestamps: bool) -> Result<(Option<f64>, Option<f64>), String> {
+fn range(v: &Value, kind: Bound) -> Result<(Option<f64>, Option<f64>), String> {
     let obj = v.as_object().ok_or("must be an object {from, to}")?;
     if let Some(extra) = obj.keys().find(|k| *k != "from" && *k != "to") {
         return Err(format!("has an unknown member '{extra}' (from, to)"));
     }
     let bound = |name: &str| -> Result<Option<f64>, String> {
+        let read = |b: &Value| match kind {
+            Bound::Time => time::parse(b).map(|t| t.timestamp_millis() as f64),
+            // The number an amount is written back as (`Cents::to_json`), which is what the column holds.
+            Bound::Money => Cents::parse(b).map(|c| c.0 as f64 / 100.0),
+        };
         match obj.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(b) if timestamps => {
-                Ok(Some(time::parse(b).map_err(|m| format!("{name} {m}"))?.timestamp_millis() as f64))
-            }
-            Some(b) => b.as_f64().map(Some).ok_or_else(|| format!("{name} must be a number")),
+            Some(b) => read(b).map(Some).map_err(|m| format!("{name} {m}")),
         }
     };
     Ok((bound("from")?, bound("to")?))
@@ -294,12 +328,13 @@ impl RegistrationQuery {
         };
         for &(name, column) in CONTAINS {
             if let Some(text) = input.optional(name, |v| input::text(v, 200, false)) {
-                query.contains.push((column, text));
+                query.contains.push((column, super::fold::fold(&text)));
             }
         }
         for &(name, column, kind) in ANY_OF {
             let values = input.optional(name, |v| {
                 let list = match v {
+                    Value::Array(items) if items.len() > super::MAX_LIST_VALUES => return Err(input::too_many_values()),
                     Value::Array(items) if !items.is_empty() => items.clone(),
                     Value::Array(_) => return Err("must not be an empty list".to_owned()),
                     single => vec![single.clone()],
@@ -310,12 +345,12 @@ impl RegistrationQuery {
                 query.any_of.push((column, values));
             }
         }
-        for &(name, column, timestamps) in RANGES {
-            if let Some((from, to)) = input.optional(name, |v| range(v, timestamps)) {
+        for &(name, column, kind) in RANGES {
+            if let Some((from, to)) = input.optional(name, |v| range(v, kind)) {
                 query.ranges.push((column, from, to));
             }
         }
-        query.page = super::Page::read(input, &field_names());
+        query.page = super::Page::read(input, &field_names(), Some(super::DEFAULT_LIMIT));
         query
     }
 }
@@ -346,6 +381,11 @@ pub fn slots(registration: &Value) -> Result<Vec<Slot>, Vec<FieldError>> {
             errors.push(FieldError::new(format!("registration.{member}"), "must be an array of objects"));
             continue;
         };
+        if entries.len() > record::MAX_ENTRIES {
+            let message = format!("must have at most {} entries", record::MAX_ENTRIES);
+            errors.push(FieldError::new(format!("registration.{member}"), message));
+            continue;
+        }
         for (i, entry) in entries.iter().enumerate() {
             let field = |name: &str| format!("registration.{member}[{i}].{name}");
             let (Some(start), Some(end)) = (entry.get("startDate"), entry.get("endDate")) else { continue };
@@ -369,10 +409,15 @@ pub fn slots(registration: &Value) -> Result<Vec<Slot>, Vec<FieldError>> {
     if errors.is_empty() { Ok(slots) } else { Err(errors) }
 }
 
-/// Every overlapping pair of slots (touching ends do not overlap), in input order.
+/// Most overlapping pairs one answer lists: a schedule whose every session overlaps every other would make half a
+/// million pairs of 1,000 sessions, an answer of some 100 MB.
+pub const MAX_CONFLICTS: usize = 10_000;
+
+/// Every overlapping pair of slots (touching ends do not overlap), in input order; more than `at_most` pairs is a
+/// problem of the registration, found before they are all made.
 ///
 /// Sorting by start and sweeping keeps only the slots still open, so the cost is the output plus `n log n`.
-pub fn conflicts(slots: &[Slot]) -> Vec<(usize, usize)> {
+pub fn conflicts(slots: &[Slot], at_most: usize) -> Result<Vec<(usize, usize)>, FieldError> {
     let mut order: Vec<usize> = (0..slots.len()).collect();
     order.sort_by_key(|&i| (slots[i].start, slots[i].end));
     let mut open: Vec<usize> = Vec::new();
@@ -380,10 +425,16 @@ pub fn conflicts(slots: &[Slot]) -> Vec<(usize, usize)> {
     for &i in &order {
         open.retain(|&j| slots[j].end > slots[i].start);
         pairs.extend(open.iter().map(|&j| (j.min(i), j.max(i))));
+        if pairs.len() > at_most {
+            return Err(FieldError::new(
+                "registration",
+                format!("has more than {at_most} scheduling conflicts; check its sessions and functions in parts"),
+            ));
+        }
         open.push(i);
     }
     pairs.sort_unstable();
-    pairs
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -424,6 +475,22 @@ mod tests {
     }
 
     #[test]
+    fn numbers_stop_at_the_maximum() {
+        assert_eq!(next_number("ev", 0), Ok(1));
+        assert_eq!(next_number("ev", MAX_NUMBER - 1), Ok(MAX_NUMBER));
+        for used_up in [MAX_NUMBER, MAX_NUMBER + 1] {
+            let e = next_number("ev", used_up).unwrap_err();
+            assert_eq!(e.field, "registration.number");
+            assert!(e.message.contains("used up"), "{}", e.message);
+        }
+        let mut v = valid();
+        v["number"] = json!(MAX_NUMBER);
+        assert_eq!(Registration::from_json("r", &v).unwrap().registration.number, Some(MAX_NUMBER));
+        v["number"] = json!(MAX_NUMBER + 1);
+        assert!(Registration::from_json("r", &v).is_err());
+    }
+
+    #[test]
     fn only_active_registrations_with_a_ticket_hold_one() {
         let mut v = valid();
         assert_eq!(Registration::from_json("r", &v).unwrap().registration.holding(), None);
@@ -441,7 +508,8 @@ mod tests {
     #[test]
     fn overlapping_nested_touching_and_disjoint() {
         let s = [slot(0, 10), slot(5, 15), slot(2, 3), slot(15, 20), slot(30, 40)];
-        assert_eq!(conflicts(&s), vec![(0, 1), (0, 2)]);
+        assert_eq!(conflicts(&s, MAX_CONFLICTS), Ok(vec![(0, 1), (0, 2)]));
+        assert_eq!(conflicts(&s, 1).unwrap_err().field, "registration");
     }
 
     proptest! {
@@ -456,7 +524,7 @@ mod tests {
                     }
                 }
             }
-            prop_assert_eq!(conflicts(&s), expected);
+            prop_assert_eq!(conflicts(&s, MAX_CONFLICTS), Ok(expected));
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::ids::ProductId;
-use super::input::{self, Input};
+use super::input::{self, Input, MAX_SAFE_INTEGER};
 use super::money::Cents;
 use super::sys::Sys;
 use super::time::{self, Timestamp};
@@ -150,7 +150,7 @@ impl Ticket {
         let max_per_attendee = input.optional_int("maxPerAttendee", 1, i64::from(u32::MAX));
         let visible = input.optional_bool("visible").unwrap_or(true);
         let display_order = input.optional_int("displayOrder", i64::from(i32::MIN), i64::from(i32::MAX)).unwrap_or(0);
-        let expected_version = input.optional_int("sysVersion", 1, i64::MAX);
+        let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.finish()?;
         // finish() returned Ok, so every required member parsed.
         match (product_id, event_name, start, end, ticket_type, ticket_name, price) {
@@ -317,7 +317,8 @@ impl TicketQuery {
                 _ => Err("must be 'asc' or 'desc'".to_owned()),
             })
             .unwrap_or(false);
-        let page = super::Page::read(&mut input, TICKET_FIELDS);
+        // The ticket list answers every ticket when no limit is given, as the Adminserver does.
+        let page = super::Page::read(&mut input, TICKET_FIELDS, None);
         input.accept(&["networkId"]);
         input.finish()?;
         Ok(TicketQuery {

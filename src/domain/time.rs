@@ -6,16 +6,44 @@ use serde_json::Value;
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
 
-/// Reads a timestamp from JSON: an RFC 3339 string or an integer of epoch milliseconds.
+/// The earliest instant accepted, `0001-01-01T00:00:00.000Z`, in epoch milliseconds.
+pub const MIN_MILLIS: i64 = -62_135_596_800_000;
+/// The latest instant accepted, `9999-12-31T23:59:59.999Z`, in epoch milliseconds.
+pub const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+/// Reads a timestamp from JSON: an RFC 3339 string or an integer of epoch milliseconds, within years 0001 to 9999.
+///
+/// Outside those years a timestamp has no RFC 3339 form (RFC 3339 has four-digit years), so what the server answered
+/// could not be sent back. Sub-millisecond digits are dropped: what is stored is what is shown.
 pub fn parse(value: &Value) -> Result<Timestamp, String> {
     const EXPECTED: &str = "must be an RFC 3339 timestamp or an integer of Unix epoch milliseconds";
-    match value {
-        Value::String(s) => DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| EXPECTED.into()),
-        Value::Number(n) => {
-            n.as_i64().and_then(|ms| Utc.timestamp_millis_opt(ms).single()).ok_or_else(|| EXPECTED.into())
+    let millis = match value {
+        Value::String(s) => {
+            DateTime::parse_from_rfc3339(s).map_err(|_| EXPECTED.to_owned())?.with_timezone(&Utc).timestamp_millis()
         }
-        _ => Err(EXPECTED.into()),
+        Value::Number(n) => match n.as_i64() {
+            Some(ms) => ms,
+            // A whole number too large for an integer (beyond i64, or written with an exponent) is out of range.
+            None if n
+                .as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && !(MIN_MILLIS as f64..=MAX_MILLIS as f64).contains(&f)) =>
+            {
+                return Err(out_of_range());
+            }
+            None => return Err(EXPECTED.into()),
+        },
+        _ => return Err(EXPECTED.into()),
+    };
+    if !(MIN_MILLIS..=MAX_MILLIS).contains(&millis) {
+        return Err(out_of_range());
     }
+    Utc.timestamp_millis_opt(millis).single().ok_or_else(out_of_range)
+}
+
+fn out_of_range() -> String {
+    "must be between 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z (epoch milliseconds \
+     -62135596800000 to 253402300799999)"
+        .to_owned()
 }
 
 /// Writes a timestamp the one way the API answers: `2026-05-01T18:00:00.000Z`.
@@ -51,6 +79,34 @@ mod tests {
     fn refuses_other_shapes() {
         for bad in [json!("yesterday"), json!(1.5), json!(true), json!(null), json!("2026-05-01")] {
             assert!(parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keeps_to_years_1_to_9999_and_round_trips_their_ends() {
+        for (sent, shown) in [
+            (json!("0001-01-01T00:00:00Z"), "0001-01-01T00:00:00.000Z"),
+            (json!(MIN_MILLIS), "0001-01-01T00:00:00.000Z"),
+            (json!("9999-12-31T23:59:59.999Z"), "9999-12-31T23:59:59.999Z"),
+            (json!("9999-12-31T23:59:59.9999999Z"), "9999-12-31T23:59:59.999Z"),
+            (json!(MAX_MILLIS), "9999-12-31T23:59:59.999Z"),
+        ] {
+            let shown_again = format(&parse(&sent).unwrap());
+            assert_eq!(shown_again, shown, "{sent}");
+            assert_eq!(format(&parse(&json!(shown_again)).unwrap()), shown, "{sent} sent back");
+        }
+        for bad in [
+            json!(-99999999999999i64),
+            json!(MIN_MILLIS - 1),
+            json!(MAX_MILLIS + 1),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(1e300),
+            json!("0000-12-31T23:59:59.999Z"),
+            json!("0001-01-01T00:59:59+01:00"),
+            json!("9999-12-31T23:00:00-01:00"),
+        ] {
+            assert!(parse(&bad).unwrap_err().contains("9999"), "{bad}");
         }
     }
 }

@@ -19,7 +19,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let mut input = params::object(&value)?;
         let name = input.required_text("name", 200);
         let grants = input.strings("grants", true, Grant::parse);
-        let expires_at = input.optional_time("expiresAt");
+        let expires_at = input.optional("expiresAt", |v| tokens::expires_at(v, time::now()));
         params::finish(input, Vec::new())?;
         let (Some(name), Some(grants)) = (name, grants) else {
             return Err(Error::invalid("params", "name and grants are required"));
@@ -114,6 +114,9 @@ fn limits_json(network: &ids::NetworkId, limits: &NetworkLimits, usage: &Usage) 
 }
 
 /// Makes a token, stores its hash, and makes it usable at once; returns the secret (shown only here) and the token.
+///
+/// `expires_at` is taken as given: the edges that read it from a client (`admin.createToken`, `token create`)
+/// refuse a time that has passed ([`tokens::expires_at`]).
 pub async fn create_token(
     ctx: &Ctx,
     name: String,

@@ -13,9 +13,9 @@ use super::guard::ResultSlot;
 use super::{Ctx, params};
 use crate::auth::NetworkAccess;
 use crate::domain::ids::NetworkId;
-use crate::domain::input::Input;
+use crate::domain::input::{Input, MAX_SAFE_INTEGER};
 use crate::domain::record::reference;
-use crate::domain::{Page, patch};
+use crate::domain::{DEFAULT_LIMIT, Page, patch};
 use crate::error::{Error, FieldError, Result};
 use crate::store::list::Found;
 use jsonrpsee::types::Extensions;
@@ -180,7 +180,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let id = required_id(&mut input, "id");
-        let page = Page::read(&mut input, &R::field_names());
+        let page = Page::read(&mut input, &R::field_names(), None);
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
         let found = ctx.store.read(move |c| R::get(c, &access.network, &id)).await?;
@@ -278,7 +278,7 @@ pub fn required_id(input: &mut Input<'_>, name: &'static str) -> Option<String> 
 fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOperation>, Option<i64>)> {
     let id = required_id(input, "id");
     let ops = input.required("patch", patch::parse);
-    let version = input.optional_int("sysVersion", 1, i64::MAX);
+    let version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
     Some((id?, ops?, version))
 }
 
@@ -397,7 +397,7 @@ pub fn register_lookups<R: Records>(
                 .iter()
                 .filter_map(|&(member, column)| required_id(&mut input, member).map(|v| (column, v)))
                 .collect();
-            let page = Page::read(&mut input, &R::field_names());
+            let page = Page::read(&mut input, &R::field_names(), Some(DEFAULT_LIMIT));
             params::finish(input, Vec::new())?;
             if equal.len() != members.len() {
                 return Err(Error::invalid("params", "a required member is missing"));

@@ -86,7 +86,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         }
         params::finish(input, Vec::new())?;
         let slots = registration::slots(record.unwrap_or(&Value::Null)).map_err(Error::InvalidParams)?;
-        let conflicts: Vec<Value> = registration::conflicts(&slots)
+        let conflicts: Vec<Value> = registration::conflicts(&slots, registration::MAX_CONFLICTS)
+            .map_err(|e| Error::InvalidParams(vec![e]))?
             .into_iter()
             .map(|(a, b)| json!({ "first": slots[a], "second": slots[b] }))
             .collect();

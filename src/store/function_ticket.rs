@@ -131,7 +131,8 @@ pub fn create(
     Ok(stored)
 }
 
-/// Replaces a function ticket's fields as a whole.
+/// Replaces a function ticket's fields as a whole; a replacement equal to the stored fields changes nothing, not
+/// even `sysVersion`.
 pub fn replace(
     conn: &Connection,
     network: &NetworkId,
@@ -142,6 +143,10 @@ pub fn replace(
 ) -> Result<StoredFunctionTicket> {
     let current = get(conn, network, id)?;
     check_version(expected_version, current.sys.version)?;
+    // A change that changes nothing is no change: the stored ticket, its version and times as they were.
+    if next == current.ticket {
+        return Ok(current);
+    }
     if current.ticket.locked() {
         let mut unlocked = current.ticket.clone();
         unlocked.set("sysLocked", Value::Bool(false));

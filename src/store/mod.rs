@@ -126,6 +126,7 @@ impl Store {
             MigrateError::Sqlite(e) => sqlite(e),
         })?;
 
+        add_functions(&conn).map_err(sqlite)?;
         conn.execute_batch(TOUCHED).map_err(sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         let stats = Arc::new(WriterStats::default());
@@ -147,6 +148,7 @@ impl Store {
             )
             .map_err(sqlite)?;
             conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(sqlite)?;
+            add_functions(&conn).map_err(sqlite)?;
             conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
             let rx = read_rx.clone();
             let handle = std::thread::Builder::new()
@@ -303,6 +305,21 @@ pub fn lock_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".lock");
     PathBuf::from(name)
+}
+
+/// Adds this server's SQL functions to a connection: `casefold(text)`, the case folding of the trigram index
+/// ([`fold`](crate::domain::fold::fold)), which text filters too short for that index compare with.
+pub fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("casefold", 1, flags, |ctx| {
+        // The searched columns hold text or NULL; anything else has no text to fold and matches nothing.
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(bytes) => Some(crate::domain::fold::fold(&String::from_utf8_lossy(bytes))),
+            _ => None,
+        })
+    })
 }
 
 /// Prepared statements kept per connection: searches and partial updates make one SQL text per combination of

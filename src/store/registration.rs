@@ -192,7 +192,8 @@ fn check_product(conn: &Connection, network: &NetworkId, registration: &Registra
     }
 }
 
-/// The number for a registration in an event: the client's (unique, raising the counter) or the next one.
+/// The number for a registration in an event: the client's (unique, raising the counter) or the next one, which
+/// the domain refuses to make past the largest number (`-32602` on `registration.number`).
 fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: Option<i64>) -> Result<i64> {
     let last: i64 = conn
         .prepare_cached("SELECT last_number FROM event_numbers WHERE network_id = ?1 AND event_id = ?2")?
@@ -215,7 +216,7 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
             }
             n
         }
-        None => last + 1,
+        None => registration::next_number(event_id, last).map_err(|e| Error::InvalidParams(vec![e]))?,
     };
     conn.prepare_cached(
         "INSERT INTO event_numbers (network_id, event_id, last_number) VALUES (?1, ?2, ?3) \
@@ -361,7 +362,8 @@ pub fn create(
     Ok(stored)
 }
 
-/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number.
+/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number. A replacement
+/// equal to the stored fields changes nothing, not even `sysVersion`.
 pub fn replace(
     conn: &Connection,
     network: &NetworkId,
@@ -374,6 +376,11 @@ pub fn replace(
     ticket::check_version(expected_version, current.sys.version)?;
     if next.get_str("date").is_none() {
         next.set("date", current.registration.fields().get("date").cloned().unwrap_or(Value::Null));
+    }
+    // A change that changes nothing (an unchanged update, a patch that only tests) is no change: the stored
+    // registration is answered with its version and times as they were. The number is the server's, and stays.
+    if next.fields() == current.registration.fields() {
+        return Ok(current);
     }
     check_unlocked(&current, Some(&next))?;
     check_product(conn, network, &next)?;
@@ -425,7 +432,8 @@ fn count_total(conn: &Connection, network: &NetworkId, change: i64) -> Result<()
     Ok(())
 }
 
-/// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`.
+/// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`; a transfer to the
+/// contact that holds it changes nothing.
 pub fn transfer(
     conn: &Connection,
     network: &NetworkId,
@@ -434,6 +442,10 @@ pub fn transfer(
     actor: &str,
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
+    if current.registration.contact_id() == contact_id {
+        // Already the contact's: nothing moves, and nothing changes.
+        return Ok(current);
+    }
     check_unlocked(&current, None)?;
     let mut next = current.registration.clone();
     next.set("contactId", Value::String(contact_id.to_owned()));
@@ -522,13 +534,15 @@ fn filter(network: &NetworkId, query: &RegistrationQuery) -> (Vec<String>, Vec<S
         clauses.push("event_id = ?".into());
         args.push(event.clone().into());
     }
+    // The texts come folded as the trigram index folds; the index folds a phrase again to the same text.
     for (column, text) in &query.contains {
         if text.chars().count() >= 3 {
             clauses.push("seq IN (SELECT rowid FROM registration_text WHERE registration_text MATCH ?)".into());
             args.push(phrase(column, text).into());
         } else {
-            // Shorter than a trigram: the index cannot serve it; the other filters narrow the scan.
-            clauses.push(format!("instr(lower({column}), lower(?)) > 0"));
+            // Shorter than a trigram: the index cannot serve it; the other filters narrow the scan, and the column
+            // is folded alike, so the text means what it would mean to the index.
+            clauses.push(format!("instr(casefold({column}), ?) > 0"));
             args.push(text.clone().into());
         }
     }
@@ -605,6 +619,43 @@ mod tests {
             })
             .await
             .unwrap()
+    }
+
+    /// Texts shorter than a trigram are folded as the trigram index folds: `fold` is FTS5's own folding, for every
+    /// character of the Basic Multilingual Plane and the scripts beyond it that have case.
+    #[test]
+    fn short_text_filters_fold_as_the_trigram_index_does() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'trigram');
+             CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');",
+        )
+        .unwrap();
+        let chars: Vec<char> = (1..=0xFFFF)
+            .chain(0x10400..0x10500)
+            .chain(0x10C80..0x10D00)
+            .chain(0x118A0..0x11900)
+            .chain(0x1E900..0x1E960)
+            .chain(0x1F600..0x1F650)
+            .filter_map(char::from_u32)
+            .collect();
+        // Each character three times over: the trigram at position 3k is the k-th character, folded, thrice.
+        let text: String = chars.iter().flat_map(|&c| [c, c, c]).collect();
+        conn.execute("INSERT INTO t (x) VALUES (?1)", [&text]).unwrap();
+        let mut stmt = conn.prepare("SELECT term, offset FROM v WHERE offset % 3 = 0").unwrap();
+        let terms = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).unwrap();
+        let mut checked = 0;
+        for term in terms {
+            let (term, offset) = term.unwrap();
+            let c = chars[usize::try_from(offset / 3).unwrap()];
+            let folded = crate::domain::fold::fold_char(c);
+            assert_eq!(term, [folded; 3].iter().collect::<String>(), "U+{:04X}", u32::from(c));
+            checked += 1;
+        }
+        assert_eq!(checked, chars.len());
+        super::super::add_functions(&conn).unwrap();
+        let folded: String = conn.query_row("SELECT casefold(?1)", ["ÉLODIE\u{0}ẞ"], |r| r.get(0)).unwrap();
+        assert_eq!(folded, "élodieß");
     }
 
     /// Every filter of `registration.search` and every look-up is answered from an index on its own column (or

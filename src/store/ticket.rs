@@ -122,6 +122,7 @@ pub fn create(conn: &Connection, network: &NetworkId, ticket: Ticket, actor: &st
 }
 
 /// Replaces a ticket as a whole; checks `sysVersion` when given, and that `allocation` stays at or above `sold`.
+/// A replacement equal to the stored ticket changes nothing, not even `sysVersion`.
 pub fn update(
     conn: &Connection,
     network: &NetworkId,
@@ -131,6 +132,11 @@ pub fn update(
 ) -> Result<StoredTicket> {
     let current = get(conn, network, &ticket.product_id)?;
     check_version(expected_version, current.sys.version)?;
+    // A change that changes nothing is no change: the stored ticket is answered, its version and times untouched,
+    // and nothing is written (so the kept ticket list stays too).
+    if ticket == current.ticket {
+        return Ok(current);
+    }
     if let Some(allocation) = ticket.allocation
         && allocation < current.sold
     {

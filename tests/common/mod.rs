@@ -19,6 +19,8 @@ pub const ADMIN: &str = "ta_test_admin_0123456789abcdef0123456789abcdef";
 /// The shared server of this test binary.
 pub struct Shared {
     pub addr: SocketAddr,
+    /// The secret of a token (`all@*`) whose `expiresAt` has passed.
+    pub expired_token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -34,6 +36,9 @@ pub fn config(dir: &std::path::Path) -> Config {
 }
 
 /// The shared server, started on first use on a runtime of its own that lives as long as the test binary.
+///
+/// The server refuses to make a token whose time has passed, so the expired token is made while the server is
+/// stopped, after a first start has made the admin token.
 pub fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
@@ -43,13 +48,15 @@ pub fn shared() -> &'static Shared {
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(async move {
+                ticket_admin::start(config.clone()).await.expect("first start").shutdown().await;
+                let (expired, _) = token_made_long_ago(&config.db, "expired", &["all@*"], "2001-01-01T00:00:00Z").await;
                 let running = ticket_admin::start(config).await.expect("server starts");
-                tx.send(running.local_addr()).unwrap();
+                tx.send((running.local_addr(), expired)).unwrap();
                 std::future::pending::<()>().await;
             });
         });
-        let addr = rx.recv().expect("server address");
-        Shared { addr, _dir: dir }
+        let (addr, expired_token) = rx.recv().expect("server address");
+        Shared { addr, expired_token, _dir: dir }
     })
 }
 
@@ -208,6 +215,28 @@ pub fn ticket(product_id: &str) -> Value {
         "ticketName": "Standard",
         "price": 99.5
     })
+}
+
+/// Makes a token straight in the database file `db` (no server may run on it), as if it had been made before its
+/// `expires_at` passed: the server refuses to make a token whose time has passed, so a test meets one only so.
+/// Its secret, and its `tokenInfo` as the API shows it.
+pub async fn token_made_long_ago(
+    db: &std::path::Path,
+    name: &str,
+    grants: &[&str],
+    expires_at: &str,
+) -> (String, Value) {
+    use std::sync::Arc;
+    use ticket_admin::auth::{TokenTable, token::Grant};
+    let config = Config { db: db.to_owned(), ..Config::default() };
+    let store = ticket_admin::open_store(&config).await.expect("the database opens");
+    let ctx = ticket_admin::rpc::Ctx { store: store.clone(), tokens: Arc::new(TokenTable::default()) };
+    let grants = grants.iter().map(|g| Grant::parse(g).expect("a grant")).collect();
+    let at = ticket_admin::domain::time::parse(&json!(expires_at)).expect("a timestamp");
+    let (secret, info) =
+        ticket_admin::rpc::admin::create_token(&ctx, name.to_owned(), grants, Some(at)).await.expect("token made");
+    tokio::task::spawn_blocking(move || store.close()).await.expect("the database closes");
+    (secret, info.to_json())
 }
 
 /// A client holding `network.manage@<network>`, sending the network as a header.
