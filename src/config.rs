@@ -72,10 +72,20 @@ impl Config {
         if let Some((flag, _)) = at_least_one.iter().find(|(_, n)| *n == 0) {
             return Err(format!("{flag} must be at least 1"));
         }
-        if self.bounds.max_body_memory < self.max_body_bytes {
+        let most = [
+            ("--max-in-flight", self.max_in_flight),
+            ("--max-connections", self.bounds.max_connections),
+            ("--max-batch", self.max_batch),
+        ];
+        if let Some((flag, _)) = most.iter().find(|(_, n)| *n > 1_000_000) {
+            return Err(format!("{flag} must be at most 1000000"));
+        }
+        // A quarter of the budget is kept for requests without a token; a largest body must fit in the rest.
+        let for_tokens = self.bounds.max_body_memory - self.bounds.max_body_memory / 4;
+        if for_tokens < self.max_body_bytes {
             return Err(format!(
-                "--max-body-memory ({}) must be at least --max-body-bytes ({}), or no body of the largest size could \
-                 ever be read",
+                "--max-body-memory ({}) must be at least 4/3 of --max-body-bytes ({}): a quarter of it is kept for \
+                 requests without a token, and a body of the largest size must fit in the rest",
                 self.bounds.max_body_memory, self.max_body_bytes
             ));
         }
@@ -87,7 +97,8 @@ impl Config {
 /// of them needs a token to reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bounds {
-    /// A connection's request head (its first one, or the next after an idle wait has begun) must arrive within this.
+    /// A request head must arrive whole within this of its first byte (a connection's first head, within this of
+    /// the connection's opening).
     pub header_timeout: Duration,
     /// The whole request body must arrive within this, counted from the end of its head (HTTP 408 beyond).
     pub body_timeout: Duration,

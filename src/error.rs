@@ -44,9 +44,9 @@ impl FieldError {
         FieldError { field: field.into(), message: message.into(), value: None }
     }
 
-    /// A problem with a member, echoing the value that was sent.
+    /// A problem with a member, echoing the value that was sent when it is small enough to echo.
     pub fn with_value(field: impl Into<String>, message: impl Into<String>, value: &Value) -> Self {
-        FieldError { field: field.into(), message: message.into(), value: Some(value.clone()) }
+        FieldError { field: field.into(), message: message.into(), value: crate::domain::input::echo(value) }
     }
 }
 
@@ -108,6 +108,9 @@ pub enum Error {
     /// Too many calls on one bucket (`token`, `network`, `anonymous`); try again after `retry_after_ms`.
     #[error("rate limit exceeded: too many calls per {limit}; retry in {retry_after_ms} ms")]
     RateLimited { limit: &'static str, retry_after_ms: u64 },
+    /// The server is at one of its own bounds (`inFlight`, `bodyMemory`), whoever calls; try again shortly.
+    #[error("server busy: {limit} is used up; retry in {retry_after_ms} ms")]
+    Busy { limit: &'static str, retry_after_ms: u64 },
     /// The network holds as many records of a kind as its tenant limit (`maxTickets`, ...) allows.
     #[error("limit exceeded: the network may hold at most {value} ({limit}, based on tenant limits)")]
     TenantLimit { limit: &'static str, value: i64 },
@@ -143,7 +146,7 @@ impl Error {
             Error::NotFound { .. } => NOT_FOUND,
             Error::Conflict { .. } => CONFLICT,
             Error::Locked { .. } => LOCKED,
-            Error::RateLimited { .. } | Error::TenantLimit { .. } => LIMIT_EXCEEDED,
+            Error::RateLimited { .. } | Error::Busy { .. } | Error::TenantLimit { .. } => LIMIT_EXCEEDED,
             Error::TimedOut => TIMED_OUT,
             Error::Internal(_) => INTERNAL_ERROR,
         }
@@ -187,7 +190,7 @@ impl From<Error> for ErrorObjectOwned {
             Error::Locked { resource, ref id } => {
                 ErrorObject::owned(code, e.to_string(), Some(json!({ "resource": resource, "id": id })))
             }
-            Error::RateLimited { limit, retry_after_ms } => {
+            Error::RateLimited { limit, retry_after_ms } | Error::Busy { limit, retry_after_ms } => {
                 ErrorObject::owned(code, e.to_string(), Some(json!({ "limit": limit, "retryAfterMs": retry_after_ms })))
             }
             Error::TenantLimit { limit, value } => {

@@ -100,9 +100,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_batch: config.max_batch,
         cors_origins: config.cors_origins.clone(),
         max_in_flight: config.max_in_flight,
-        body_timeout: bounds.body_timeout,
-        max_body_memory: bounds.max_body_memory,
-        call_timeout: bounds.call_timeout,
+        bounds: bounds.clone(),
     };
     let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates));
     let service = rpc::service(module, tokens, store.clone(), http, limits.clone(), MAX_RESPONSE_BYTES);

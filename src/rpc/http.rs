@@ -18,7 +18,6 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::join_all;
@@ -33,6 +32,7 @@ use super::guard::Caller;
 use super::jsonrpc::{self, Entry, INVALID_REQUEST, Outcome, PARSE_ERROR};
 use super::limits::RateLimiter;
 use crate::auth::TokenTable;
+use crate::config::Bounds;
 use crate::domain::time;
 use crate::error::Error;
 use crate::store::Store;
@@ -48,12 +48,8 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Most requests in flight at once, counted once their body is read; beyond, HTTP 429.
     pub max_in_flight: usize,
-    /// The whole body must arrive within this (HTTP 408 beyond).
-    pub body_timeout: Duration,
-    /// Bytes of bodies buffered at once over all requests (HTTP 429 beyond).
-    pub max_body_memory: usize,
-    /// The calls of one request must finish within this (`-32000` beyond).
-    pub call_timeout: Duration,
+    /// The body and call timeouts and the body-memory budget (the listener keeps the others).
+    pub bounds: Bounds,
 }
 
 /// The front service: one per server, cloned per connection.
@@ -63,8 +59,10 @@ pub struct Front<S> {
     store: Store,
     config: Arc<HttpConfig>,
     in_flight: Arc<Semaphore>,
-    /// The body-memory budget, one permit a byte.
+    /// The body-memory budget of requests with a valid token, one permit a byte.
     bodies: Arc<Semaphore>,
+    /// The share of the budget that requests without one may use, so that they can never take it all.
+    anonymous_bodies: Arc<Semaphore>,
     limits: Arc<RateLimiter>,
     /// The client's address, the key of its anonymous rate limit; `None` until a connection names it.
     peer: Option<IpAddr>,
@@ -79,6 +77,7 @@ impl<S: Clone> Clone for Front<S> {
             config: self.config.clone(),
             in_flight: self.in_flight.clone(),
             bodies: self.bodies.clone(),
+            anonymous_bodies: self.anonymous_bodies.clone(),
             limits: self.limits.clone(),
             peer: self.peer,
         }
@@ -89,8 +88,10 @@ impl<S> Front<S> {
     /// The front service over an RPC service stack.
     pub fn new(rpc: S, tokens: Arc<TokenTable>, store: Store, config: HttpConfig, limits: Arc<RateLimiter>) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
-        let bodies = Arc::new(Semaphore::new(config.max_body_memory.min(Semaphore::MAX_PERMITS)));
-        Front { rpc, tokens, store, config: Arc::new(config), in_flight, bodies, limits, peer: None }
+        let budget = config.bounds.max_body_memory.min(Semaphore::MAX_PERMITS);
+        let anonymous_bodies = Arc::new(Semaphore::new(budget / ANONYMOUS_SHARE));
+        let bodies = Arc::new(Semaphore::new(budget - budget / ANONYMOUS_SHARE));
+        Front { rpc, tokens, store, config: Arc::new(config), in_flight, bodies, anonymous_bodies, limits, peer: None }
     }
 }
 
@@ -120,8 +121,12 @@ fn refuse(status: StatusCode, message: &str) -> Response<HttpBody> {
 }
 
 /// HTTP 429 with `Retry-After` (whole seconds, rounded up) and the `-32029` error saying which limit and how long.
-fn too_many(limit: &'static str, retry_after_ms: u64) -> Response<HttpBody> {
-    let error = jsonrpsee::types::ErrorObjectOwned::from(Error::RateLimited { limit, retry_after_ms });
+fn too_many(refusal: Error) -> Response<HttpBody> {
+    let retry_after_ms = match refusal {
+        Error::RateLimited { retry_after_ms, .. } | Error::Busy { retry_after_ms, .. } => retry_after_ms,
+        _ => 1000,
+    };
+    let error = jsonrpsee::types::ErrorObjectOwned::from(refusal);
     let text = serde_json::to_string(&error).unwrap_or_else(|_| jsonrpc::error_object(error.code(), error.message()));
     let mut response = respond(StatusCode::TOO_MANY_REQUESTS, Outcome::Error(text).response(None));
     let seconds = retry_after_ms.div_ceil(1000).max(1);
@@ -216,10 +221,23 @@ where
         let route = route(req.uri().path());
         match (route, req.method()) {
             (Route::NotFound, _) => refuse(StatusCode::NOT_FOUND, "no such path; POST JSON-RPC to /jsonRpc"),
-            (Route::Health, &Method::GET) => self.health().await,
+            (Route::Health, &Method::GET) => match self.limits.charge(&self.caller(req.headers()).payer()) {
+                Ok(()) => self.health().await,
+                Err(refusal) => too_many(refusal),
+            },
             (Route::Health, _) => method_not_allowed("GET"),
             (_, &Method::POST) => self.post(req).await,
             _ => method_not_allowed("POST"),
+        }
+    }
+
+    /// Who sends a request with these headers: its token, if valid, its network header and its address.
+    fn caller(&self, headers: &HeaderMap) -> Caller {
+        Caller {
+            token: bearer(headers).and_then(|t| self.tokens.authenticate(t, time::now())),
+            network_header: headers.get("x-network-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            peer: self.peer,
+            ..Caller::default()
         }
     }
 
@@ -241,20 +259,16 @@ where
                 "the body must be JSON (Content-Type: application/json)",
             );
         }
-        let mut caller = Caller {
-            token: bearer(req.headers()).and_then(|t| self.tokens.authenticate(t, time::now())),
-            network_header: req.headers().get("x-network-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
-            peer: self.peer,
-            ..Caller::default()
-        };
-        if let Err(Error::RateLimited { limit, retry_after_ms }) = self.limits.charge(&caller.payer()) {
-            return closing(too_many(limit, retry_after_ms));
+        let mut caller = self.caller(req.headers());
+        if let Err(refusal) = self.limits.charge(&caller.payer()) {
+            return closing(too_many(refusal));
         }
         caller.prepay();
         let route = route(req.uri().path());
         let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         let mut body = std::pin::pin!(req.into_body());
-        let read = tokio::time::timeout(self.config.body_timeout, self.read_body(body.as_mut(), declared)).await;
+        let reading = self.read_body(body.as_mut(), declared, caller.token.is_none());
+        let read = tokio::time::timeout(self.config.bounds.body_timeout, reading).await;
         let (body, _budget) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(refusal)) => {
@@ -262,14 +276,14 @@ where
                 return refusal;
             }
             Err(_) => {
-                let message = format!("the body did not arrive within {:?}", self.config.body_timeout);
+                let message = format!("the body did not arrive within {:?}", self.config.bounds.body_timeout);
                 return closing(refuse(StatusCode::REQUEST_TIMEOUT, &message));
             }
         };
         let Ok(_slot) = self.in_flight.clone().try_acquire_owned() else {
-            return too_many("inFlight", 1000);
+            return too_many(Error::Busy { limit: "inFlight", retry_after_ms: 1000 });
         };
-        caller.deadline = Some(tokio::time::Instant::now() + self.config.call_timeout);
+        caller.deadline = Some(tokio::time::Instant::now() + self.config.bounds.call_timeout);
         match route {
             Route::MethodPath(method) => self.method_path(caller, method, &body).await,
             _ => self.rpc(caller, &body).await,
@@ -277,47 +291,66 @@ where
     }
 
     /// Reads a whole body within the size limit, holding its bytes against the body-memory budget (the permit comes
-    /// back with the body and is to be kept as long as the body is). The error is the response to send once the
-    /// rest of the body is drained.
+    /// back with the body and is to be kept as long as the body is). A request without a valid token may send a
+    /// small body only (every method it could reach takes small params) and draws on a share of the budget of its
+    /// own. The error is the response to send once the rest of the body is drained.
     async fn read_body<B>(
         &self,
         mut body: Pin<&mut B>,
         declared: Option<usize>,
+        anonymous: bool,
     ) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Response<HttpBody>>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let max = self.config.max_body_bytes;
-        let too_large = || refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {max} bytes"));
+        let (max, pool) = match anonymous {
+            false => (self.config.max_body_bytes, &self.bodies),
+            true => (self.config.max_body_bytes.min(ANONYMOUS_BODY_BYTES), &self.anonymous_bodies),
+        };
+        let too_large = || {
+            let whose = if anonymous { " for a request without a valid token" } else { "" };
+            refuse(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {max} bytes{whose}"))
+        };
         if declared.is_some_and(|n| n > max) {
             return Err(too_large());
         }
-        // Memory follows the bytes that arrive, never the length a client declares.
-        let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(BODY_PREALLOCATION));
+        // Memory follows the bytes that arrive, never the length a client declares: the frames are kept as they
+        // come (each counted against the budget) and joined once at the end.
+        let mut frames: Vec<Bytes> = Vec::new();
+        let mut length = 0;
         let mut budget: Option<OwnedSemaphorePermit> = None;
         while let Some(frame) = body.as_mut().frame().await {
             let data = match frame {
                 Ok(frame) => frame.into_data().unwrap_or_default(),
                 Err(e) => return Err(refuse(StatusCode::BAD_REQUEST, &format!("cannot read the body: {}", e.into()))),
             };
-            if collected.len() + data.len() > max {
+            if length + data.len() > max {
                 return Err(too_large());
             }
             if data.is_empty() {
                 continue;
             }
-            let Ok(bytes) = self.bodies.clone().try_acquire_many_owned(data.len() as u32) else {
-                tracing::debug!(budget = self.config.max_body_memory, "request bodies use all of their memory budget");
-                return Err(too_many("bodyMemory", 1000));
+            let Ok(bytes) = pool.clone().try_acquire_many_owned(data.len() as u32) else {
+                tracing::debug!(
+                    budget = self.config.bounds.max_body_memory,
+                    "request bodies use all of their memory budget"
+                );
+                return Err(too_many(Error::Busy { limit: "bodyMemory", retry_after_ms: 1000 }));
             };
             match &mut budget {
                 Some(held) => held.merge(bytes),
                 None => budget = Some(bytes),
             }
-            collected.extend_from_slice(&data);
+            length += data.len();
+            frames.push(data);
         }
-        Ok((Bytes::from(collected), budget))
+        let body = match frames.len() {
+            0 => Bytes::new(),
+            1 => frames.swap_remove(0),
+            _ => Bytes::from(frames.concat()),
+        };
+        Ok((body, budget))
     }
 
     /// `POST /jsonRpc` and `POST /`: a request object or a batch.
@@ -397,8 +430,11 @@ where
     let _ = tokio::time::timeout(DRAIN_TIME, draining).await;
 }
 
-/// Most bytes reserved for a body before they arrive.
-const BODY_PREALLOCATION: usize = 64 * 1024;
+/// Largest body of a request without a valid token: its calls can only be refused (or, later, discover the API).
+const ANONYMOUS_BODY_BYTES: usize = 64 * 1024;
+
+/// Requests without a valid token may hold one part in this many of the body-memory budget.
+const ANONYMOUS_SHARE: usize = 4;
 
 /// Most bytes of a refused body read and dropped.
 const DRAIN_BYTES: usize = 64 * 1024 * 1024;

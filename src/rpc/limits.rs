@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::config::RateLimits;
@@ -33,11 +33,11 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         Buckets { name, limiter }
     }
 
-    fn take(&self, key: &K, clock: &DefaultClock) -> Result<(), Error> {
+    fn take(&self, key: &K) -> Result<(), Error> {
         let Some(limiter) = &self.limiter else { return Ok(()) };
         limiter.check_key(key).map_err(|not_until| Error::RateLimited {
             limit: self.name,
-            retry_after_ms: retry_after_ms(not_until.wait_time_from(clock.now())),
+            retry_after_ms: retry_after_ms(not_until.wait_time_from(limiter.clock().now())),
         })
     }
 
@@ -54,6 +54,18 @@ fn retry_after_ms(wait: Duration) -> u64 {
     (wait.as_micros().div_ceil(1000) as u64).max(1)
 }
 
+/// The client an address stands for: an IPv4 address, or an IPv6 /64 (one host holds a whole /64, and could
+/// otherwise take a fresh bucket for every call).
+fn client(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+    }
+}
+
 /// Who pays for a call: the token it carries, or the address it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Payer {
@@ -68,7 +80,6 @@ pub struct RateLimiter {
     token: Buckets<String>,
     network: Buckets<String>,
     anonymous: Buckets<Option<IpAddr>>,
-    clock: DefaultClock,
 }
 
 impl RateLimiter {
@@ -78,22 +89,24 @@ impl RateLimiter {
             token: Buckets::new("token", rates.token),
             network: Buckets::new("network", rates.network),
             anonymous: Buckets::new("anonymous", rates.anonymous),
-            clock: DefaultClock::default(),
         }
     }
 
     /// Charges one call to its payer: `-32029` with the limit's name and how long to wait when over it.
     pub fn charge(&self, payer: &Payer) -> Result<(), Error> {
         match payer {
-            Payer::Token(id) => self.token.take(id, &self.clock),
-            Payer::Anonymous(addr) => self.anonymous.take(addr, &self.clock),
+            Payer::Token(id) => self.token.take(id),
+            Payer::Anonymous(addr) => self.anonymous.take(&addr.map(client)),
         }
     }
 
     /// Charges one call to a network's budget.
     pub fn charge_network(&self, network: &str) -> Result<(), Error> {
+        if self.network.limiter.is_none() {
+            return Ok(());
+        }
         // A String key per call: governor's keyed store wants an owned key to insert.
-        self.network.take(&network.to_owned(), &self.clock)
+        self.network.take(&network.to_owned())
     }
 
     /// Drops the buckets that are full again (nothing to remember), so the maps stay as small as the active callers.
@@ -138,6 +151,16 @@ mod tests {
         assert!(limits.charge(&Payer::Anonymous(Some([127, 0, 0, 2].into()))).is_ok(), "per address");
         assert!(limits.charge_network("n").is_ok() && limits.charge_network("n").is_ok());
         assert_eq!(refused(limits.charge_network("n")).map(|r| r.0), Some("network"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        let limits = RateLimiter::new(RateLimits { token: 0, network: 0, anonymous: 1 });
+        let host = |last: &str| Payer::Anonymous(Some(format!("2001:db8:1:2::{last}").parse().expect("IPv6")));
+        assert!(limits.charge(&host("1")).is_ok() && limits.charge(&host("2")).is_ok());
+        assert!(limits.charge(&host("3")).is_err(), "one bucket for the whole /64");
+        let other = Payer::Anonymous(Some("2001:db8:1:3::1".parse().expect("IPv6")));
+        assert!(limits.charge(&other).is_ok(), "another /64 is another client");
     }
 
     #[test]

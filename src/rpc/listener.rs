@@ -81,6 +81,8 @@ where
                     drop(slot);
                 });
             }
+            // A connection that failed between the kernel's accept and ours: nothing to wait for.
+            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset) => {}
             Err(e) => {
                 drop(slot);
                 let pause = refusals.note(&e);
@@ -138,7 +140,7 @@ where
     S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(bounds));
     let io = TokioIo::new(Watched { io: stream, activity: activity.clone() });
     let service = TowerToHyperService::new(Tracked { inner: service, activity: activity.clone() });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -149,52 +151,64 @@ where
     tokio::pin!(stopped);
     let mut stopping = false;
     loop {
-        let wake = match activity.expiry(bounds) {
-            Some((at, why)) if at <= Instant::now() => {
+        let wake = match activity.expiry() {
+            Some((at, why)) if at <= activity.now() => {
                 tracing::debug!(why, "closing a connection past its bound");
                 return;
             }
             Some((at, _)) => at,
             // A call is running: look again after an idle period (its own timeouts bound it meanwhile).
-            None => Instant::now() + bounds.idle_timeout,
+            None => activity.now() + activity.idle,
         };
+        activity.watch_until.store(wake, Ordering::Release);
         tokio::select! {
             _ = conn.as_mut() => return,
             _ = &mut stopped, if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }
-            _ = tokio::time::sleep_until(wake.into()) => {}
-            // A call ended: the bound is now the idle one, which may come sooner than the one slept on.
-            _ = activity.ended.notified() => {}
+            _ = tokio::time::sleep_until((activity.opened + Duration::from_millis(wake)).into()) => {}
+            _ = activity.sooner.notified() => {}
         }
     }
 }
 
 /// What one connection is doing, shared by its I/O, its service and its watch. Times are milliseconds since the
 /// connection opened.
+///
+/// The watch sleeps until the bound it computed last. Most changes only move that bound later (a call ending under
+/// the default bounds, bytes arriving), and the watch finds that out when it wakes; a change that brings the bound
+/// sooner (a new head's first byte, or a call ending when the idle bound is the shorter) wakes it at once.
 struct Activity {
     opened: Instant,
-    /// When a byte last moved either way, or a call ended.
-    last_moved: AtomicU64,
+    header: u64,
+    idle: u64,
+    /// When a byte last arrived, or a call ended. Writes do not count: a client that stops reading its answer is
+    /// idle, and is closed like one.
+    last_read: AtomicU64,
     /// One more than when the first byte of the awaited request head arrived; 0 when no head is being read.
     head_since: AtomicU64,
     /// Requests inside the service.
     busy: AtomicUsize,
-    /// Wakes the watch when a call ends.
-    ended: tokio::sync::Notify,
+    /// When the watch is to wake next.
+    watch_until: AtomicU64,
+    /// Wakes the watch when its bound comes sooner than it is sleeping for.
+    sooner: tokio::sync::Notify,
 }
 
 impl Activity {
-    fn new() -> Activity {
+    fn new(bounds: &Bounds) -> Activity {
         // A new connection awaits its first head from the start: a client that connects and sends nothing is held
         // to the header timeout, not to the idle one.
         Activity {
             opened: Instant::now(),
-            last_moved: AtomicU64::new(0),
+            header: bounds.header_timeout.as_millis() as u64,
+            idle: bounds.idle_timeout.as_millis() as u64,
+            last_read: AtomicU64::new(0),
             head_since: AtomicU64::new(1),
             busy: 0.into(),
-            ended: tokio::sync::Notify::new(),
+            watch_until: AtomicU64::new(u64::MAX),
+            sooner: tokio::sync::Notify::new(),
         }
     }
 
@@ -202,15 +216,20 @@ impl Activity {
         self.opened.elapsed().as_millis() as u64
     }
 
-    fn moved(&self) {
-        self.last_moved.store(self.now(), Ordering::Relaxed);
+    /// Wakes the watch if `bound` comes before the time it sleeps until.
+    fn bound_at(&self, bound: u64) {
+        if bound < self.watch_until.load(Ordering::Acquire) {
+            self.sooner.notify_one();
+        }
     }
 
     fn read_some(&self) {
         let now = self.now();
-        self.last_moved.store(now, Ordering::Relaxed);
-        if self.busy.load(Ordering::Acquire) == 0 {
-            let _ = self.head_since.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
+        self.last_read.store(now, Ordering::Relaxed);
+        if self.busy.load(Ordering::Acquire) == 0
+            && self.head_since.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
+            self.bound_at(now + self.header);
         }
     }
 
@@ -220,26 +239,27 @@ impl Activity {
     }
 
     fn end(&self) {
-        self.moved();
-        self.busy.fetch_sub(1, Ordering::AcqRel);
-        self.ended.notify_one();
+        let now = self.now();
+        self.last_read.store(now, Ordering::Relaxed);
+        if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.bound_at(now + self.idle);
+        }
     }
 
-    /// When the connection is to be closed unless something happens first, and which bound that is; `None` while
-    /// a call runs.
-    fn expiry(&self, bounds: &Bounds) -> Option<(Instant, &'static str)> {
+    /// When (in milliseconds since the opening) the connection is to be closed unless something happens first, and
+    /// which bound that is; `None` while a call runs.
+    fn expiry(&self) -> Option<(u64, &'static str)> {
         if self.busy.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let at = |ms: u64, bound: Duration| self.opened + Duration::from_millis(ms) + bound;
         match self.head_since.load(Ordering::Acquire) {
-            0 => Some((at(self.last_moved.load(Ordering::Relaxed), bounds.idle_timeout), "idle")),
-            since => Some((at(since - 1, bounds.header_timeout), "header")),
+            0 => Some((self.last_read.load(Ordering::Relaxed) + self.idle, "idle")),
+            since => Some((since - 1 + self.header, "header")),
         }
     }
 }
 
-/// The connection's socket, noting every byte that moves.
+/// The connection's socket, noting every byte that arrives.
 struct Watched {
     io: TcpStream,
     activity: Arc<Activity>,
@@ -258,11 +278,7 @@ impl AsyncRead for Watched {
 
 impl AsyncWrite for Watched {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.moved();
-        }
-        polled
+        Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -270,11 +286,7 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.moved();
-        }
-        polled
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -335,31 +347,50 @@ where
 mod tests {
     use super::*;
 
-    fn bounds() -> Bounds {
-        Bounds { header_timeout: Duration::from_secs(10), idle_timeout: Duration::from_secs(60), ..Bounds::default() }
+    fn activity() -> Activity {
+        let bounds = Bounds {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            ..Bounds::default()
+        };
+        Activity::new(&bounds)
     }
 
     #[test]
     fn a_new_connection_awaits_its_head_under_the_header_bound() {
-        let a = Activity::new();
-        let (at, why) = a.expiry(&bounds()).expect("a bound");
-        assert_eq!(why, "header");
-        assert!(at <= a.opened + Duration::from_secs(10));
+        let a = activity();
+        let (at, why) = a.expiry().expect("a bound");
+        assert_eq!((at, why), (10_000, "header"));
     }
 
     #[test]
     fn a_running_call_has_no_connection_bound_and_then_idles() {
-        let a = Activity::new();
+        let a = activity();
         a.begin();
-        assert!(a.expiry(&bounds()).is_none());
+        assert!(a.expiry().is_none());
         a.read_some();
         assert_eq!(a.head_since.load(Ordering::Relaxed), 0, "bytes read during a call start no head");
         a.end();
-        let (at, why) = a.expiry(&bounds()).expect("a bound");
+        let (at, why) = a.expiry().expect("a bound");
         assert_eq!(why, "idle");
-        assert!(at >= a.opened + Duration::from_secs(60));
+        assert!(at >= 60_000);
+    }
+
+    #[test]
+    fn a_new_head_wakes_a_watch_asleep_on_the_idle_bound() {
+        let a = activity();
+        a.begin();
+        a.end();
+        a.watch_until.store(a.expiry().expect("idle").0, Ordering::Release);
         a.read_some();
-        assert_eq!(a.expiry(&bounds()).expect("a bound").1, "header", "the next head's first byte");
+        assert_eq!(a.expiry().expect("a bound").1, "header", "the next head's first byte");
+        let woken = a.sooner.notified();
+        tokio::pin!(woken);
+        assert!(woken.as_mut().enable(), "the head's bound is sooner than the idle one: the watch is woken");
+        a.read_some();
+        let again = a.sooner.notified();
+        tokio::pin!(again);
+        assert!(!again.as_mut().enable(), "later bytes of the same head move nothing");
     }
 
     #[test]

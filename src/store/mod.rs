@@ -202,14 +202,29 @@ impl Store {
     }
 
     /// Runs `f` on a read-only connection on a reader thread.
+    ///
+    /// A read queued by a call whose deadline ([`CALL_DEADLINE`]) has passed is not run, and one that runs past it is
+    /// interrupted, so that a caller who has been told `-32000` holds no reader thread.
     pub async fn read<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<R>>();
+        let deadline = CALL_DEADLINE.try_with(|d| *d).ok();
         let job: ReadJob = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
+            let outcome = match deadline {
+                None => f(conn),
+                Some(deadline) if std::time::Instant::now() >= deadline => Err(Error::TimedOut),
+                Some(deadline) => {
+                    conn.progress_handler(PROGRESS_STEPS, Some(move || std::time::Instant::now() >= deadline));
+                    let outcome = f(conn);
+                    conn.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
+                    // An interrupted statement fails; past the deadline that failure is the timeout.
+                    outcome.map_err(|e| if std::time::Instant::now() >= deadline { Error::TimedOut } else { e })
+                }
+            };
+            let _ = tx.send(outcome);
         });
         self.sender(&self.inner.reads)?.send(job).map_err(|_| stopped())?;
         rx.await.map_err(|_| Error::Internal("a reader dropped a call".into()))?
@@ -321,6 +336,9 @@ pub fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
         })
     })
 }
+
+/// SQLite virtual-machine steps between two looks at a read's deadline.
+const PROGRESS_STEPS: std::ffi::c_int = 10_000;
 
 /// Prepared statements kept per connection: searches and partial updates make one SQL text per combination of
 /// filters or changed columns.
