@@ -110,6 +110,16 @@ impl Server {
             .sum()
     }
 
+    /// The server's CPU time so far, user and system, in microseconds (from `/proc/<pid>/stat`, in 10 ms ticks).
+    fn cpu_us(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name (which is in parentheses and may hold spaces): utime and stime are the
+        // 12th and 13th of them.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
+        ticks * 10_000.0
+    }
+
     /// The server's peak resident set size so far (VmHWM), in MB.
     fn peak_rss_mb(&self) -> f64 {
         self.status_mb("VmHWM:")
@@ -223,6 +233,9 @@ struct Outcome {
     calls_per_commit: Option<f64>,
     /// The server's peak RSS at the end of the scenario, in MB.
     peak_rss_mb: f64,
+    /// The server's CPU time (user and system) per call, in microseconds: its cost, which drifts less with the
+    /// machine than throughput does.
+    server_us_per_call: Option<f64>,
 }
 
 /// Drives one scenario on `connections` connections for `seconds`; latency per request from a histogram.
@@ -272,6 +285,7 @@ async fn drive(name: &str, addr: &str, token: &str, network: &str, o: &Options, 
         errors: errors.load(Ordering::Relaxed),
         calls_per_commit: None,
         peak_rss_mb: 0.0,
+        server_us_per_call: None,
     }
 }
 
@@ -472,7 +486,12 @@ fn main() {
             let before = writer_stats(&addr).await;
             let target = if name.starts_with("floor") { &floor_addr } else { &addr };
             let network = if matches!(name, "ticket.create" | "batch") { c } else { a };
+            let cpu_before = server.cpu_us();
             let mut outcome = drive(name, target, &token, network, &o, make).await;
+            if !name.starts_with("floor") {
+                let calls = outcome.calls_per_s * o.seconds as f64;
+                outcome.server_us_per_call = Some((server.cpu_us() - cpu_before) / calls.max(1.0));
+            }
             if writes {
                 let after = writer_stats(&addr).await;
                 let commits = after.0.saturating_sub(before.0).max(1);
@@ -490,21 +509,23 @@ fn main() {
             o.connections, o.seconds, o.registrations
         );
         println!(
-            "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8}",
-            "scenario", "req/s", "calls/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "x whoami", "calls/commit", "peak MB"
+            "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8} {:>11}",
+            "scenario", "req/s", "calls/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "x whoami", "calls/commit", "peak MB",
+            "server us/call"
         );
         let mut rows = Vec::new();
         for x in &outcomes {
             let per_commit = x.calls_per_commit.map_or("-".to_owned(), |c| format!("{c:.1}"));
+            let cpu = x.server_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
             println!(
-                "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1}",
-                x.name, x.requests_per_s, x.calls_per_s, x.p50_ms, x.p99_ms, x.p999_ms, x.errors, x.requests_per_s / whoami, per_commit, x.peak_rss_mb
+                "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1} {:>11}",
+                x.name, x.requests_per_s, x.calls_per_s, x.p50_ms, x.p99_ms, x.p999_ms, x.errors, x.requests_per_s / whoami, per_commit, x.peak_rss_mb, cpu
             );
             rows.push(json!({
                 "scenario": x.name, "requestsPerSecond": x.requests_per_s, "callsPerSecond": x.calls_per_s,
                 "p50Ms": x.p50_ms, "p99Ms": x.p99_ms, "p999Ms": x.p999_ms, "errors": x.errors,
                 "ratioToWhoami": x.requests_per_s / whoami, "callsPerCommit": x.calls_per_commit,
-                "peakRssMbAfter": x.peak_rss_mb,
+                "peakRssMbAfter": x.peak_rss_mb, "serverMicrosPerCall": x.server_us_per_call,
             }));
         }
         println!("\nserver peak RSS: {peak:.1} MB");

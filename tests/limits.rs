@@ -276,7 +276,7 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_past_its_timeout_gets_32000_and_its_write_is_whole_or_absent() {
+async fn a_call_past_its_timeout_gets_32000_and_its_queued_write_never_runs() {
     let server = Server::start(|c| c.bounds.call_timeout = Duration::from_nanos(1)).await;
     let net = "timeouts";
     let client = server.admin().on(net);
