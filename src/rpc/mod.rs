@@ -47,10 +47,16 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     registration::register(&mut module)?;
     function_ticket::register(&mut module)?;
     admin::register(&mut module)?;
-    if let Some(unguarded) = module.method_names().find(|m| auth::required(m).is_none()) {
-        return Err(AssemblyError::Unguarded(unguarded));
-    }
+    every_method_guarded(&module)?;
     Ok(module)
+}
+
+/// Deny by default: a served method that the guard's table does not name stops the server before it listens.
+fn every_method_guarded<C>(module: &RpcModule<C>) -> Result<(), AssemblyError> {
+    match module.method_names().find(|m| auth::required(m).is_none()) {
+        Some(unguarded) => Err(AssemblyError::Unguarded(unguarded)),
+        None => Ok(()),
+    }
 }
 
 /// The service stack for one server: front (HTTP) over guard over dispatcher.
@@ -69,4 +75,28 @@ pub fn service(
         .layer_fn(move |inner| guard::Guard::new(inner, methods.clone(), guard_limits.clone()))
         .service(dispatcher);
     http::Front::new(guarded, tokens, store, config, limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_served_method_is_guarded_and_an_unguarded_one_stops_the_start() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Store::open(&dir.path().join("t.db"), crate::store::Synchronous::Normal, 1).expect("store");
+        let module = methods(Ctx { store: store.clone(), tokens: Arc::new(TokenTable::default()) }).expect("assembled");
+        let names: Vec<&str> = module.method_names().collect();
+        assert!(names.len() > 30, "{names:?}");
+        assert!(names.iter().all(|m| auth::required(m).is_some()));
+
+        let mut more = RpcModule::new(());
+        more.register_method("reports.export", |_, _, _| "x").expect("registered");
+        more.register_method("admin.whoami", |_, _, _| "x").expect("registered");
+        match every_method_guarded(&more) {
+            Err(AssemblyError::Unguarded(name)) => assert_eq!(name, "reports.export"),
+            other => panic!("an unguarded method must stop the start: {other:?}"),
+        }
+        store.close();
+    }
 }

@@ -526,25 +526,71 @@ mod tests {
         assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
     }
 
-    #[tokio::test]
-    async fn a_failing_write_does_not_fail_its_neighbours() {
+    /// Waits (bounded) until `ready` holds, yielding to the runtime in between.
+    async fn until(ready: impl Fn() -> bool) {
+        for _ in 0..100_000 {
+            if ready() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the condition never held");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_shares_one_commit_and_a_call_that_fails_after_writing_rolls_back_alone() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
         store.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?)).await.unwrap();
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+
+        // Hold the writer in a call of its own, so that the next four queue up and are taken as one group.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let calls_before = load(&store.stats().calls);
+        let blocker = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |_| {
+                        let _ = held.recv();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        until(|| load(&store.stats().calls) == calls_before + 1).await;
+        let commits_before = load(&store.stats().commits);
+        let queued = || store.inner.writes.lock().unwrap().as_ref().map_or(0, |s| s.len());
         let mut calls = Vec::new();
-        for x in [1, 2, 1, 3] {
+        for x in [1, 101, 2, 3] {
             let store = store.clone();
             calls.push(tokio::spawn(async move {
-                store.write(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [x])?)).await
+                store
+                    .write(move |c| {
+                        c.execute("INSERT INTO t VALUES (?1)", [x])?;
+                        // This one fails after it has written: its savepoint alone is rolled back.
+                        if x == 101 { Err(Error::Internal("fails after writing".into())) } else { Ok(()) }
+                    })
+                    .await
             }));
         }
-        let mut ok = 0;
-        for c in calls {
-            ok += c.await.unwrap().is_ok() as usize;
-        }
-        assert_eq!(ok, 3);
-        let n: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).await.unwrap();
-        assert_eq!(n, 3);
+        until(|| queued() == 4).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let outcomes: Vec<bool> =
+            futures_util::future::join_all(calls).await.into_iter().map(|r| r.unwrap().is_ok()).collect();
+        assert_eq!(outcomes, [true, false, true, true]);
+        assert_eq!(load(&store.stats().commits), commits_before + 1, "the four shared one transaction");
+        assert_eq!(load(&store.stats().calls), calls_before + 5);
+        let kept: Vec<i64> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, [1, 2, 3], "the failed call's own write is gone, its neighbours' are kept");
         store.close();
     }
 
