@@ -2,7 +2,7 @@
 //! forms: plain JSON-RPC 2.0 on `/jsonRpc` and bare params on `/jsonRpc/{method}` (answered in the envelope).
 //! Each test works in networks of its own, so the tests can share the one server in parallel.
 
-mod common;
+use crate::common;
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;

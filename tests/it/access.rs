@@ -2,7 +2,7 @@
 //! without a token and a caller without `network.manage` on the network, before reading its params.
 //! (The matrix over the ticket and admin methods is `tests/guard.rs`.)
 
-mod common;
+use crate::common;
 
 use common::{Client, network};
 use serde_json::json;

@@ -5,7 +5,7 @@
 //!
 //! The mutator is seeded: a failure prints the seed and the request, and `FUZZ_SEED=n` replays that run.
 
-mod common;
+use crate::common;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -3,7 +3,7 @@
 //! the search index does, whatever their length; a token cannot be born expired; a change that changes nothing
 //! leaves the version alone; integers and money are exact. Bad input is always `-32602`, never `-32603`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -6,7 +6,7 @@
 //! its standard error closes and it is reaped; every wait is bounded. Every child is killed when its test ends,
 //! whether the test passed or not.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

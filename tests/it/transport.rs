@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 use common::{Client, manager, network, ticket};
 

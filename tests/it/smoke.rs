@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-mod common;
+use crate::common;
 
 use common::{Client, manager, network, ticket};
 

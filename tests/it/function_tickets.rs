@@ -1,7 +1,7 @@
 //! Function tickets over HTTP: every method, the guard and isolation, the ties to registrations (references,
 //! deletion, transfers that move seats or fail as a whole), batches and paging.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

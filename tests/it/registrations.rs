@@ -1,7 +1,7 @@
 //! Registrations over HTTP: every method, the guard and isolation, search and paging, capacity under concurrency,
 //! numbers, JSON Patch, batches and scheduling conflicts.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -7,7 +7,7 @@
 //! Each test starts a server of its own with the bounds it names, short enough that a bound is reached within the
 //! test; no test sleeps to let time pass except where the behaviour shown is that nothing happens meanwhile.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,9 @@
-//! The test harness, shared by every test file (`mod common;`): one real server per test file (a real SQLite file in a temporary directory, a real HTTP
-//! listener on 127.0.0.1:0), and a small client that speaks both wire forms.
+//! The test harness, shared by every test module: one real server for the whole binary (a real SQLite file in a
+//! temporary directory, a real HTTP listener on 127.0.0.1:0), and a small client that speaks both wire forms.
 //!
-//! Tests share the server and stay apart by using networks of their own ([`network`]).
+//! Tests share the server and stay apart by using networks of their own ([`network`]). The shared server runs
+//! without rate limits, so that the whole suite calling it at once from one address never trips them; the limits
+//! are shown in `limits.rs`, on servers of their own.
 
 #![allow(dead_code)]
 
@@ -43,7 +45,11 @@ pub fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let config = Config { cors_origins: vec!["https://dash.example".into()], ..config(dir.path()) };
+        let config = Config {
+            cors_origins: vec!["https://dash.example".into()],
+            rates: ticket_admin::config::RateLimits::OFF,
+            ..config(dir.path())
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -5,7 +5,7 @@
 //!
 //! Every test works on networks of its own, so the tests can share the one server of this binary.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
