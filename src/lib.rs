@@ -152,19 +152,10 @@ async fn bootstrap(ctx: &Ctx, supplied: Option<String>) -> Result<(), StartError
     match supplied {
         Some(secret) if secret.len() < 32 => return Err(StartError::WeakBootstrapToken),
         Some(secret) => {
-            let info = auth::TokenInfo {
-                id: domain::ids::new_id(),
-                name: "bootstrap".into(),
-                grants: admin,
-                created_at: domain::time::now(),
-                expires_at: None,
-                revoked_at: None,
-            };
-            let hash = auth::token::hash(&secret);
-            ctx.store.write(move |c| store::token::insert(c, &info, &hash)).await?;
+            auth::issue_with_secret(&ctx.store, &ctx.tokens, &secret, "bootstrap".into(), admin, None).await?;
         }
         None => {
-            let (secret, _) = rpc::admin::create_token(ctx, "bootstrap".into(), admin, None).await?;
+            let (secret, _) = auth::issue(&ctx.store, &ctx.tokens, "bootstrap".into(), admin, None).await?;
             eprintln!("ticket-admin: first start: admin token (all@*), shown only this once:\n{secret}");
         }
     }

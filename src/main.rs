@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ticket_admin::auth::{TokenTable, token::Grant};
 use ticket_admin::config::{Bounds, Config, LogFormat, RateLimits};
-use ticket_admin::rpc::{Ctx, admin};
+use ticket_admin::rpc::Ctx;
 use ticket_admin::store::{self, Synchronous};
 
 #[derive(Parser)]
@@ -256,7 +256,9 @@ async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
                 .map(|t| ticket_admin::auth::token::expires_at(&serde_json::Value::String(t), now))
                 .transpose()
                 .map_err(|e| format!("--expires-at {e}"))?;
-            let (secret, info) = admin::create_token(ctx, name, grants, expires_at).await.map_err(|e| e.to_string())?;
+            let (secret, info) = ticket_admin::auth::issue(&ctx.store, &ctx.tokens, name, grants, expires_at)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{secret}");
             eprintln!("token {} created; the secret above is shown only this once", info.id);
         }

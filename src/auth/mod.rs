@@ -13,6 +13,45 @@ use crate::domain::ids::NetworkId;
 use crate::domain::time::Timestamp;
 pub use token::{Grant, Permission, Scope, TokenInfo};
 
+use crate::error::Result;
+use crate::store::Store;
+
+/// Makes a token with a new secret, stores its hash, and makes it usable at once; returns the secret (shown only
+/// here) and the token.
+///
+/// `expires_at` is taken as given: the edges that read it from a client (`admin.createToken`, `token create`)
+/// refuse a time that has passed ([`token::expires_at`]).
+pub async fn issue(
+    store: &Store,
+    tokens: &TokenTable,
+    name: String,
+    grants: Vec<Grant>,
+    expires_at: Option<Timestamp>,
+) -> Result<(String, TokenInfo)> {
+    let secret = token::new_secret();
+    let info = issue_with_secret(store, tokens, &secret, name, grants, expires_at).await?;
+    Ok((secret, info))
+}
+
+/// Makes a token whose secret is given (the operator's bootstrap token), stores its hash, and makes it usable.
+pub async fn issue_with_secret(
+    store: &Store,
+    tokens: &TokenTable,
+    secret: &str,
+    name: String,
+    grants: Vec<Grant>,
+    expires_at: Option<Timestamp>,
+) -> Result<TokenInfo> {
+    let now = crate::domain::time::now();
+    let info =
+        TokenInfo { id: crate::domain::ids::new_id(), name, grants, created_at: now, expires_at, revoked_at: None };
+    let hash = token::hash(secret);
+    let stored = info.clone();
+    store.write(move |c| crate::store::token::insert(c, &stored, &hash)).await?;
+    tokens.insert(hash, info.clone());
+    Ok(info)
+}
+
 /// What a method needs from its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {

@@ -5,10 +5,13 @@ use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
 use super::{Ctx, params};
-use crate::auth::token::{self as tokens, Grant, TokenInfo};
+use crate::auth::{
+    self,
+    token::{self as tokens, Grant},
+};
 use crate::domain::limits::{self, Held, NetworkLimits, Usage};
 use crate::domain::{ids, time};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::store;
 
 /// Registers the admin methods.
@@ -24,7 +27,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let (Some(name), Some(grants)) = (name, grants) else {
             return Err(Error::invalid("params", "name and grants are required"));
         };
-        let (secret, info) = create_token(&ctx, name, grants, expires_at).await?;
+        let (secret, info) = auth::issue(&ctx.store, &ctx.tokens, name, grants, expires_at).await?;
         Ok::<_, Error>(json!({ "token": secret, "tokenInfo": info.to_json() }))
     })?;
     module.register_async_method("admin.listTokens", |p, ctx, ext| async move {
@@ -111,23 +114,4 @@ fn limits_json(network: &ids::NetworkId, limits: &NetworkLimits, usage: &Usage) 
     let mut shown = limits.to_json();
     shown["networkId"] = Value::from(network.as_str());
     json!({ "limits": shown, "usage": usage.to_json() })
-}
-
-/// Makes a token, stores its hash, and makes it usable at once; returns the secret (shown only here) and the token.
-///
-/// `expires_at` is taken as given: the edges that read it from a client (`admin.createToken`, `token create`)
-/// refuse a time that has passed ([`tokens::expires_at`]).
-pub async fn create_token(
-    ctx: &Ctx,
-    name: String,
-    grants: Vec<Grant>,
-    expires_at: Option<time::Timestamp>,
-) -> Result<(String, TokenInfo)> {
-    let secret = tokens::new_secret();
-    let info = TokenInfo { id: ids::new_id(), name, grants, created_at: time::now(), expires_at, revoked_at: None };
-    let hash = tokens::hash(&secret);
-    let stored = info.clone();
-    ctx.store.write(move |c| store::token::insert(c, &stored, &hash)).await?;
-    ctx.tokens.insert(hash, info.clone());
-    Ok((secret, info))
 }

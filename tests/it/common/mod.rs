@@ -232,15 +232,13 @@ pub async fn token_made_long_ago(
     grants: &[&str],
     expires_at: &str,
 ) -> (String, Value) {
-    use std::sync::Arc;
-    use ticket_admin::auth::{TokenTable, token::Grant};
+    use ticket_admin::auth::{self, TokenTable, token::Grant};
     let config = Config { db: db.to_owned(), ..Config::default() };
     let store = ticket_admin::open_store(&config).await.expect("the database opens");
-    let ctx = ticket_admin::rpc::Ctx { store: store.clone(), tokens: Arc::new(TokenTable::default()) };
     let grants = grants.iter().map(|g| Grant::parse(g).expect("a grant")).collect();
     let at = ticket_admin::domain::time::parse(&json!(expires_at)).expect("a timestamp");
     let (secret, info) =
-        ticket_admin::rpc::admin::create_token(&ctx, name.to_owned(), grants, Some(at)).await.expect("token made");
+        auth::issue(&store, &TokenTable::default(), name.to_owned(), grants, Some(at)).await.expect("token made");
     tokio::task::spawn_blocking(move || store.close()).await.expect("the database closes");
     (secret, info.to_json())
 }
