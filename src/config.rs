@@ -149,3 +149,26 @@ impl Default for RateLimits {
         RateLimits { token: 2_000, network: 5_000, anonymous: 50 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_could_never_serve_are_refused_by_name() {
+        assert!(Config::default().check().is_ok());
+        let zero_batch = Config { max_batch: 0, ..Config::default() };
+        assert!(zero_batch.check().unwrap_err().contains("--max-batch"));
+        let huge = Config { max_in_flight: 10_000_000, ..Config::default() };
+        assert!(huge.check().unwrap_err().contains("--max-in-flight"));
+        // A quarter of the budget is kept for requests without a token: a largest body must fit in the rest.
+        let tight = Config {
+            max_body_bytes: 1000,
+            bounds: Bounds { max_body_memory: 1000, ..Bounds::default() },
+            ..Config::default()
+        };
+        assert!(tight.check().unwrap_err().contains("--max-body-memory"));
+        let fits = Config { max_body_bytes: 750, ..tight };
+        assert!(fits.check().is_ok());
+    }
+}

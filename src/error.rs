@@ -153,12 +153,6 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Internal(format!("sqlite: {e}"))
-    }
-}
-
 impl From<Error> for ErrorObjectOwned {
     fn from(e: Error) -> Self {
         let code = e.code();

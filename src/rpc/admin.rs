@@ -70,19 +70,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         }
         params::finish(input, Vec::new())?;
         let network = network.ok_or_else(|| Error::invalid("networkId", "is required"))?;
-        let shown = network.clone();
-        let (limits, usage) = ctx
-            .store
-            .write(move |c| {
-                let mut limits = store::limits::get(c, &network)?;
-                for (held, max) in sent {
-                    limits.set(held, max);
-                }
-                store::limits::set(c, &network, &limits)?;
-                Ok((limits, store::limits::usage(c, &network)?))
-            })
-            .await?;
-        Ok::<_, Error>(limits_json(&shown, &limits, &usage))
+        let (limits, usage) = ctx.store.change_network_limits(&network, sent).await?;
+        Ok::<_, Error>(limits_json(&network, &limits, &usage))
     })?;
     module.register_async_method("admin.getNetworkLimits", |p, ctx, ext| async move {
         params::admin(&ext)?;
@@ -91,10 +80,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let network = input.required("networkId", network_id);
         params::finish(input, Vec::new())?;
         let network = network.ok_or_else(|| Error::invalid("networkId", "is required"))?;
-        let shown = network.clone();
-        let (limits, usage) =
-            ctx.store.read(move |c| Ok((store::limits::get(c, &network)?, store::limits::usage(c, &network)?))).await?;
-        Ok::<_, Error>(limits_json(&shown, &limits, &usage))
+        let (limits, usage) = ctx.store.network_limits(&network).await?;
+        Ok::<_, Error>(limits_json(&network, &limits, &usage))
     })?;
     module.register_async_method("admin.whoami", |p, _ctx, ext| async move {
         let token = params::token(&ext)?;

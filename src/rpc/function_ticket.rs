@@ -5,8 +5,7 @@ use jsonrpsee::RpcModule;
 
 use super::Ctx;
 use super::records::{self, Names};
-use crate::domain::function_ticket::{self, FunctionTicket};
-use crate::store::function_ticket::StoredFunctionTicket;
+use crate::domain::function_ticket;
 
 /// Function tickets as a record resource.
 pub struct FunctionTickets;
@@ -14,10 +13,7 @@ pub struct FunctionTickets;
 crate::records!(
     FunctionTickets,
     "functionTicket",
-    FunctionTicket,
-    StoredFunctionTicket,
-    StoredFunctionTicket,
-    crate::store::function_ticket,
+    crate::store::records::FunctionTickets,
     function_ticket::field_names,
     ticket
 );

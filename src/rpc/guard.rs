@@ -24,7 +24,7 @@ use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Extensions, Id,
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::limits::{Payer, RateLimiter};
+use super::limits::RateLimiter;
 use crate::auth::{self, AdminAccess, NetworkAccess, Requirement, TokenInfo};
 use crate::domain::ids::NetworkId;
 use crate::error::{Error, FieldError};
@@ -49,12 +49,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Who pays for this caller's calls.
-    pub fn payer(&self) -> Payer {
-        match &self.token {
-            Some(token) => Payer::Token(token.id.clone()),
-            None => Payer::Anonymous(self.peer),
-        }
+    /// Charges one call of this caller to its rate limit: its token's, or else its address's.
+    pub fn charge(&self, limits: &RateLimiter) -> Result<(), Error> {
+        limits.charge(self.token.as_ref().map(|t| t.id.as_str()), self.peer)
     }
 
     /// Notes that one call of this request is paid for.
@@ -149,7 +146,7 @@ fn network_of(caller: &Caller, params: Option<&RawValue>) -> Result<NetworkId, E
 fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Result<Option<String>, Error> {
     let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
     if !caller.take_prepaid() {
-        limits.charge(&caller.payer())?;
+        caller.charge(limits)?;
     }
     if methods.method(req.method_name()).is_none() {
         return Ok(None);

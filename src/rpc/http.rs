@@ -221,7 +221,7 @@ where
         let route = route(req.uri().path());
         match (route, req.method()) {
             (Route::NotFound, _) => refuse(StatusCode::NOT_FOUND, "no such path; POST JSON-RPC to /jsonRpc"),
-            (Route::Health, &Method::GET) => match self.limits.charge(&self.caller(req.headers()).payer()) {
+            (Route::Health, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
                 Ok(()) => self.health().await,
                 Err(refusal) => too_many(refusal),
             },
@@ -242,7 +242,7 @@ where
     }
 
     async fn health(&self) -> Response<HttpBody> {
-        match self.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await {
+        match self.store.ping().await {
             Ok(_) => respond(StatusCode::OK, r#"{"status":"ok"}"#),
             Err(_) => respond(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unavailable"}"#),
         }
@@ -260,7 +260,7 @@ where
             );
         }
         let mut caller = self.caller(req.headers());
-        if let Err(refusal) = self.limits.charge(&caller.payer()) {
+        if let Err(refusal) = caller.charge(&self.limits) {
             return closing(too_many(refusal));
         }
         caller.prepay();

@@ -33,9 +33,10 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         Buckets { name, limiter }
     }
 
-    fn take(&self, key: &K) -> Result<(), Error> {
+    /// Takes one call from the bucket of the key `key` makes (only made when the limit is on).
+    fn take(&self, key: impl FnOnce() -> K) -> Result<(), Error> {
         let Some(limiter) = &self.limiter else { return Ok(()) };
-        limiter.check_key(key).map_err(|not_until| Error::RateLimited {
+        limiter.check_key(&key()).map_err(|not_until| Error::RateLimited {
             limit: self.name,
             retry_after_ms: retry_after_ms(not_until.wait_time_from(limiter.clock().now())),
         })
@@ -66,15 +67,6 @@ fn client(addr: IpAddr) -> IpAddr {
     }
 }
 
-/// Who pays for a call: the token it carries, or the address it comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Payer {
-    /// A valid token, by its id.
-    Token(String),
-    /// No valid token: the client's address (unknown addresses share one bucket).
-    Anonymous(Option<IpAddr>),
-}
-
 /// Every rate limit of one server.
 pub struct RateLimiter {
     token: Buckets<String>,
@@ -92,21 +84,18 @@ impl RateLimiter {
         }
     }
 
-    /// Charges one call to its payer: `-32029` with the limit's name and how long to wait when over it.
-    pub fn charge(&self, payer: &Payer) -> Result<(), Error> {
-        match payer {
-            Payer::Token(id) => self.token.take(id),
-            Payer::Anonymous(addr) => self.anonymous.take(&addr.map(client)),
+    /// Charges one call to whoever pays for it: the token by its id, or else the client's address (unknown
+    /// addresses share one bucket). `-32029` with the limit's name and how long to wait when over it.
+    pub fn charge(&self, token_id: Option<&str>, peer: Option<IpAddr>) -> Result<(), Error> {
+        match token_id {
+            Some(id) => self.token.take(|| id.to_owned()),
+            None => self.anonymous.take(|| peer.map(client)),
         }
     }
 
     /// Charges one call to a network's budget.
     pub fn charge_network(&self, network: &str) -> Result<(), Error> {
-        if self.network.limiter.is_none() {
-            return Ok(());
-        }
-        // A String key per call: governor's keyed store wants an owned key to insert.
-        self.network.take(&network.to_owned())
+        self.network.take(|| network.to_owned())
     }
 
     /// Drops the buckets that are full again (nothing to remember), so the maps stay as small as the active callers.
@@ -132,23 +121,22 @@ mod tests {
     #[test]
     fn a_bucket_holds_twice_its_rate_then_refuses_with_a_wait() {
         let limits = RateLimiter::new(RateLimits { token: 10, network: 0, anonymous: 0 });
-        let payer = Payer::Token("t1".into());
-        let admitted = (0..25).filter(|_| refused(limits.charge(&payer)).is_none()).count();
+        let admitted = (0..25).filter(|_| refused(limits.charge(Some("t1"), None)).is_none()).count();
         assert!((20..=21).contains(&admitted), "burst of 20 (one more if a cell refilled): {admitted}");
-        let (limit, wait) = refused(limits.charge(&payer)).expect("over the burst");
+        let (limit, wait) = refused(limits.charge(Some("t1"), None)).expect("over the burst");
         assert_eq!(limit, "token");
         assert!((1..=100).contains(&wait), "one cell refills in 100 ms at 10/s: {wait}");
-        assert!(refused(limits.charge(&Payer::Token("t2".into()))).is_none(), "each token has its own bucket");
+        assert!(refused(limits.charge(Some("t2"), None)).is_none(), "each token has its own bucket");
     }
 
     #[test]
     fn a_limit_of_zero_is_off_and_each_family_is_named() {
         let limits = RateLimiter::new(RateLimits { token: 0, network: 1, anonymous: 1 });
-        assert!((0..1000).all(|_| limits.charge(&Payer::Token("t".into())).is_ok()));
-        let anonymous = Payer::Anonymous(Some([127, 0, 0, 1].into()));
-        assert!(limits.charge(&anonymous).is_ok() && limits.charge(&anonymous).is_ok());
-        assert_eq!(refused(limits.charge(&anonymous)).map(|r| r.0), Some("anonymous"));
-        assert!(limits.charge(&Payer::Anonymous(Some([127, 0, 0, 2].into()))).is_ok(), "per address");
+        assert!((0..1000).all(|_| limits.charge(Some("t"), None).is_ok()));
+        let anonymous = Some([127, 0, 0, 1].into());
+        assert!(limits.charge(None, anonymous).is_ok() && limits.charge(None, anonymous).is_ok());
+        assert_eq!(refused(limits.charge(None, anonymous)).map(|r| r.0), Some("anonymous"));
+        assert!(limits.charge(None, Some([127, 0, 0, 2].into())).is_ok(), "per address");
         assert!(limits.charge_network("n").is_ok() && limits.charge_network("n").is_ok());
         assert_eq!(refused(limits.charge_network("n")).map(|r| r.0), Some("network"));
     }
@@ -156,11 +144,11 @@ mod tests {
     #[test]
     fn an_ipv6_client_is_its_64() {
         let limits = RateLimiter::new(RateLimits { token: 0, network: 0, anonymous: 1 });
-        let host = |last: &str| Payer::Anonymous(Some(format!("2001:db8:1:2::{last}").parse().expect("IPv6")));
-        assert!(limits.charge(&host("1")).is_ok() && limits.charge(&host("2")).is_ok());
-        assert!(limits.charge(&host("3")).is_err(), "one bucket for the whole /64");
-        let other = Payer::Anonymous(Some("2001:db8:1:3::1".parse().expect("IPv6")));
-        assert!(limits.charge(&other).is_ok(), "another /64 is another client");
+        let host = |last: &str| Some(format!("2001:db8:1:2::{last}").parse().expect("IPv6"));
+        assert!(limits.charge(None, host("1")).is_ok() && limits.charge(None, host("2")).is_ok());
+        assert!(limits.charge(None, host("3")).is_err(), "one bucket for the whole /64");
+        let other = Some("2001:db8:1:3::1".parse().expect("IPv6"));
+        assert!(limits.charge(None, other).is_ok(), "another /64 is another client");
     }
 
     #[test]

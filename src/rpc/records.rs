@@ -4,7 +4,6 @@
 use futures_util::future::join_all;
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::ErrorObjectOwned;
-use rusqlite::Connection;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::io::Write as _;
@@ -12,12 +11,12 @@ use std::io::Write as _;
 use super::guard::ResultSlot;
 use super::{Ctx, params};
 use crate::auth::NetworkAccess;
-use crate::domain::ids::NetworkId;
 use crate::domain::input::{Input, MAX_SAFE_INTEGER};
 use crate::domain::record::reference;
 use crate::domain::{DEFAULT_LIMIT, Page, patch};
 use crate::error::{Error, FieldError, Result};
 use crate::store::list::Found;
+use crate::store::records::RecordTable;
 use jsonrpsee::types::Extensions;
 
 /// Most operations one batch may hold.
@@ -44,7 +43,7 @@ pub struct Names {
     pub batch: &'static str,
 }
 
-/// A record resource: its validation, its JSON, and its store functions.
+/// A record resource: its validation, its JSON, and the store's table of it.
 pub trait Records: Send + Sync + 'static {
     /// The params member holding a record (`registration`), and the resource's name in batch results.
     const MEMBER: &'static str;
@@ -52,6 +51,8 @@ pub trait Records: Send + Sync + 'static {
     type Stored: Send + 'static;
     /// A record as lists read it.
     type Listed: Send + 'static;
+    /// Where the store keeps them.
+    type Table: RecordTable<Record = Self::Record, Stored = Self::Stored, Listed = Self::Listed>;
     fn parse(value: &Value) -> std::result::Result<Parsed<Self::Record>, Vec<FieldError>>;
     fn to_json(stored: &Self::Stored) -> Map<String, Value>;
     /// `to_json` written as text, only the members `keep` allows.
@@ -59,104 +60,42 @@ pub trait Records: Send + Sync + 'static {
     /// A listed record written as `write_json` writes it.
     fn write_listed(listed: &Self::Listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
     fn field_names() -> Vec<&'static str>;
-    fn create(conn: &Connection, network: &NetworkId, record: Self::Record, actor: &str) -> Result<Self::Stored>;
-    fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<Self::Stored>;
-    fn replace(
-        conn: &Connection,
-        network: &NetworkId,
-        id: &str,
-        record: Self::Record,
-        version: Option<i64>,
-        actor: &str,
-    ) -> Result<Self::Stored>;
-    fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()>;
-    /// The records whose columns equal the given values.
-    fn list_by(
-        conn: &Connection,
-        network: &NetworkId,
-        equal: &[(&str, String)],
-        page: &Page,
-    ) -> Result<Found<Self::Listed>>;
 }
 
-/// Implements [`Records`] for a resource whose store module has `create`, `get`, `replace`, `delete` and
-/// `list_by`, whose record has `from_json(path, value)` (with `id` and `expected_version`), whose stored type has
-/// `to_json()` and `write_json(out, keep)`, and whose listed type (what `list_by` reads) has `write_json(out, keep)`.
+/// Implements [`Records`] for a resource whose record has `from_json(path, value)` (with `id` and
+/// `expected_version`), whose stored type has `to_json()` and `write_json(out, keep)`, and whose listed type (what
+/// its table's `list_by` reads) has `write_json(out, keep)`.
 #[macro_export]
 macro_rules! records {
-    ($resource:ident, $member:literal, $record:ty, $stored:ty, $listed:ty, $store:path, $fields:path, $input_record:ident) => {
+    ($resource:ident, $member:literal, $table:ty, $fields:path, $input_record:ident) => {
         impl $crate::rpc::records::Records for $resource {
             const MEMBER: &'static str = $member;
-            type Record = $record;
-            type Stored = $stored;
-            type Listed = $listed;
+            type Record = <$table as $crate::store::records::RecordTable>::Record;
+            type Stored = <$table as $crate::store::records::RecordTable>::Stored;
+            type Listed = <$table as $crate::store::records::RecordTable>::Listed;
+            type Table = $table;
 
             fn parse(
                 value: &serde_json::Value,
-            ) -> std::result::Result<$crate::rpc::records::Parsed<$record>, Vec<$crate::error::FieldError>> {
-                let parsed = <$record>::from_json($member, value)?;
+            ) -> std::result::Result<$crate::rpc::records::Parsed<Self::Record>, Vec<$crate::error::FieldError>> {
+                let parsed = <Self::Record>::from_json($member, value)?;
                 Ok($crate::rpc::records::Parsed {
                     record: parsed.$input_record,
                     id: parsed.id,
                     version: parsed.expected_version,
                 })
             }
-            fn to_json(stored: &$stored) -> serde_json::Map<String, serde_json::Value> {
+            fn to_json(stored: &Self::Stored) -> serde_json::Map<String, serde_json::Value> {
                 stored.to_json()
             }
-            fn write_json(stored: &$stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+            fn write_json(stored: &Self::Stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
                 stored.write_json(out, keep)
             }
-            fn write_listed(listed: &$listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+            fn write_listed(listed: &Self::Listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
                 listed.write_json(out, keep)
             }
             fn field_names() -> Vec<&'static str> {
                 $fields()
-            }
-            fn create(
-                conn: &rusqlite::Connection,
-                network: &$crate::domain::ids::NetworkId,
-                record: $record,
-                actor: &str,
-            ) -> $crate::error::Result<$stored> {
-                use $store as store;
-                store::create(conn, network, record, actor)
-            }
-            fn get(
-                conn: &rusqlite::Connection,
-                network: &$crate::domain::ids::NetworkId,
-                id: &str,
-            ) -> $crate::error::Result<$stored> {
-                use $store as store;
-                store::get(conn, network, id)
-            }
-            fn replace(
-                conn: &rusqlite::Connection,
-                network: &$crate::domain::ids::NetworkId,
-                id: &str,
-                record: $record,
-                version: Option<i64>,
-                actor: &str,
-            ) -> $crate::error::Result<$stored> {
-                use $store as store;
-                store::replace(conn, network, id, record, version, actor)
-            }
-            fn delete(
-                conn: &rusqlite::Connection,
-                network: &$crate::domain::ids::NetworkId,
-                id: &str,
-            ) -> $crate::error::Result<()> {
-                use $store as store;
-                store::delete(conn, network, id)
-            }
-            fn list_by(
-                conn: &rusqlite::Connection,
-                network: &$crate::domain::ids::NetworkId,
-                equal: &[(&str, String)],
-                page: &$crate::domain::Page,
-            ) -> $crate::error::Result<$crate::store::list::Found<$listed>> {
-                use $store as store;
-                store::list_by(conn, network, equal, page)
             }
         }
     };
@@ -172,7 +111,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         if parsed.id.is_some() {
             return Err(Error::invalid(format!("{}.id", R::MEMBER), "is made by the server; leave it out on create"));
         }
-        let created = ctx.store.write(move |c| R::create(c, &access.network, parsed.record, &access.actor)).await?;
+        let created = ctx.store.create_record::<R::Table>(&access.network, parsed.record, &access.actor).await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&created) }))
     })?;
     module.register_async_method(names.get, |p, ctx, ext| async move {
@@ -183,7 +122,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let page = Page::read(&mut input, &R::field_names(), None);
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
-        let found = ctx.store.read(move |c| R::get(c, &access.network, &id)).await?;
+        let found = ctx.store.get_record::<R::Table>(&access.network, &id).await?;
         let mut out = Vec::with_capacity(2048);
         out.extend_from_slice(b"{");
         let _ = serde_json::to_writer(&mut out, R::MEMBER);
@@ -200,7 +139,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         })?;
         let updated = ctx
             .store
-            .write(move |c| R::replace(c, &access.network, &id, parsed.record, parsed.version, &access.actor))
+            .replace_record::<R::Table>(&access.network, &id, parsed.record, parsed.version, &access.actor)
             .await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&updated) }))
     })?;
@@ -221,7 +160,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let id = required_id(&mut input, "id");
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
-        ctx.store.write(move |c| R::delete(c, &access.network, &id)).await?;
+        ctx.store.delete_record::<R::Table>(&access.network, &id).await?;
         Ok::<_, Error>(json!({}))
     })?;
     module.register_async_method(names.batch, |p, ctx, ext| async move {
@@ -241,8 +180,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
                         (Value::String(id), outcome.map(|r| Some(R::to_json(&r))))
                     }
                     Ok(BatchOp::Delete { id }) => {
-                        let deleted = id.clone();
-                        let outcome = ctx.store.write(move |c| R::delete(c, &access.network, &deleted)).await;
+                        let outcome = ctx.store.delete_record::<R::Table>(&access.network, &id).await;
                         (Value::String(id), outcome.map(|()| None))
                     }
                 }
@@ -291,11 +229,9 @@ async fn patch_record<R: Records>(
     version: Option<i64>,
 ) -> Result<R::Stored> {
     ctx.store
-        .write(move |c| {
-            let current = R::get(c, &access.network, &id)?;
-            let patched = patch::apply(&Value::Object(R::to_json(&current)), &ops, PROTECTED)?;
-            let next = R::parse(&patched).map_err(Error::InvalidParams)?;
-            R::replace(c, &access.network, &id, next.record, version, &access.actor)
+        .change_record::<R::Table, _>(&access.network, &id, version, &access.actor, move |current| {
+            let patched = patch::apply(&Value::Object(R::to_json(current)), &ops, PROTECTED)?;
+            Ok(R::parse(&patched).map_err(Error::InvalidParams)?.record)
         })
         .await
 }
@@ -402,8 +338,7 @@ pub fn register_lookups<R: Records>(
             if equal.len() != members.len() {
                 return Err(Error::invalid("params", "a required member is missing"));
             }
-            let listed = page.clone();
-            let found = ctx.store.read(move |c| R::list_by(c, &access.network, &equal, &listed)).await?;
+            let found = ctx.store.list_records::<R::Table>(&access.network, equal, page.clone()).await?;
             listing::<R>(found, &page, &ext)
         })?;
     }

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::records::{self, Names, required_id};
 use super::{Ctx, params};
-use crate::domain::registration::{self, Registration, RegistrationQuery};
+use crate::domain::registration::{self, RegistrationQuery};
 use crate::error::Error;
-use crate::store::registration::{self as stored, StoredRegistration};
+use crate::store::registration as stored;
 
 /// Registrations as a record resource.
 pub struct Registrations;
@@ -16,10 +16,7 @@ pub struct Registrations;
 crate::records!(
     Registrations,
     "registration",
-    Registration,
-    StoredRegistration,
-    crate::store::registration::ListedRegistration,
-    crate::store::registration,
+    crate::store::records::Registrations,
     registration::field_names,
     registration
 );

@@ -69,3 +69,30 @@ pub fn check_room(conn: &Connection, network: &NetworkId, held: Held) -> Result<
     }
     limits::check_room(&set, held, count(conn, network, held)?)
 }
+
+impl super::Store {
+    /// A network's limits and what it holds.
+    pub async fn network_limits(&self, network: &NetworkId) -> Result<(NetworkLimits, Usage)> {
+        let network = network.clone();
+        self.read(move |c| Ok((get(c, &network)?, usage(c, &network)?))).await
+    }
+
+    /// Sets (`Some`) or removes (`None`) the given limits of a network, keeping the others, in one transaction so
+    /// that two changes of different limits both hold; the limits as they are then, and what the network holds.
+    pub async fn change_network_limits(
+        &self,
+        network: &NetworkId,
+        changes: Vec<(Held, Option<i64>)>,
+    ) -> Result<(NetworkLimits, Usage)> {
+        let network = network.clone();
+        self.write(move |c| {
+            let mut limits = get(c, &network)?;
+            for (held, max) in changes {
+                limits.set(held, max);
+            }
+            set(c, &network, &limits)?;
+            Ok((limits, usage(c, &network)?))
+        })
+        .await
+    }
+}

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod function_ticket;
 pub mod limits;
 pub mod list;
+pub mod records;
 pub mod registration;
 pub mod ticket;
 pub mod token;
@@ -252,6 +253,11 @@ impl Store {
         Ok(list)
     }
 
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
+    }
+
     /// The writer's counters.
     pub fn stats(&self) -> &WriterStats {
         &self.inner.stats
@@ -309,6 +315,14 @@ pub fn sys_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<c
         created_by: row.get(first + 3)?,
         last_modified_by: row.get(first + 4)?,
     })
+}
+
+/// A failure of SQLite is the server's, never the caller's: an internal error whose cause goes to the log. (Every
+/// refusal a caller can cause is checked before SQL is run, or read from a constraint by the store function.)
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Internal(format!("sqlite: {e}"))
+    }
 }
 
 fn stopped() -> Error {

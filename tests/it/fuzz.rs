@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use common::{ADMIN, Client, ticket};
+use common::{ADMIN, ticket};
 use ticket_admin::config::RateLimits;
 
 /// Requests a run sends.
@@ -175,10 +175,8 @@ fn codes(answer: &Value, out: &mut Vec<i64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_serving() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let config = ticket_admin::config::Config { rates: RateLimits::OFF, ..common::config(dir.path()) };
-    let running = ticket_admin::start(config).await.expect("server starts");
-    let client = Client::of(running.local_addr()).with_token(ADMIN).on("fuzz");
+    let server = common::launch(|c| c.rates = RateLimits::OFF).await;
+    let client = server.admin().on("fuzz");
     client.call("ticket.createPurchasableTicket", json!({"ticket": ticket("base")})).await.expect("a base ticket");
     let made = client
         .call(
@@ -249,7 +247,7 @@ async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_se
     assert_eq!(health.status(), 200);
     let me = client.call("admin.whoami", json!({})).await.expect("still serving");
     assert_eq!(me["tokenInfo"]["name"], "bootstrap");
-    running.shutdown().await;
+    server.stop().await;
 }
 
 /// The first 2,000 characters of a body, for a failure message.

@@ -14,44 +14,12 @@ use std::time::Duration;
 
 use common::{ADMIN, Client, ticket};
 use serde_json::{Value, json};
-use ticket_admin::config::{Config, RateLimits};
+use ticket_admin::config::RateLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The longest any awaited event may take before the test fails.
 const BOUND: Duration = Duration::from_secs(20);
-
-/// A server of this test's own, with `adjust` applied to a test config.
-struct Server {
-    running: ticket_admin::Running,
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(adjust: impl FnOnce(&mut Config)) -> Server {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        Server::start_in(dir, adjust).await
-    }
-
-    async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Server {
-        let mut config = common::config(dir.path());
-        adjust(&mut config);
-        let running = ticket_admin::start(config).await.expect("server starts");
-        let addr = running.local_addr();
-        Server { running, addr, dir }
-    }
-
-    fn admin(&self) -> Client {
-        Client::of(self.addr).with_token(ADMIN)
-    }
-
-    /// Shuts the server down and hands back its database directory.
-    async fn stop(self) -> tempfile::TempDir {
-        self.running.shutdown().await;
-        self.dir
-    }
-}
 
 /// A raw connection that sends a POST head declaring `length` body bytes, then `sent` of them, and nothing more.
 async fn stalled_body(addr: SocketAddr, length: usize, sent: &[u8]) -> TcpStream {
@@ -130,7 +98,7 @@ async fn read_response(stream: &mut TcpStream) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_bodies_take_no_call_slot() {
     // Finding 1: the slot was taken before the body was read, so 500 stalled bodies made every call 429.
-    let server = Server::start(|c| c.max_in_flight = 5).await;
+    let server = common::launch(|c| c.max_in_flight = 5).await;
     let mut stalled = Vec::new();
     for _ in 0..40 {
         stalled.push(stalled_body(server.addr, 200, b"{").await);
@@ -144,7 +112,7 @@ async fn stalled_bodies_take_no_call_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_stops_arriving_gets_408_and_the_connection_is_closed() {
-    let server = Server::start(|c| c.bounds.body_timeout = Duration::from_millis(300)).await;
+    let server = common::launch(|c| c.bounds.body_timeout = Duration::from_millis(300)).await;
     let mut stream = stalled_body(server.addr, 200, b"{\"jsonrpc\":").await;
     let answer = read_until_closed(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
@@ -155,7 +123,7 @@ async fn a_body_that_stops_arriving_gets_408_and_the_connection_is_closed() {
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     // Finding 2: an idle connection stayed open for good.
     // The header bound is longer than the test may take: only the idle bound can close it.
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.bounds.idle_timeout = Duration::from_millis(300);
         c.bounds.header_timeout = Duration::from_secs(60);
     })
@@ -173,7 +141,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_whose_head_does_not_arrive_is_closed_after_the_header_timeout() {
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.bounds.header_timeout = Duration::from_millis(300);
         c.bounds.idle_timeout = Duration::from_secs(60);
     })
@@ -185,7 +153,7 @@ async fn a_connection_whose_head_does_not_arrive_is_closed_after_the_header_time
     assert_eq!(read_until_closed(&mut silent).await, "");
     assert_eq!(read_until_closed(&mut partial).await, "");
     // The idle bound between requests is the longer one: a kept-alive connection outlives the header bound.
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.bounds.header_timeout = Duration::from_millis(200);
         c.bounds.idle_timeout = Duration::from_secs(30);
     })
@@ -200,7 +168,7 @@ async fn a_connection_whose_head_does_not_arrive_is_closed_after_the_header_time
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_connection_cap_new_clients_wait_until_one_closes() {
-    let server = Server::start(|c| c.bounds.max_connections = 2).await;
+    let server = common::launch(|c| c.bounds.max_connections = 2).await;
     let first = TcpStream::connect(server.addr).await.expect("connect");
     let _second = TcpStream::connect(server.addr).await.expect("connect");
     let admin = server.admin();
@@ -215,7 +183,7 @@ async fn at_the_connection_cap_new_clients_wait_until_one_closes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
     // Finding 1: bodies declaring 1 MiB − 1 each reserved it up front (1,500 of them took 2.2 GB).
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.max_body_bytes = 1 << 20;
         c.bounds.max_body_memory = 2 << 20;
     })
@@ -229,7 +197,7 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
     drop(stalled);
 
     // Bytes that did arrive are held against the budget: past it, 429 with Retry-After; freed when they go.
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.max_body_bytes = 3000;
         c.bounds.max_body_memory = 4000;
     })
@@ -277,7 +245,7 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_past_its_timeout_gets_32000_and_its_queued_write_never_runs() {
-    let server = Server::start(|c| c.bounds.call_timeout = Duration::from_nanos(1)).await;
+    let server = common::launch(|c| c.bounds.call_timeout = Duration::from_nanos(1)).await;
     let net = "timeouts";
     let client = server.admin().on(net);
     let batch: Vec<Value> = (0..40)
@@ -300,7 +268,7 @@ async fn a_call_past_its_timeout_gets_32000_and_its_queued_write_never_runs() {
 
     // After a restart with the default timeout: not one of them was written.
     let dir = server.stop().await;
-    let server = Server::start_in(dir, |_| {}).await;
+    let server = common::launch_in(dir, |_| {}).await;
     let client = server.admin().on(net);
     for answer in &answers {
         let id = format!("t{}", answer["id"]);
@@ -313,7 +281,7 @@ async fn a_call_past_its_timeout_gets_32000_and_its_queued_write_never_runs() {
 async fn a_token_past_its_rate_gets_32029_with_a_wait_in_both_wire_forms() {
     // One call a second, a burst of two: of a batch of five, exactly two are served (the first is charged before
     // the body is read, and only once).
-    let server = Server::start(|c| c.rates = RateLimits { token: 1, network: 0, anonymous: 0 }).await;
+    let server = common::launch(|c| c.rates = RateLimits { token: 1, network: 0, anonymous: 0 }).await;
     let client = server.admin();
     let batch: Vec<Value> =
         (0..5).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "admin.whoami", "params": {}})).collect();
@@ -358,7 +326,7 @@ async fn a_token_past_its_rate_gets_32029_with_a_wait_in_both_wire_forms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_network_past_its_rate_refuses_every_caller_but_strangers_cannot_drain_it() {
-    let server = Server::start(|c| c.rates = RateLimits { token: 0, network: 5, anonymous: 0 }).await;
+    let server = common::launch(|c| c.rates = RateLimits { token: 0, network: 5, anonymous: 0 }).await;
     let admin = server.admin();
     let a = admin.make_token(&["network.manage@shared"]).await;
     let b = admin.make_token(&["network.manage@shared"]).await;
@@ -387,7 +355,7 @@ async fn a_network_past_its_rate_refuses_every_caller_but_strangers_cannot_drain
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_without_a_token_are_limited_per_client_address() {
-    let server = Server::start(|c| c.rates = RateLimits { token: 0, network: 0, anonymous: 2 }).await;
+    let server = common::launch(|c| c.rates = RateLimits { token: 0, network: 0, anonymous: 2 }).await;
     let anonymous = Client::of(server.addr);
     let mut statuses = Vec::new();
     for _ in 0..8 {
@@ -415,7 +383,7 @@ async fn set_limits(admin: &Client, params: Value) -> Result<Value, common::RpcE
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenant_limits_are_set_read_and_validated_by_admins_only() {
-    let server = Server::start(|_| {}).await;
+    let server = common::launch(|_| {}).await;
     let admin = server.admin();
     let empty = admin.call("admin.getNetworkLimits", json!({"networkId": "t1"})).await.expect("read");
     assert_eq!(
@@ -475,7 +443,7 @@ fn assert_exactly(results: &[Result<Value, common::RpcError>], max: usize, limit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenant_limits_hold_exactly_under_200_concurrent_creates() {
-    let server = Server::start(|_| {}).await;
+    let server = common::launch(|_| {}).await;
     let admin = server.admin();
     set_limits(&admin, json!({"networkId": "race", "maxTickets": 3, "maxRegistrations": 10, "maxFunctionTickets": 4}))
         .await
@@ -518,7 +486,7 @@ async fn tenant_limits_hold_exactly_under_200_concurrent_creates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_head_on_a_kept_connection_is_held_to_the_header_bound() {
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.bounds.header_timeout = Duration::from_millis(300);
         c.bounds.idle_timeout = Duration::from_secs(60);
     })
@@ -532,7 +500,7 @@ async fn a_later_head_on_a_kept_connection_is_held_to_the_header_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_without_a_token_cannot_take_the_body_budget() {
-    let server = Server::start(|c| {
+    let server = common::launch(|c| {
         c.max_body_bytes = 1 << 20;
         c.bounds.max_body_memory = 4 << 20;
         c.rates = RateLimits::OFF;
@@ -554,4 +522,57 @@ async fn requests_without_a_token_cannot_take_the_body_budget() {
     let (status, text) = server.admin().post_raw("/jsonRpc", &big).await;
     assert_eq!(status, 200, "a token holder's largest body still fits: {text}");
     drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_call_slots_a_request_gets_429_in_flight() {
+    let server = common::launch(|c| {
+        c.max_in_flight = 1;
+        c.rates = RateLimits::OFF;
+    })
+    .await;
+    let client = server.admin().on("slots");
+    let batch = Value::Array(
+        (0..100)
+            .map(|i| {
+                json!({"jsonrpc": "2.0", "id": i, "method": "registration.create", "params": {"registration":
+                    {"eventId": "ev1", "name": "Ada", "contactId": format!("c{i}"), "typeId": "t", "packageId": "p"}}})
+            })
+            .collect(),
+    );
+    // While a batch holds the one slot, another request is refused with 429 (tried again while batches run, since
+    // a batch may end before the other request arrives).
+    let mut refused = None;
+    for _ in 0..20 {
+        let holder = {
+            let (client, batch) = (client.clone(), batch.clone());
+            tokio::spawn(async move { client.post(&batch).await })
+        };
+        while !holder.is_finished() && refused.is_none() {
+            let resp = client
+                .http
+                .post(format!("{}/jsonRpc", client.base))
+                .bearer_auth(ADMIN)
+                .header("content-type", "application/json")
+                .body(json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string())
+                .send()
+                .await
+                .expect("an answer");
+            if resp.status() == 429 {
+                refused = Some((resp.headers().get("retry-after").cloned(), resp.json::<Value>().await.expect("JSON")));
+            }
+        }
+        assert_eq!(holder.await.expect("joined").0, 200, "the batch holding the slot is served");
+        if refused.is_some() {
+            break;
+        }
+    }
+    let (retry_after, body) = refused.expect("a request past the one call slot is refused");
+    assert!(retry_after.is_some());
+    assert_eq!(
+        (&body["error"]["code"], &body["error"]["data"]["limit"]),
+        (&json!(-32029), &json!("inFlight")),
+        "{body}"
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("server busy"), "{body}");
 }

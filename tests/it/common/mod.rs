@@ -66,6 +66,40 @@ pub fn shared() -> &'static Shared {
     })
 }
 
+/// A server of a test's own (bounds, limits or a restart the shared one cannot have), on a database of its own.
+pub struct Launched {
+    pub running: ticket_admin::Running,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts a server of a test's own with `adjust` applied to [`config`].
+pub async fn launch(adjust: impl FnOnce(&mut Config)) -> Launched {
+    launch_in(tempfile::tempdir().expect("temporary directory"), adjust).await
+}
+
+/// [`launch`] on the database in `dir` (one a stopped server left).
+pub async fn launch_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Launched {
+    let mut config = config(dir.path());
+    adjust(&mut config);
+    let running = ticket_admin::start(config).await.expect("server starts");
+    let addr = running.local_addr();
+    Launched { running, addr, dir }
+}
+
+impl Launched {
+    /// A client of this server with the admin token.
+    pub fn admin(&self) -> Client {
+        Client::of(self.addr).with_token(ADMIN)
+    }
+
+    /// Shuts the server down and hands back its database directory.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.running.shutdown().await;
+        self.dir
+    }
+}
+
 /// A network id no other test uses.
 pub fn network(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
