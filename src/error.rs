@@ -1,30 +1,10 @@
-//! The one error type of the domain and its single mapping to JSON-RPC error objects.
+//! The one error type of the domain and the store: what went wrong and why, in domain terms.
 //!
-//! Everything below the RPC layer speaks [`Error`]; only [`From<Error> for ErrorObjectOwned`] knows the wire codes.
-//! An internal error carries its cause for the log; the client sees a generic message.
+//! No wire code lives here: `rpc::errors` alone maps an [`Error`] to a JSON-RPC error object (its code, message and
+//! `data`). An internal error carries its cause for the log; the client sees a generic message.
 
-use jsonrpsee::types::{ErrorObject, ErrorObjectOwned};
 use serde::Serialize;
-use serde_json::{Value, json};
-
-/// Wire code: invalid params.
-pub const INVALID_PARAMS: i32 = -32602;
-/// Wire code: internal error.
-pub const INTERNAL_ERROR: i32 = -32603;
-/// Wire code: the caller is not authenticated.
-pub const NOT_AUTHENTICATED: i32 = -32001;
-/// Wire code: the caller lacks the permission.
-pub const FORBIDDEN: i32 = -32003;
-/// Wire code: the resource does not exist.
-pub const NOT_FOUND: i32 = -32004;
-/// Wire code: a conflict with the stored state.
-pub const CONFLICT: i32 = -32009;
-/// Wire code: the record is locked.
-pub const LOCKED: i32 = -32023;
-/// Wire code: a rate limit or a tenant limit is exceeded.
-pub const LIMIT_EXCEEDED: i32 = -32029;
-/// Wire code: the call ran past the server's call timeout.
-pub const TIMED_OUT: i32 = -32000;
+use serde_json::Value;
 
 /// One problem found in a request's params.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,38 +30,42 @@ impl FieldError {
     }
 }
 
-/// Why a change conflicts with what is stored; the `reason` of a `-32009`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConflictReason {
+/// Why a change conflicts with what is stored; each reason carries what a client needs to act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
     /// The id is taken.
-    Duplicate,
+    #[error("{resource} {id} already exists")]
+    Duplicate { resource: &'static str, id: String },
+    /// The registration number is taken in its event.
+    #[error("registration number {number} is taken in event {event_id}")]
+    NumberTaken { event_id: String, number: i64 },
     /// The `sysVersion` sent is not the stored one.
-    StaleVersion,
-    /// The change refers to an object that does not exist.
-    MissingReference,
-    /// The object is still referred to by others.
-    Referenced,
+    #[error("sysVersion {expected} is stale; the stored version is {current}")]
+    StaleVersion { expected: i64, current: i64 },
+    /// The change refers, by `field`, to an object of the network that does not exist.
+    #[error("{resource} {id} does not exist in this network")]
+    MissingReference { resource: &'static str, id: String, field: &'static str },
+    /// The ticket is held by active registrations.
+    #[error("ticket {product_id} is held by {sold} active registrations")]
+    TicketHeld { product_id: String, sold: i64 },
+    /// The registration is the parent of guest registrations.
+    #[error("registration {registration_id} is the parent of {guests} guest registrations")]
+    GuestsHeld { registration_id: String, guests: i64 },
+    /// Function tickets refer to the registration, which cannot therefore be `change`d (deleted, moved).
+    #[error("registration {registration_id} cannot be {change}: {count} function tickets refer to it")]
+    FunctionTicketsHeld { registration_id: String, count: i64, change: &'static str },
     /// The ticket's allocation is used up.
-    SoldOut,
+    #[error("ticket {product_id} is sold out ({sold} of {allocation})")]
+    SoldOut { product_id: String, allocation: i64, sold: i64 },
+    /// A ticket's new allocation is below what it has sold.
+    #[error("allocation {allocation} is below the {sold} already sold")]
+    AllocationBelowSold { allocation: i64, sold: i64 },
     /// The contact holds as many of the ticket as allowed.
-    MaxPerAttendee,
+    #[error("contact {contact_id} already holds {holding} of ticket {product_id} (at most {max})")]
+    MaxPerAttendee { product_id: String, contact_id: String, holding: i64, max: i64 },
     /// A JSON Patch `test` operation failed.
-    TestFailed,
-}
-
-impl ConflictReason {
-    /// The wire name of the reason.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConflictReason::Duplicate => "duplicate",
-            ConflictReason::StaleVersion => "staleVersion",
-            ConflictReason::MissingReference => "missingReference",
-            ConflictReason::Referenced => "referenced",
-            ConflictReason::SoldOut => "soldOut",
-            ConflictReason::MaxPerAttendee => "maxPerAttendee",
-            ConflictReason::TestFailed => "testFailed",
-        }
-    }
+    #[error("test operation {operation} failed at {path}")]
+    TestFailed { operation: usize, path: String },
 }
 
 /// The domain's one error type.
@@ -100,8 +84,8 @@ pub enum Error {
     #[error("{resource} {id} not found")]
     NotFound { resource: &'static str, id: String },
     /// The change conflicts with the stored state.
-    #[error("{message}")]
-    Conflict { reason: ConflictReason, message: String, details: serde_json::Map<String, Value> },
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     /// The record has `sysLocked: true`.
     #[error("{resource} {id} is locked")]
     Locked { resource: &'static str, id: String },
@@ -126,81 +110,6 @@ impl Error {
     /// One invalid member.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidParams(vec![FieldError::new(field, message)])
-    }
-
-    /// A conflict with its reason and extra data members.
-    pub fn conflict(reason: ConflictReason, message: impl Into<String>, details: Value) -> Self {
-        let details = match details {
-            Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
-        Error::Conflict { reason, message: message.into(), details }
-    }
-
-    /// The wire code of this error.
-    pub fn code(&self) -> i32 {
-        match self {
-            Error::InvalidParams(_) => INVALID_PARAMS,
-            Error::NotAuthenticated => NOT_AUTHENTICATED,
-            Error::Forbidden { .. } => FORBIDDEN,
-            Error::NotFound { .. } => NOT_FOUND,
-            Error::Conflict { .. } => CONFLICT,
-            Error::Locked { .. } => LOCKED,
-            Error::RateLimited { .. } | Error::Busy { .. } | Error::TenantLimit { .. } => LIMIT_EXCEEDED,
-            Error::TimedOut => TIMED_OUT,
-            Error::Internal(_) => INTERNAL_ERROR,
-        }
-    }
-}
-
-impl From<Error> for ErrorObjectOwned {
-    fn from(e: Error) -> Self {
-        let code = e.code();
-        match e {
-            Error::InvalidParams(errors) => {
-                let message = match errors.as_slice() {
-                    [one] => format!("invalid params: {}: {}", one.field, one.message),
-                    many => format!("invalid params: {} problems", many.len()),
-                };
-                ErrorObject::owned(code, message, Some(json!({ "errors": errors })))
-            }
-            Error::NotAuthenticated => ErrorObject::owned(
-                code,
-                "not authenticated: send a valid token as 'Authorization: Bearer <token>'",
-                None::<()>,
-            ),
-            Error::Forbidden { permission, ref network_id } => ErrorObject::owned(
-                code,
-                e.to_string(),
-                Some(json!({ "permission": permission, "networkId": network_id })),
-            ),
-            Error::NotFound { resource, ref id } => {
-                ErrorObject::owned(code, e.to_string(), Some(json!({ "resource": resource, "id": id })))
-            }
-            Error::Conflict { reason, message, mut details } => {
-                details.insert("reason".into(), Value::from(reason.as_str()));
-                ErrorObject::owned(code, message, Some(Value::Object(details)))
-            }
-            Error::Locked { resource, ref id } => {
-                ErrorObject::owned(code, e.to_string(), Some(json!({ "resource": resource, "id": id })))
-            }
-            Error::RateLimited { limit, retry_after_ms } | Error::Busy { limit, retry_after_ms } => {
-                ErrorObject::owned(code, e.to_string(), Some(json!({ "limit": limit, "retryAfterMs": retry_after_ms })))
-            }
-            Error::TenantLimit { limit, value } => {
-                ErrorObject::owned(code, e.to_string(), Some(json!({ "limit": limit, "value": value })))
-            }
-            Error::TimedOut => ErrorObject::owned(
-                code,
-                "timed out: the call ran past the server's call timeout; a write it started was committed whole \
-                 or not at all",
-                None::<()>,
-            ),
-            Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                ErrorObject::owned(code, "internal error", None::<()>)
-            }
-        }
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::input;
 use super::record::MAX_RECORD_BYTES;
-use crate::error::{ConflictReason, Error, FieldError};
+use crate::error::{Conflict, Error, FieldError};
 
 /// Most operations one patch document may hold.
 pub const MAX_OPERATIONS: usize = 1000;
@@ -52,11 +52,9 @@ pub fn apply(record: &Value, operations: &[json_patch::PatchOperation], protecte
 /// The error of the operation at `index` that could not be applied.
 fn refused(index: usize, e: json_patch::PatchError) -> Error {
     match e.kind {
-        json_patch::PatchErrorKind::TestFailed => Error::conflict(
-            ConflictReason::TestFailed,
-            format!("test operation {index} failed at {}", e.path),
-            serde_json::json!({ "operation": index, "path": e.path.to_string() }),
-        ),
+        json_patch::PatchErrorKind::TestFailed => {
+            Conflict::TestFailed { operation: index, path: e.path.to_string() }.into()
+        }
         kind => Error::InvalidParams(vec![FieldError::new(
             format!("patch[{index}]"),
             format!("cannot be applied at {}: {kind}", e.path),
@@ -89,7 +87,7 @@ mod tests {
     fn refuses_failed_tests_and_protected_members() {
         let record = json!({"id": "r1", "a": 1});
         let failed = apply(&record, &parse(&json!([{"op": "test", "path": "/a", "value": 9}])).unwrap(), &["id"]);
-        assert!(matches!(failed, Err(Error::Conflict { reason: ConflictReason::TestFailed, .. })));
+        assert!(matches!(failed, Err(Error::Conflict(Conflict::TestFailed { .. }))));
         let protected =
             apply(&record, &parse(&json!([{"op": "replace", "path": "/id", "value": "x"}])).unwrap(), &["id"]);
         assert!(matches!(protected, Err(Error::InvalidParams(_))));
@@ -104,7 +102,7 @@ mod tests {
         assert_eq!(errors[0].field, "patch[1]");
         let ops = parse(&json!([{"op": "add", "path": "/b", "value": 2}, {"op": "test", "path": "/a", "value": 2}]));
         let failed = apply(&record, &ops.unwrap(), &["id"]);
-        assert!(matches!(failed, Err(Error::Conflict { ref details, .. }) if details["operation"] == 1), "{failed:?}");
+        assert!(matches!(failed, Err(Error::Conflict(Conflict::TestFailed { operation: 1, .. }))), "{failed:?}");
     }
 
     #[test]

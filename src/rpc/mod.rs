@@ -5,10 +5,12 @@
 //! `Dispatcher` → a namespace's handler → domain → store.
 
 pub mod admin;
+pub mod errors;
 pub mod function_ticket;
 pub mod guard;
 pub mod http;
 pub mod jsonrpc;
+
 pub mod limits;
 pub mod listener;
 pub mod params;

@@ -5,13 +5,13 @@
 //! transferred, its function tickets follow it to the new contact in the same transaction.
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::domain::Page;
 use crate::domain::function_ticket::FunctionTicket;
 use crate::domain::ids::{NetworkId, new_id};
 use crate::domain::sys::Sys;
-use crate::error::{ConflictReason, Error, FieldError, Result};
+use crate::error::{Conflict, Error, FieldError, Result};
 use crate::store::as_sql;
 use crate::store::list::{self, Found, Listed};
 use crate::store::registration;
@@ -179,14 +179,15 @@ pub fn count_for_registration(conn: &Connection, network: &NetworkId, registrati
 }
 
 /// `-32009 referenced` while function tickets refer to the registration.
-pub fn check_unreferenced(conn: &Connection, network: &NetworkId, registration_id: &str, change: &str) -> Result<()> {
+pub fn check_unreferenced(
+    conn: &Connection,
+    network: &NetworkId,
+    registration_id: &str,
+    change: &'static str,
+) -> Result<()> {
     let count = count_for_registration(conn, network, registration_id)?;
     if count > 0 {
-        return Err(Error::conflict(
-            ConflictReason::Referenced,
-            format!("registration {registration_id} cannot be {change}: {count} function tickets refer to it"),
-            json!({ "resource": "registration", "id": registration_id, "referencedBy": "functionTicket", "count": count }),
-        ));
+        return Err(Conflict::FunctionTicketsHeld { registration_id: registration_id.to_owned(), count, change }.into());
     }
     Ok(())
 }

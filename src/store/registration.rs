@@ -8,7 +8,7 @@
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::domain::Page;
 use crate::domain::ids::{NetworkId, ProductId, new_id};
@@ -16,7 +16,7 @@ use crate::domain::record;
 use crate::domain::registration::{self, Holding, Registration, RegistrationQuery};
 use crate::domain::sys::Sys;
 use crate::domain::time;
-use crate::error::{ConflictReason, Error, Result};
+use crate::error::{Conflict, Error, Result};
 use crate::store::function_ticket;
 use crate::store::list::{self, Found, Listed};
 use crate::store::ticket;
@@ -146,11 +146,7 @@ pub fn change_holding(
     if let Some(allocation) = held.ticket.allocation
         && held.sold >= allocation
     {
-        return Err(Error::conflict(
-            ConflictReason::SoldOut,
-            format!("ticket {} is sold out ({} of {allocation})", after.product_id, held.sold),
-            json!({ "productId": after.product_id, "allocation": allocation, "sold": held.sold }),
-        ));
+        return Err(Conflict::SoldOut { product_id: after.product_id.clone(), allocation, sold: held.sold }.into());
     }
     if let Some(max) = held.ticket.max_per_attendee {
         let holding: i64 = conn
@@ -160,14 +156,13 @@ pub fn change_holding(
             )?
             .query_row(params![network.as_str(), after.product_id, after.contact_id, registration_id], |r| r.get(0))?;
         if holding >= max {
-            return Err(Error::conflict(
-                ConflictReason::MaxPerAttendee,
-                format!(
-                    "contact {} already holds {holding} of ticket {} (at most {max})",
-                    after.contact_id, after.product_id
-                ),
-                json!({ "productId": after.product_id, "contactId": after.contact_id, "maxPerAttendee": max }),
-            ));
+            return Err(Conflict::MaxPerAttendee {
+                product_id: after.product_id.clone(),
+                contact_id: after.contact_id.clone(),
+                holding,
+                max,
+            }
+            .into());
         }
     }
     adjust.execute(params![network.as_str(), after.product_id, 1])?;
@@ -175,11 +170,7 @@ pub fn change_holding(
 }
 
 fn missing_ticket(product_id: &str) -> Error {
-    Error::conflict(
-        ConflictReason::MissingReference,
-        format!("ticket {product_id} does not exist in this network"),
-        json!({ "resource": "ticket", "id": product_id, "field": "productId" }),
-    )
+    Conflict::MissingReference { resource: "ticket", id: product_id.to_owned(), field: "productId" }.into()
 }
 
 /// `productId`, when set, must name a ticket of the network (whatever the status).
@@ -208,11 +199,7 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
                 )?
                 .query_row(params![network.as_str(), event_id, n], |r| r.get(0))?;
             if taken {
-                return Err(Error::conflict(
-                    ConflictReason::Duplicate,
-                    format!("registration number {n} is taken in event {event_id}"),
-                    json!({ "resource": "registration", "field": "number", "number": n }),
-                ));
+                return Err(Conflict::NumberTaken { event_id: event_id.to_owned(), number: n }.into());
             }
             n
         }
@@ -410,11 +397,7 @@ pub fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
         .prepare_cached("SELECT count(*) FROM registrations WHERE network_id = ?1 AND parent_registration_id = ?2")?
         .query_row(params![network.as_str(), id], |r| r.get(0))?;
     if guests > 0 {
-        return Err(Error::conflict(
-            ConflictReason::Referenced,
-            format!("registration {id} is the parent of {guests} guest registrations"),
-            json!({ "resource": "registration", "id": id, "referencedBy": "registration", "count": guests }),
-        ));
+        return Err(Conflict::GuestsHeld { registration_id: id.to_owned(), guests }.into());
     }
     function_ticket::check_unreferenced(conn, network, id, "deleted")?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), None)?;
@@ -593,13 +576,16 @@ pub fn list_by(
 }
 
 /// A registration of the network whose id a reference names, for the integrity checks of other resources.
-pub fn find_for_reference(conn: &Connection, network: &NetworkId, id: &str, field: &str) -> Result<StoredRegistration> {
+pub fn find_for_reference(
+    conn: &Connection,
+    network: &NetworkId,
+    id: &str,
+    field: &'static str,
+) -> Result<StoredRegistration> {
     get(conn, network, id).map_err(|e| match e {
-        Error::NotFound { .. } => Error::conflict(
-            ConflictReason::MissingReference,
-            format!("registration {id} does not exist in this network"),
-            json!({ "resource": "registration", "id": id, "field": field }),
-        ),
+        Error::NotFound { .. } => {
+            Conflict::MissingReference { resource: "registration", id: id.to_owned(), field }.into()
+        }
         other => other,
     })
 }
@@ -609,6 +595,7 @@ mod tests {
     use super::*;
     use crate::domain::input::Input;
     use crate::store::{Store, Synchronous};
+    use serde_json::json;
 
     async fn plan(store: &Store, sql: String, args: Vec<Sql>) -> String {
         store

@@ -9,7 +9,7 @@ use crate::domain::money::Cents;
 use crate::domain::sys::Sys;
 use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
 use crate::domain::time;
-use crate::error::{ConflictReason, Error, Result};
+use crate::error::{Conflict, Error, Result};
 
 const COLUMNS: &str = "product_id, event_name, event_start_date, event_end_date, ticket_type, ticket_name, \
     ticket_description, price_cents, thumbnail_id, discount, grants, allocation, max_per_attendee, visible, \
@@ -109,11 +109,7 @@ fn write_row(conn: &Connection, network: &NetworkId, t: &StoredTicket, insert: b
 /// Creates a ticket; a taken productId is `-32009 duplicate`.
 pub fn create(conn: &Connection, network: &NetworkId, ticket: Ticket, actor: &str) -> Result<StoredTicket> {
     if find(conn, network, &ticket.product_id)?.is_some() {
-        return Err(Error::conflict(
-            ConflictReason::Duplicate,
-            format!("ticket {} already exists", ticket.product_id),
-            serde_json::json!({ "resource": "ticket", "id": ticket.product_id.as_str() }),
-        ));
+        return Err(Conflict::Duplicate { resource: "ticket", id: ticket.product_id.to_string() }.into());
     }
     super::limits::check_room(conn, network, crate::domain::limits::Held::Tickets)?;
     let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(actor) };
@@ -140,11 +136,7 @@ pub fn update(
     if let Some(allocation) = ticket.allocation
         && allocation < current.sold
     {
-        return Err(Error::conflict(
-            ConflictReason::SoldOut,
-            format!("allocation {allocation} is below the {} already sold", current.sold),
-            serde_json::json!({ "sold": current.sold, "allocation": allocation }),
-        ));
+        return Err(Conflict::AllocationBelowSold { allocation, sold: current.sold }.into());
     }
     let stored = StoredTicket { ticket, sold: current.sold, sys: current.sys.changed(actor) };
     write_row(conn, network, &stored, false)?;
@@ -155,11 +147,7 @@ pub fn update(
 pub fn delete(conn: &Connection, network: &NetworkId, id: &ProductId) -> Result<()> {
     let current = get(conn, network, id)?;
     if current.sold > 0 {
-        return Err(Error::conflict(
-            ConflictReason::Referenced,
-            format!("ticket {id} is held by {} active registrations", current.sold),
-            serde_json::json!({ "resource": "ticket", "id": id.as_str(), "sold": current.sold }),
-        ));
+        return Err(Conflict::TicketHeld { product_id: id.to_string(), sold: current.sold }.into());
     }
     conn.prepare_cached("DELETE FROM tickets WHERE network_id = ?1 AND product_id = ?2")?
         .execute(params![network.as_str(), id.as_str()])?;
@@ -169,11 +157,7 @@ pub fn delete(conn: &Connection, network: &NetworkId, id: &ProductId) -> Result<
 /// `-32009 staleVersion` unless the client's expected version (if any) is the stored one.
 pub fn check_version(expected: Option<i64>, actual: i64) -> Result<()> {
     match expected {
-        Some(expected) if expected != actual => Err(Error::conflict(
-            ConflictReason::StaleVersion,
-            format!("sysVersion {expected} is stale; the stored version is {actual}"),
-            serde_json::json!({ "expected": expected, "actual": actual }),
-        )),
+        Some(expected) if expected != actual => Err(Conflict::StaleVersion { expected, current: actual }.into()),
         _ => Ok(()),
     }
 }
