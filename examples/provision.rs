@@ -86,7 +86,12 @@ fn desired(text: &str) -> Result<BTreeMap<String, Map<String, Value>>, String> {
     for (i, raw) in list.iter().enumerate() {
         match Ticket::from_json(&format!("[{i}]"), raw) {
             Ok(input) => {
-                let shown = StoredTicket { ticket: input.ticket, sold: 0, sys: Sys::new("") }.to_json();
+                let shown = StoredTicket {
+                    ticket: input.ticket,
+                    sold: 0,
+                    sys: Sys::new(&ticket_admin::domain::ids::ActorId::new("")),
+                }
+                .to_json();
                 let id = shown["productId"].as_str().unwrap_or_default().to_owned();
                 if out.insert(id.clone(), settable(&shown)).is_some() {
                     problems.push(format!("[{i}].productId: {id} is listed twice"));

@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{TokenTable, token::Grant};
 use crate::config::Config;
 use crate::rpc::Ctx;
-use crate::store::Store;
+use crate::store::{SharedStore, SqliteStore};
 
 /// Largest response body the RPC layer writes.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -72,12 +72,12 @@ impl Running {
 }
 
 /// Opens the store in a blocking thread (SQLite never runs on an async worker).
-pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+pub async fn open_store(config: &Config) -> Result<SharedStore, StartError> {
     let (db, sync, readers) = (config.db.clone(), config.synchronous, config.readers);
-    tokio::task::spawn_blocking(move || Store::open(&db, sync, readers))
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db, sync, readers))
         .await
-        .map_err(|e| StartError::Setup(error::Error::Internal(e.to_string())))?
-        .map_err(StartError::from)
+        .map_err(|e| StartError::Setup(error::Error::Internal(e.to_string())))??;
+    Ok(Arc::new(store))
 }
 
 /// Starts a server with `config`: the database opened (and made on first start), the listener bound.
@@ -85,9 +85,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check().map_err(StartError::Config)?;
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
-    let ctx = Ctx { store: store.clone(), tokens: tokens.clone() };
+    let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone() };
     bootstrap(&ctx, config.bootstrap_token.clone()).await?;
-    for (hash, info) in store.read(store::token::all).await? {
+    for (hash, info) in store.tokens().await? {
         tokens.insert(hash, info);
     }
     let module = rpc::methods(ctx)?;
@@ -145,17 +145,17 @@ fn connection_cap(wanted: usize) -> usize {
 
 /// On first start (no token at all), makes the admin token `all@*` and prints it once on standard error.
 async fn bootstrap(ctx: &Ctx, supplied: Option<String>) -> Result<(), StartError> {
-    if ctx.store.read(store::token::any).await? {
+    if ctx.store.any_token().await? {
         return Ok(());
     }
     let admin = vec![Grant { permission: auth::Permission::All, scope: auth::Scope::Any }];
     match supplied {
         Some(secret) if secret.len() < 32 => return Err(StartError::WeakBootstrapToken),
         Some(secret) => {
-            auth::issue_with_secret(&ctx.store, &ctx.tokens, &secret, "bootstrap".into(), admin, None).await?;
+            auth::issue_with_secret(ctx.store.as_ref(), &ctx.tokens, &secret, "bootstrap".into(), admin, None).await?;
         }
         None => {
-            let (secret, _) = auth::issue(&ctx.store, &ctx.tokens, "bootstrap".into(), admin, None).await?;
+            let (secret, _) = auth::issue(ctx.store.as_ref(), &ctx.tokens, "bootstrap".into(), admin, None).await?;
             eprintln!("ticket-admin: first start: admin token (all@*), shown only this once:\n{secret}");
         }
     }

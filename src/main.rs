@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ticket_admin::auth::{TokenTable, token::Grant};
 use ticket_admin::config::{Bounds, Config, LogFormat, RateLimits};
 use ticket_admin::rpc::Ctx;
-use ticket_admin::store::{self, Synchronous};
+use ticket_admin::store::Synchronous;
 
 #[derive(Parser)]
 #[command(name = "ticket-admin", version, about = "JSON-RPC 2.0 admin server for purchasable event tickets")]
@@ -237,7 +237,7 @@ async fn shutdown_signal() {
 async fn token(action: TokenAction, db: PathBuf) -> Result<(), String> {
     let config = Config { db, ..Config::default() };
     let store = ticket_admin::open_store(&config).await.map_err(|e| e.to_string())?;
-    let ctx = Ctx { store: store.clone(), tokens: Arc::new(TokenTable::default()) };
+    let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: Arc::new(TokenTable::default()) };
     let outcome = run_token(action, &ctx).await;
     let closing = store.clone();
     let _ = tokio::task::spawn_blocking(move || closing.close()).await;
@@ -256,21 +256,20 @@ async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
                 .map(|t| ticket_admin::auth::token::expires_at(&serde_json::Value::String(t), now))
                 .transpose()
                 .map_err(|e| format!("--expires-at {e}"))?;
-            let (secret, info) = ticket_admin::auth::issue(&ctx.store, &ctx.tokens, name, grants, expires_at)
+            let (secret, info) = ticket_admin::auth::issue(ctx.store.as_ref(), &ctx.tokens, name, grants, expires_at)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{secret}");
             eprintln!("token {} created; the secret above is shown only this once", info.id);
         }
         TokenAction::List => {
-            let all = ctx.store.read(store::token::all).await.map_err(|e| e.to_string())?;
+            let all = ctx.store.tokens().await.map_err(|e| e.to_string())?;
             for (_, info) in all {
                 println!("{}", info.to_json());
             }
         }
         TokenAction::Revoke { id } => {
-            let revoked = id.clone();
-            ctx.store.write(move |c| store::token::revoke(c, &revoked)).await.map_err(|e| e.to_string())?;
+            ctx.store.revoke_token(id.clone()).await.map_err(|e| e.to_string())?;
             eprintln!("token {id} revoked");
         }
     }

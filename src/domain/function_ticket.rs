@@ -3,9 +3,11 @@
 
 use serde_json::{Map, Value};
 
+use super::ids::RecordId;
 use super::input::{Input, MAX_SAFE_INTEGER};
 use super::record::{self, Kind};
-use crate::error::FieldError;
+use super::sys::Sys;
+use crate::error::{Error, FieldError};
 
 /// The statuses of a function ticket.
 pub const STATUSES: &[&str] = &["active", "cancelled"];
@@ -91,6 +93,69 @@ impl FunctionTicket {
             *slot = value;
         }
     }
+}
+
+/// The id of a function ticket.
+pub type FunctionTicketId = RecordId<FunctionTicket>;
+
+/// A function ticket as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFunctionTicket {
+    pub id: FunctionTicketId,
+    pub ticket: FunctionTicket,
+    pub sys: Sys,
+}
+
+impl StoredFunctionTicket {
+    /// The function ticket as the API shows it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.sys.record_json(&[("id", self.id.as_str().into())], self.ticket.fields())
+    }
+
+    /// [`StoredFunctionTicket::to_json`] as text, only the members `keep` allows.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+        let fields = self.ticket.fields().iter().map(|(k, v)| (k.as_str(), v));
+        self.sys.write_record_json(out, &[("id", self.id.as_str().into())], fields, keep);
+    }
+}
+
+impl StoredFunctionTicket {
+    /// The rule of `sysLocked`, as for registrations: a locked function ticket changes only by being unlocked.
+    pub fn check_unlocked(&self, next: Option<&FunctionTicket>) -> Result<(), Error> {
+        if !self.ticket.locked() {
+            return Ok(());
+        }
+        if let Some(next) = next {
+            let mut unlocked = self.ticket.clone();
+            unlocked.set("sysLocked", Value::Bool(false));
+            if *next == unlocked {
+                return Ok(());
+            }
+        }
+        Err(Error::Locked { resource: "functionTicket", id: self.id.to_string() })
+    }
+}
+
+impl FunctionTicket {
+    /// The rule of `registrationId`: the registration it names is of the same event.
+    pub fn check_registration_event(&self, registration_id: &str, registration_event: &str) -> Result<(), FieldError> {
+        if registration_event == self.event_id() {
+            return Ok(());
+        }
+        Err(FieldError {
+            field: "functionTicket.eventId".into(),
+            message: format!("must be the eventId of registration {registration_id} ({registration_event})"),
+            value: Some(self.event_id().into()),
+        })
+    }
+}
+
+/// The members a function-ticket look-up matches on; the store keeps an index for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionTicketKey {
+    FunctionId,
+    EventId,
+    ContactId,
 }
 
 /// The top-level names a `fields` list may use.

@@ -1,6 +1,7 @@
 //! Identifier newtypes, so that a network id and a product id are never mixed up.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 /// The id of a network: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +52,93 @@ impl ProductId {
 }
 
 impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The server-made id of a record of type `T` (a registration, a function ticket): a reference
+/// (`^[A-Za-z0-9_|:.-]{1,128}$`), so that an id of one kind is never taken for one of another.
+pub struct RecordId<T>(String, PhantomData<fn() -> T>);
+
+impl<T> RecordId<T> {
+    /// Checks the pattern of a reference.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        super::record::reference(s).map(|s| RecordId(s, PhantomData))
+    }
+
+    /// A new id, made by the server.
+    pub fn new() -> Self {
+        RecordId(new_id(), PhantomData)
+    }
+
+    /// An id read back from storage, where only valid ids are written.
+    pub fn stored(s: String) -> Self {
+        RecordId(s, PhantomData)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<T> Default for RecordId<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Clone for RecordId<T> {
+    fn clone(&self) -> Self {
+        RecordId(self.0.clone(), PhantomData)
+    }
+}
+
+impl<T> PartialEq for RecordId<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<T> Eq for RecordId<T> {}
+
+impl<T> fmt::Debug for RecordId<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<T> fmt::Display for RecordId<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<T> serde::Serialize for RecordId<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// The id of the token that made or changed something: `sysCreatedById`, `sysLastModifiedById`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct ActorId(String);
+
+impl ActorId {
+    /// The token id as the actor of its calls.
+    pub fn new(token_id: &str) -> Self {
+        ActorId(token_id.to_owned())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

@@ -8,12 +8,14 @@
 
 use serde_json::{Map, Value};
 
+use super::ids::RecordId;
 use super::input::{self, Input, MAX_SAFE_INTEGER};
 use super::money::Cents;
 use super::record;
 pub use super::record::{Kind, check, reference};
+use super::sys::Sys;
 use super::time::{self, Timestamp};
-use crate::error::FieldError;
+use crate::error::{Conflict, Error, FieldError};
 
 /// The statuses of a registration; only `active` ones count as sold.
 pub const STATUSES: &[&str] = &["draft", "pending approval", "active", "cancelled"];
@@ -131,6 +133,26 @@ pub fn next_number(event_id: &str, last: i64) -> Result<i64, FieldError> {
     ))
 }
 
+/// The rule of a number the client gives: free in its event (numbers never repeat within an event).
+pub fn check_number_free(event_id: &str, number: i64, taken: bool) -> Result<(), Conflict> {
+    if taken {
+        return Err(Conflict::NumberTaken { event_id: event_id.to_owned(), number });
+    }
+    Ok(())
+}
+
+/// The rule of a registration that others refer to: it cannot be deleted while it is the parent of `guests`
+/// registrations, nor deleted or moved to another event (`change`) while `function_tickets` refer to it.
+pub fn check_unreferenced(id: &str, guests: i64, function_tickets: i64, change: &'static str) -> Result<(), Conflict> {
+    if guests > 0 {
+        return Err(Conflict::GuestsHeld { registration_id: id.to_owned(), guests });
+    }
+    if function_tickets > 0 {
+        return Err(Conflict::FunctionTicketsHeld { registration_id: id.to_owned(), count: function_tickets, change });
+    }
+    Ok(())
+}
+
 /// Members a client may send back that the server makes; accepted and ignored except `sysVersion` and `id`.
 const SERVER_MADE: &[&str] = &["id", "number"];
 
@@ -224,6 +246,51 @@ impl Registration {
     }
 }
 
+/// The id of a registration.
+pub type RegistrationId = RecordId<Registration>;
+
+/// A registration as stored: the server's id and number, the client's fields, and the sys fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRegistration {
+    pub id: RegistrationId,
+    pub number: i64,
+    pub registration: Registration,
+    pub sys: Sys,
+}
+
+impl StoredRegistration {
+    /// The registration as the API shows it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.sys
+            .record_json(&[("id", self.id.as_str().into()), ("number", self.number.into())], self.registration.fields())
+    }
+
+    /// [`StoredRegistration::to_json`] as text, only the members `keep` allows.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+        let made = [("id", self.id.as_str().into()), ("number", self.number.into())];
+        let fields = self.registration.fields().iter().map(|(k, v)| (k.as_str(), v));
+        self.sys.write_record_json(out, &made, fields, keep);
+    }
+}
+
+impl StoredRegistration {
+    /// The rule of `sysLocked`: an unlocked registration may change at will; a locked one only by the change that
+    /// sets `sysLocked` back to false and changes nothing else (`next`; `None` for a delete or a transfer).
+    pub fn check_unlocked(&self, next: Option<&Registration>) -> Result<(), Error> {
+        if !self.registration.locked() {
+            return Ok(());
+        }
+        if let Some(next) = next {
+            let mut unlocked = self.registration.clone();
+            unlocked.set("sysLocked", Value::Bool(false));
+            if *next == unlocked {
+                return Ok(());
+            }
+        }
+        Err(Error::Locked { resource: "registration", id: self.id.to_string() })
+    }
+}
+
 /// What an active registration holding a ticket counts against: the ticket's sales and its contact's limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holding {
@@ -236,42 +303,112 @@ pub struct Holding {
 pub struct RegistrationQuery {
     pub ids: Option<Vec<String>>,
     pub event_id: Option<String>,
-    /// Case-insensitive "contains" filters: (column, text), the text [folded](super::fold::fold) as the trigram
+    /// Case-insensitive "contains" filters: (member, text), the text [folded](super::fold::fold) as the trigram
     /// index folds what it holds.
-    pub contains: Vec<(&'static str, String)>,
-    /// "Any of" filters: (column, values).
-    pub any_of: Vec<(&'static str, Vec<Value>)>,
-    /// Range filters: (column, from, to), inclusive; timestamps as epoch milliseconds.
-    pub ranges: Vec<(&'static str, Option<f64>, Option<f64>)>,
+    pub contains: Vec<(RegistrationKey, String)>,
+    /// "Any of" filters: (member, values).
+    pub any_of: Vec<(RegistrationKey, Vec<Value>)>,
+    /// Range filters: (member, from, to), inclusive; timestamps as epoch milliseconds.
+    pub ranges: Vec<(RegistrationKey, Option<f64>, Option<f64>)>,
     pub page: super::Page,
 }
 
-/// Contains filters: member name and column.
-pub const CONTAINS: &[(&str, &str)] = &[
-    ("firstName", "first_name"),
-    ("lastName", "last_name"),
-    ("name", "name"),
-    ("emailAddress", "email_address"),
-    ("city", "city"),
-    ("state", "state"),
-    ("country", "country"),
-    ("jobTitle", "job_title"),
+/// The members of a registration that searches and look-ups match on; the store keeps an index for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegistrationKey {
+    EventId,
+    ContactId,
+    TypeId,
+    PackageId,
+    Status,
+    FirstName,
+    LastName,
+    Name,
+    EmailAddress,
+    City,
+    State,
+    Country,
+    JobTitle,
+    OrganizationId,
+    OrderId,
+    OrderNumber,
+    OrderStatus,
+    IsGuestRegistration,
+    GroupId,
+    DeadlineId,
+    ParentRegistrationId,
+    Date,
+    OrderBalanceDue,
+    OrderAmountPaid,
+    OrderTotal,
+}
+
+impl RegistrationKey {
+    /// The member's name in the API.
+    pub fn member(self) -> &'static str {
+        use RegistrationKey as K;
+        match self {
+            K::EventId => "eventId",
+            K::ContactId => "contactId",
+            K::TypeId => "typeId",
+            K::PackageId => "packageId",
+            K::Status => "status",
+            K::FirstName => "firstName",
+            K::LastName => "lastName",
+            K::Name => "name",
+            K::EmailAddress => "emailAddress",
+            K::City => "city",
+            K::State => "state",
+            K::Country => "country",
+            K::JobTitle => "jobTitle",
+            K::OrganizationId => "organizationId",
+            K::OrderId => "orderId",
+            K::OrderNumber => "orderNumber",
+            K::OrderStatus => "orderStatus",
+            K::IsGuestRegistration => "isGuestRegistration",
+            K::GroupId => "groupId",
+            K::DeadlineId => "deadlineId",
+            K::ParentRegistrationId => "parentRegistrationId",
+            K::Date => "date",
+            K::OrderBalanceDue => "orderBalanceDue",
+            K::OrderAmountPaid => "orderAmountPaid",
+            K::OrderTotal => "orderTotal",
+        }
+    }
+
+    /// Members with few distinct values (a status, a type): a poor place for a search to start from.
+    pub fn coarse(self) -> bool {
+        use RegistrationKey as K;
+        matches!(self, K::Status | K::OrderStatus | K::IsGuestRegistration | K::TypeId | K::PackageId)
+    }
+}
+
+/// "Contains" filters: case-insensitive text within the member.
+pub const CONTAINS: &[RegistrationKey] = &[
+    RegistrationKey::FirstName,
+    RegistrationKey::LastName,
+    RegistrationKey::Name,
+    RegistrationKey::EmailAddress,
+    RegistrationKey::City,
+    RegistrationKey::State,
+    RegistrationKey::Country,
+    RegistrationKey::JobTitle,
 ];
 
-/// Any-of filters: member name, column, and the kind of their values.
-pub const ANY_OF: &[(&str, &str, Kind)] = &[
-    ("organizationId", "organization_id", Kind::Ref),
-    ("orderId", "order_id", Kind::Ref),
-    ("orderNumber", "order_number", Kind::Integer),
-    ("orderStatus", "order_status", Kind::Enum(ORDER_STATUSES)),
-    ("contactId", "contact_id", Kind::Ref),
-    ("status", "status", Kind::Enum(STATUSES)),
-    ("isGuestRegistration", "is_guest_registration", Kind::Bool),
-    ("typeId", "type_id", Kind::Ref),
-    ("packageId", "package_id", Kind::Ref),
-    ("groupId", "group_id", Kind::Ref),
-    ("deadlineId", "deadline_id", Kind::Ref),
-    ("parentRegistrationId", "parent_registration_id", Kind::Ref),
+/// "Any of" filters, and the kind of their values.
+pub const ANY_OF: &[(RegistrationKey, Kind)] = &[
+    (RegistrationKey::OrganizationId, Kind::Ref),
+    (RegistrationKey::OrderId, Kind::Ref),
+    (RegistrationKey::OrderNumber, Kind::Integer),
+    (RegistrationKey::OrderStatus, Kind::Enum(ORDER_STATUSES)),
+    (RegistrationKey::ContactId, Kind::Ref),
+    (RegistrationKey::Status, Kind::Enum(STATUSES)),
+    (RegistrationKey::IsGuestRegistration, Kind::Bool),
+    (RegistrationKey::TypeId, Kind::Ref),
+    (RegistrationKey::PackageId, Kind::Ref),
+    (RegistrationKey::GroupId, Kind::Ref),
+    (RegistrationKey::DeadlineId, Kind::Ref),
+    (RegistrationKey::ParentRegistrationId, Kind::Ref),
 ];
 
 /// What the bounds of a range filter are.
@@ -283,12 +420,12 @@ pub enum Bound {
     Money,
 }
 
-/// Range filters: member name, column, and what their bounds are.
-pub const RANGES: &[(&str, &str, Bound)] = &[
-    ("date", "date", Bound::Time),
-    ("orderBalanceDue", "order_balance_due", Bound::Money),
-    ("orderAmountPaid", "order_amount_paid", Bound::Money),
-    ("orderTotal", "order_total", Bound::Money),
+/// Range filters, and what their bounds are.
+pub const RANGES: &[(RegistrationKey, Bound)] = &[
+    (RegistrationKey::Date, Bound::Time),
+    (RegistrationKey::OrderBalanceDue, Bound::Money),
+    (RegistrationKey::OrderAmountPaid, Bound::Money),
+    (RegistrationKey::OrderTotal, Bound::Money),
 ];
 
 /// The top-level names a `fields` list may use.
@@ -326,13 +463,13 @@ impl RegistrationQuery {
             event_id: input.optional("eventId", |v| reference(v.as_str().ok_or("must be a string")?)),
             ..RegistrationQuery::default()
         };
-        for &(name, column) in CONTAINS {
-            if let Some(text) = input.optional(name, |v| input::text(v, 200, false)) {
-                query.contains.push((column, super::fold::fold(&text)));
+        for &key in CONTAINS {
+            if let Some(text) = input.optional(key.member(), |v| input::text(v, 200, false)) {
+                query.contains.push((key, super::fold::fold(&text)));
             }
         }
-        for &(name, column, kind) in ANY_OF {
-            let values = input.optional(name, |v| {
+        for &(key, kind) in ANY_OF {
+            let values = input.optional(key.member(), |v| {
                 let list = match v {
                     Value::Array(items) if items.len() > super::MAX_LIST_VALUES => return Err(input::too_many_values()),
                     Value::Array(items) if !items.is_empty() => items.clone(),
@@ -342,12 +479,12 @@ impl RegistrationQuery {
                 list.iter().map(|item| check(kind, item)).collect::<Result<Vec<_>, _>>()
             });
             if let Some(values) = values {
-                query.any_of.push((column, values));
+                query.any_of.push((key, values));
             }
         }
-        for &(name, column, kind) in RANGES {
-            if let Some((from, to)) = input.optional(name, |v| range(v, kind)) {
-                query.ranges.push((column, from, to));
+        for &(key, kind) in RANGES {
+            if let Some((from, to)) = input.optional(key.member(), |v| range(v, kind)) {
+                query.ranges.push((key, from, to));
             }
         }
         query.page = super::Page::read(input, &field_names(), Some(super::DEFAULT_LIMIT));

@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 
+use super::ids::ActorId;
 use super::time::{self, Timestamp};
+use crate::error::Conflict;
 
 /// Who made and last changed an object, when, and how often it changed.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,33 +13,33 @@ pub struct Sys {
     pub version: i64,
     pub created_at: Timestamp,
     pub last_modified_at: Timestamp,
-    /// The id of the token that made the object.
-    pub created_by: String,
-    /// The id of the token that last changed it.
-    pub last_modified_by: String,
+    /// The token that made the object.
+    pub created_by: ActorId,
+    /// The token that last changed it.
+    pub last_modified_by: ActorId,
 }
 
 impl Sys {
     /// The fields of a new object made now by `actor`.
-    pub fn new(actor: &str) -> Sys {
+    pub fn new(actor: &ActorId) -> Sys {
         let now = time::now();
         Sys {
             version: 1,
             created_at: now,
             last_modified_at: now,
-            created_by: actor.to_owned(),
-            last_modified_by: actor.to_owned(),
+            created_by: actor.clone(),
+            last_modified_by: actor.clone(),
         }
     }
 
     /// The fields after a change made now by `actor`.
-    pub fn changed(&self, actor: &str) -> Sys {
+    pub fn changed(&self, actor: &ActorId) -> Sys {
         Sys {
             version: self.version + 1,
             created_at: self.created_at,
             last_modified_at: time::now(),
             created_by: self.created_by.clone(),
-            last_modified_by: actor.to_owned(),
+            last_modified_by: actor.clone(),
         }
     }
 
@@ -80,8 +82,17 @@ impl Sys {
         out.insert("sysVersion".into(), self.version.into());
         out.insert("sysCreatedAt".into(), time::format(&self.created_at).into());
         out.insert("sysLastModifiedAt".into(), time::format(&self.last_modified_at).into());
-        out.insert("sysCreatedById".into(), self.created_by.clone().into());
-        out.insert("sysLastModifiedById".into(), self.last_modified_by.clone().into());
+        out.insert("sysCreatedById".into(), self.created_by.as_str().into());
+        out.insert("sysLastModifiedById".into(), self.last_modified_by.as_str().into());
+    }
+}
+
+/// The rule of optimistic concurrency: a change that names the version it was made from (`sysVersion`) applies
+/// only to that version.
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), Conflict> {
+    match expected {
+        Some(expected) if expected != current => Err(Conflict::StaleVersion { expected, current }),
+        _ => Ok(()),
     }
 }
 
@@ -124,7 +135,7 @@ mod tests {
 
     #[test]
     fn the_text_writer_writes_what_the_map_holds() {
-        let sys = Sys::new("token-1");
+        let sys = Sys::new(&crate::domain::ids::ActorId::new("token-1"));
         let fields: Map<String, Value> =
             serde_json::from_value(json!({"name": "Ada \"A\"", "tags": ["x"], "n": 1.5, "none": null})).unwrap();
         let made = [("id", json!("r-1")), ("number", json!(7))];

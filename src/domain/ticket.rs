@@ -3,12 +3,12 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ids::ProductId;
+use super::ids::{ActorId, ProductId};
 use super::input::{self, Input, MAX_SAFE_INTEGER};
 use super::money::Cents;
 use super::sys::Sys;
 use super::time::{self, Timestamp};
-use crate::error::FieldError;
+use crate::error::{Conflict, FieldError};
 
 /// Most grants a ticket may carry.
 pub const MAX_GRANTS: usize = 32;
@@ -215,6 +215,50 @@ impl StoredTicket {
         out
     }
 
+    /// The rule of a replacement: the stored ticket if `next` changes nothing (no new version), else the ticket as
+    /// `next` makes it, its sold count kept, unless the new `allocation` is below what is sold.
+    pub fn replaced(&self, next: Ticket, actor: &ActorId) -> Result<Option<StoredTicket>, Conflict> {
+        if next == self.ticket {
+            return Ok(None);
+        }
+        if let Some(allocation) = next.allocation
+            && allocation < self.sold
+        {
+            return Err(Conflict::AllocationBelowSold { allocation, sold: self.sold });
+        }
+        Ok(Some(StoredTicket { ticket: next, sold: self.sold, sys: self.sys.changed(actor) }))
+    }
+
+    /// The rule of a delete: no active registration may hold the ticket.
+    pub fn check_deletable(&self) -> Result<(), Conflict> {
+        if self.sold > 0 {
+            return Err(Conflict::TicketHeld { product_id: self.ticket.product_id.to_string(), sold: self.sold });
+        }
+        Ok(())
+    }
+
+    /// The rule of taking one more of the ticket for `contact_id`, who already holds `holding` of it: never past
+    /// the allocation, nor past `maxPerAttendee`.
+    pub fn check_room_for(&self, contact_id: &str, holding: i64) -> Result<(), Conflict> {
+        let t = &self.ticket;
+        if let Some(allocation) = t.allocation
+            && self.sold >= allocation
+        {
+            return Err(Conflict::SoldOut { product_id: t.product_id.to_string(), allocation, sold: self.sold });
+        }
+        if let Some(max) = t.max_per_attendee
+            && holding >= max
+        {
+            return Err(Conflict::MaxPerAttendee {
+                product_id: t.product_id.to_string(),
+                contact_id: contact_id.to_owned(),
+                holding,
+                max,
+            });
+        }
+        Ok(())
+    }
+
     /// Whether the ticket can be bought now: visible, not sold out, its event not yet ended.
     pub fn on_sale(&self, now: Timestamp) -> bool {
         let t = &self.ticket;
@@ -244,6 +288,17 @@ impl TicketOrder {
         }
     }
 
+    /// The ordering's name, as `orderBy` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TicketOrder::DisplayOrder => "displayOrder",
+            TicketOrder::EventStartDate => "eventStartDate",
+            TicketOrder::Price => "price",
+            TicketOrder::ProductId => "productId",
+            TicketOrder::LastModified => "sysLastModifiedAt",
+        }
+    }
+
     /// The sort key of a ticket under this ordering (ties are broken by productId).
     pub fn key(self, t: &StoredTicket) -> i64 {
         match self {
@@ -269,6 +324,22 @@ pub struct TicketQuery {
     pub order_by: TicketOrder,
     pub descending: bool,
     pub page: super::Page,
+}
+
+/// Where a page of the ticket list ended: the last ticket's sort key and productId.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketPlace {
+    pub key: i64,
+    pub product_id: String,
+}
+
+/// A page of the ticket list: the tickets on it (by their index in the list), how many pass the filters in all,
+/// and where the next page starts (none after the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub items: Vec<usize>,
+    pub count: usize,
+    pub next: Option<TicketPlace>,
 }
 
 /// The top-level ticket members a `fields` list may name.
@@ -341,6 +412,58 @@ impl TicketQuery {
         static EVERYTHING: std::sync::LazyLock<Option<TicketQuery>> =
             std::sync::LazyLock::new(|| TicketQuery::from_json(&Value::Null).ok());
         EVERYTHING.as_ref() == Some(self)
+    }
+
+    /// The name of the query's ordering and direction, which a cursor carries so that it is never applied to
+    /// another ordering.
+    pub fn ordering(&self) -> String {
+        format!("{}:{}", self.order_by.name(), if self.descending { "desc" } else { "asc" })
+    }
+
+    /// What the ticket list means: the tickets passing every filter, in the query's order (ties broken by
+    /// productId, reversed with it for `desc`), the page after `after` and at most `limit` long, and the count of
+    /// all that pass. `tickets` are in productId order; `ticket` reads one of them.
+    pub fn select<T>(
+        &self,
+        tickets: &[T],
+        ticket: impl Fn(&T) -> &StoredTicket,
+        after: Option<&TicketPlace>,
+        now: Timestamp,
+    ) -> Selection {
+        let place = |i: usize| {
+            let t = ticket(&tickets[i]);
+            (self.order_by.key(t), t.ticket.product_id.as_str())
+        };
+        let mut order: Vec<usize> = (0..tickets.len()).filter(|&i| self.matches(ticket(&tickets[i]), now)).collect();
+        // In productId order already when that is the ordering asked for.
+        if self.order_by != TicketOrder::ProductId {
+            order.sort_by(|&a, &b| place(a).cmp(&place(b)));
+        }
+        if self.descending {
+            order.reverse();
+        }
+        let count = order.len();
+        let start = match after {
+            None => 0,
+            Some(after) => {
+                let after = (after.key, after.product_id.as_str());
+                order
+                    .iter()
+                    .position(|&i| if self.descending { place(i) < after } else { place(i) > after })
+                    .unwrap_or(count)
+            }
+        };
+        let end = self.page.limit.map_or(count, |l| (start + l).min(count));
+        let next = match order[start..end].last() {
+            Some(&last) if end < count => {
+                let (key, id) = place(last);
+                Some(TicketPlace { key, product_id: id.to_owned() })
+            }
+            _ => None,
+        };
+        order.truncate(end);
+        order.drain(..start);
+        Selection { items: order, count, next }
     }
 
     /// Whether a ticket passes every filter.

@@ -12,7 +12,6 @@ use crate::auth::{
 use crate::domain::limits::{self, Held, NetworkLimits, Usage};
 use crate::domain::{ids, time};
 use crate::error::Error;
-use crate::store;
 
 /// Registers the admin methods.
 pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpsee::core::RegisterMethodError> {
@@ -27,13 +26,13 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let (Some(name), Some(grants)) = (name, grants) else {
             return Err(Error::invalid("params", "name and grants are required"));
         };
-        let (secret, info) = auth::issue(&ctx.store, &ctx.tokens, name, grants, expires_at).await?;
+        let (secret, info) = auth::issue(ctx.store.as_ref(), &ctx.tokens, name, grants, expires_at).await?;
         Ok::<_, Error>(json!({ "token": secret, "tokenInfo": info.to_json() }))
     })?;
     module.register_async_method("admin.listTokens", |p, ctx, ext| async move {
         params::admin(&ext)?;
         params::finish(params::object(&params::json(&p)?)?, Vec::new())?;
-        let all = ctx.store.read(store::token::all).await?;
+        let all = ctx.store.tokens().await?;
         let list: Vec<Value> = all.iter().map(|(_, info)| info.to_json()).collect();
         Ok::<_, Error>(json!({ "tokens": list }))
     })?;
@@ -44,8 +43,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let id = input.required_text("tokenId", 100);
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("tokenId", "is required"))?;
-        let revoked_id = id.clone();
-        let at = ctx.store.write(move |c| store::token::revoke(c, &revoked_id)).await?;
+        let at = ctx.store.revoke_token(id.clone()).await?;
         ctx.tokens.revoke(&id, at);
         Ok::<_, Error>(json!({}))
     })?;
@@ -53,11 +51,10 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         params::admin(&ext)?;
         params::finish(params::object(&params::json(&p)?)?, Vec::new())?;
         let stats = ctx.store.stats();
-        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        Ok::<_, Error>(json!({ "writer": { "commits": load(&stats.commits), "calls": load(&stats.calls) } }))
+        Ok::<_, Error>(json!({ "writer": { "commits": stats.commits, "calls": stats.calls } }))
     })?;
     module.register_async_method("admin.setNetworkLimits", |p, ctx, ext| async move {
-        params::admin(&ext)?;
+        let admin = params::admin(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let network = input.required("networkId", network_id);
@@ -70,17 +67,17 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         }
         params::finish(input, Vec::new())?;
         let network = network.ok_or_else(|| Error::invalid("networkId", "is required"))?;
-        let (limits, usage) = ctx.store.change_network_limits(&network, sent).await?;
+        let (limits, usage) = ctx.store.change_network_limits(&admin.scope(network.clone()), sent).await?;
         Ok::<_, Error>(limits_json(&network, &limits, &usage))
     })?;
     module.register_async_method("admin.getNetworkLimits", |p, ctx, ext| async move {
-        params::admin(&ext)?;
+        let admin = params::admin(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let network = input.required("networkId", network_id);
         params::finish(input, Vec::new())?;
         let network = network.ok_or_else(|| Error::invalid("networkId", "is required"))?;
-        let (limits, usage) = ctx.store.network_limits(&network).await?;
+        let (limits, usage) = ctx.store.network_limits(&admin.scope(network.clone())).await?;
         Ok::<_, Error>(limits_json(&network, &limits, &usage))
     })?;
     module.register_async_method("admin.whoami", |p, _ctx, ext| async move {

@@ -4,24 +4,22 @@
 use jsonrpsee::RpcModule;
 
 use super::Ctx;
-use super::records::{self, Names};
-use crate::domain::function_ticket;
+use super::records::{self, Lookup, Names};
+use crate::domain::function_ticket::{self, FunctionTicketKey};
+use crate::store::FunctionTicketKind;
 
 /// Function tickets as a record resource.
 pub struct FunctionTickets;
 
-crate::records!(
-    FunctionTickets,
-    "functionTicket",
-    crate::store::records::FunctionTickets,
-    function_ticket::field_names,
-    ticket
-);
+crate::records!(FunctionTickets, "functionTicket", FunctionTicketKind, function_ticket::field_names, ticket);
 
-/// The look-ups: method, and the members that must all match (member, column).
-const LOOKUPS: &[(&str, &[(&str, &str)])] = &[
-    ("functionTicket.listByFunction", &[("functionId", "function_id")]),
-    ("functionTicket.listByEventContact", &[("eventId", "event_id"), ("contactId", "contact_id")]),
+/// The look-ups: method, and the members that must all match.
+const LOOKUPS: &[Lookup<FunctionTicketKey>] = &[
+    ("functionTicket.listByFunction", &[("functionId", FunctionTicketKey::FunctionId)]),
+    (
+        "functionTicket.listByEventContact",
+        &[("eventId", FunctionTicketKey::EventId), ("contactId", FunctionTicketKey::ContactId)],
+    ),
 ];
 
 /// Registers the function-ticket methods.

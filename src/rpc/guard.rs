@@ -1,8 +1,8 @@
 //! The RPC layer: the guard middleware and the dispatcher beneath it.
 //!
 //! The guard runs for every call, before any handler reads data: it authenticates the caller, works out the
-//! network the call acts on, checks the grant, and only then puts the capability ([`NetworkAccess`] or
-//! [`AdminAccess`]) into the call's extensions. A method that does not exist passes through untouched so that the
+//! network the call acts on, checks the grant, and only then puts the capability ([`auth::NetworkScope`] or
+//! [`auth::AdminAccess`], which only `auth` makes) into the call's extensions. A method that does not exist passes through untouched so that the
 //! dispatcher answers `-32601`, as the specification says.
 //!
 //! jsonrpsee's own batch path calls the innermost service directly, bypassing a middleware's `call`; [`Guard`]
@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::limits::RateLimiter;
-use crate::auth::{self, AdminAccess, NetworkAccess, Requirement, TokenInfo};
+use crate::auth::{self, Requirement, TokenInfo};
 use crate::domain::ids::NetworkId;
 use crate::error::{Error, FieldError};
 use crate::store::CALL_DEADLINE;
@@ -160,20 +160,15 @@ fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Resu
             Ok(None)
         }
         Requirement::All => {
-            if !token.is_admin() {
-                return Err(Error::Forbidden { permission: "all", network_id: "*".into() });
-            }
-            req.extensions_mut().insert(AdminAccess { actor: token.id.clone() });
+            let admin = auth::admit_admin(&token)?;
+            req.extensions_mut().insert(admin);
             Ok(None)
         }
         Requirement::NetworkManage => {
-            let network = network_of(&caller, req.params.as_deref())?;
-            if !token.may_manage(&network) {
-                return Err(Error::Forbidden { permission: "network.manage", network_id: network.to_string() });
-            }
-            limits.charge_network(network.as_str())?;
-            let shown = network.to_string();
-            req.extensions_mut().insert(NetworkAccess { network, actor: token.id.clone() });
+            let scope = auth::admit_network(&token, network_of(&caller, req.params.as_deref())?)?;
+            limits.charge_network(scope.network().as_str())?;
+            let shown = scope.network().to_string();
+            req.extensions_mut().insert(scope);
             Ok(Some(shown))
         }
     }

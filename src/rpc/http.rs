@@ -35,7 +35,7 @@ use crate::auth::TokenTable;
 use crate::config::Bounds;
 use crate::domain::time;
 use crate::error::Error;
-use crate::store::Store;
+use crate::store::SharedStore;
 
 /// The limits and allowances of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub struct HttpConfig {
 pub struct Front<S> {
     rpc: S,
     tokens: Arc<TokenTable>,
-    store: Store,
+    store: SharedStore,
     config: Arc<HttpConfig>,
     in_flight: Arc<Semaphore>,
     /// The body-memory budget of requests with a valid token, one permit a byte.
@@ -86,7 +86,13 @@ impl<S: Clone> Clone for Front<S> {
 
 impl<S> Front<S> {
     /// The front service over an RPC service stack.
-    pub fn new(rpc: S, tokens: Arc<TokenTable>, store: Store, config: HttpConfig, limits: Arc<RateLimiter>) -> Self {
+    pub fn new(
+        rpc: S,
+        tokens: Arc<TokenTable>,
+        store: SharedStore,
+        config: HttpConfig,
+        limits: Arc<RateLimiter>,
+    ) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
         let budget = config.bounds.max_body_memory.min(Semaphore::MAX_PERMITS);
         let anonymous_bodies = Arc::new(Semaphore::new(budget / ANONYMOUS_SHARE));

@@ -3,7 +3,7 @@
 use jsonrpsee::types::{Extensions, Params};
 use serde_json::Value;
 
-use crate::auth::{AdminAccess, NetworkAccess, TokenInfo};
+use crate::auth::{AdminAccess, NetworkScope, TokenInfo};
 use crate::domain::input::Input;
 use crate::error::{Error, FieldError, Result};
 
@@ -41,8 +41,8 @@ fn missing() -> Error {
 }
 
 /// The guard's capability to act on one network.
-pub fn network(ext: &Extensions) -> Result<NetworkAccess> {
-    ext.get::<NetworkAccess>().cloned().ok_or_else(missing)
+pub fn network(ext: &Extensions) -> Result<NetworkScope> {
+    ext.get::<NetworkScope>().cloned().ok_or_else(missing)
 }
 
 /// The guard's capability for `admin.*` methods.

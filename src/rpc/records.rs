@@ -8,15 +8,16 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::io::Write as _;
 
+use super::cursor;
 use super::guard::ResultSlot;
 use super::{Ctx, params};
-use crate::auth::NetworkAccess;
+use crate::auth::NetworkScope;
+use crate::domain::ids::RecordId;
 use crate::domain::input::{Input, MAX_SAFE_INTEGER};
 use crate::domain::record::reference;
 use crate::domain::{DEFAULT_LIMIT, Page, patch};
 use crate::error::{Error, FieldError, Result};
-use crate::store::list::Found;
-use crate::store::records::RecordTable;
+use crate::store::{self, Found, RecordKind, Store, Window};
 use jsonrpsee::types::Extensions;
 
 /// Most operations one batch may hold.
@@ -43,59 +44,61 @@ pub struct Names {
     pub batch: &'static str,
 }
 
-/// A record resource: its validation, its JSON, and the store's table of it.
+/// A record resource: its validation, its JSON, and its kind in the store.
 pub trait Records: Send + Sync + 'static {
     /// The params member holding a record (`registration`), and the resource's name in batch results.
     const MEMBER: &'static str;
-    type Record: Send + 'static;
-    type Stored: Send + 'static;
-    /// A record as lists read it.
-    type Listed: Send + 'static;
-    /// Where the store keeps them.
-    type Table: RecordTable<Record = Self::Record, Stored = Self::Stored, Listed = Self::Listed>;
-    fn parse(value: &Value) -> std::result::Result<Parsed<Self::Record>, Vec<FieldError>>;
-    fn to_json(stored: &Self::Stored) -> Map<String, Value>;
+    /// What the store keeps them as.
+    type Kind: RecordKind;
+    fn parse(value: &Value) -> std::result::Result<Parsed<Record<Self>>, Vec<FieldError>>;
+    fn to_json(stored: &Stored<Self>) -> Map<String, Value>;
     /// `to_json` written as text, only the members `keep` allows.
-    fn write_json(stored: &Self::Stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
-    /// A listed record written as `write_json` writes it.
-    fn write_listed(listed: &Self::Listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
+    fn write_json(stored: &Stored<Self>, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
     fn field_names() -> Vec<&'static str>;
+    /// The store's methods for this kind.
+    fn table(store: &dyn Store) -> &dyn store::Records<Self::Kind>;
 }
 
+/// The record a resource's clients send.
+pub type Record<R> = <<R as Records>::Kind as RecordKind>::Record;
+/// The record as a resource's store keeps it.
+pub type Stored<R> = <<R as Records>::Kind as RecordKind>::Stored;
+/// A record's id.
+pub type Id<R> = RecordId<Record<R>>;
+
 /// Implements [`Records`] for a resource whose record has `from_json(path, value)` (with `id` and
-/// `expected_version`), whose stored type has `to_json()` and `write_json(out, keep)`, and whose listed type (what
-/// its table's `list_by` reads) has `write_json(out, keep)`.
+/// `expected_version`) and whose stored type has `to_json()` and `write_json(out, keep)`.
 #[macro_export]
 macro_rules! records {
-    ($resource:ident, $member:literal, $table:ty, $fields:path, $input_record:ident) => {
+    ($resource:ident, $member:literal, $kind:ty, $fields:path, $input_record:ident) => {
         impl $crate::rpc::records::Records for $resource {
             const MEMBER: &'static str = $member;
-            type Record = <$table as $crate::store::records::RecordTable>::Record;
-            type Stored = <$table as $crate::store::records::RecordTable>::Stored;
-            type Listed = <$table as $crate::store::records::RecordTable>::Listed;
-            type Table = $table;
+            type Kind = $kind;
 
             fn parse(
                 value: &serde_json::Value,
-            ) -> std::result::Result<$crate::rpc::records::Parsed<Self::Record>, Vec<$crate::error::FieldError>> {
-                let parsed = <Self::Record>::from_json($member, value)?;
+            ) -> std::result::Result<
+                $crate::rpc::records::Parsed<$crate::rpc::records::Record<Self>>,
+                Vec<$crate::error::FieldError>,
+            > {
+                let parsed = <$crate::rpc::records::Record<Self>>::from_json($member, value)?;
                 Ok($crate::rpc::records::Parsed {
                     record: parsed.$input_record,
                     id: parsed.id,
                     version: parsed.expected_version,
                 })
             }
-            fn to_json(stored: &Self::Stored) -> serde_json::Map<String, serde_json::Value> {
+            fn to_json(stored: &$crate::rpc::records::Stored<Self>) -> serde_json::Map<String, serde_json::Value> {
                 stored.to_json()
             }
-            fn write_json(stored: &Self::Stored, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+            fn write_json(stored: &$crate::rpc::records::Stored<Self>, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
                 stored.write_json(out, keep)
-            }
-            fn write_listed(listed: &Self::Listed, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
-                listed.write_json(out, keep)
             }
             fn field_names() -> Vec<&'static str> {
                 $fields()
+            }
+            fn table(store: &dyn $crate::store::Store) -> &dyn $crate::store::Records<$kind> {
+                store
             }
         }
     };
@@ -106,23 +109,23 @@ type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
 /// Registers create, get, update, patch, delete and batch for `R`.
 pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Registered {
     module.register_async_method(names.create, |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let parsed = record_param::<R>(&params::json(&p)?)?;
         if parsed.id.is_some() {
             return Err(Error::invalid(format!("{}.id", R::MEMBER), "is made by the server; leave it out on create"));
         }
-        let created = ctx.store.create_record::<R::Table>(&access.network, parsed.record, &access.actor).await?;
+        let created = R::table(ctx.store.as_ref()).create(&scope, parsed.record).await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&created) }))
     })?;
     module.register_async_method(names.get, |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let id = required_id(&mut input, "id");
         let page = Page::read(&mut input, &R::field_names(), None);
         params::finish(input, Vec::new())?;
-        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
-        let found = ctx.store.get_record::<R::Table>(&access.network, &id).await?;
+        let id: Id<R> = record_id(id)?;
+        let found = R::table(ctx.store.as_ref()).get(&scope, &id).await?;
         let mut out = Vec::with_capacity(2048);
         out.extend_from_slice(b"{");
         let _ = serde_json::to_writer(&mut out, R::MEMBER);
@@ -132,43 +135,40 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         Ok::<_, Error>(ResultSlot::answer(&ext, raw(out)?))
     })?;
     module.register_async_method(names.update, |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let parsed = record_param::<R>(&params::json(&p)?)?;
         let id = parsed.id.ok_or_else(|| {
             Error::invalid(format!("{}.id", R::MEMBER), "is required: it names the record to replace")
         })?;
-        let updated = ctx
-            .store
-            .replace_record::<R::Table>(&access.network, &id, parsed.record, parsed.version, &access.actor)
-            .await?;
+        let updated =
+            R::table(ctx.store.as_ref()).replace(&scope, &Id::<R>::stored(id), parsed.record, parsed.version).await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&updated) }))
     })?;
     module.register_async_method(names.patch, |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let operation = read_patch(&mut input);
         params::finish(input, Vec::new())?;
         let (id, ops, version) = operation.ok_or_else(|| Error::invalid("patch", "is required"))?;
-        let patched = patch_record::<R>(&ctx, access, id, ops, version).await?;
+        let patched = patch_record::<R>(&ctx, &scope, id, ops, version).await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&patched) }))
     })?;
     module.register_async_method(names.delete, |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let id = required_id(&mut input, "id");
         params::finish(input, Vec::new())?;
-        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
-        ctx.store.delete_record::<R::Table>(&access.network, &id).await?;
+        R::table(ctx.store.as_ref()).delete(&scope, &record_id(id)?).await?;
         Ok::<_, Error>(json!({}))
     })?;
     module.register_async_method(names.batch, |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let operations = batch_operations(&params::json(&p)?)?;
         // Each operation is a write of its own: they are group-committed together but succeed or fail alone.
         let results = join_all(operations.into_iter().map(|op| {
-            let (ctx, access) = (ctx.clone(), access.clone());
+            let (ctx, scope) = (ctx.clone(), scope.clone());
             async move {
                 match op {
                     Err(rejected) => {
@@ -176,11 +176,11 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
                         (id, Err(e))
                     }
                     Ok(BatchOp::Patch { id, ops, version }) => {
-                        let outcome = patch_record::<R>(&ctx, access, id.clone(), ops, version).await;
+                        let outcome = patch_record::<R>(&ctx, &scope, id.clone(), ops, version).await;
                         (Value::String(id), outcome.map(|r| Some(R::to_json(&r))))
                     }
                     Ok(BatchOp::Delete { id }) => {
-                        let outcome = ctx.store.delete_record::<R::Table>(&access.network, &id).await;
+                        let outcome = R::table(ctx.store.as_ref()).delete(&scope, &Id::<R>::stored(id.clone())).await;
                         (Value::String(id), outcome.map(|()| None))
                     }
                 }
@@ -193,7 +193,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
 }
 
 /// Reads `{<member>}`.
-fn record_param<R: Records>(value: &Value) -> Result<Parsed<R::Record>> {
+fn record_param<R: Records>(value: &Value) -> Result<Parsed<Record<R>>> {
     let mut input = params::object(value)?;
     let mut errors: Vec<FieldError> = Vec::new();
     let parsed = match input.raw(R::MEMBER) {
@@ -212,6 +212,11 @@ pub fn required_id(input: &mut Input<'_>, name: &'static str) -> Option<String> 
     input.required(name, |v| reference(v.as_str().ok_or("must be a string")?))
 }
 
+/// The id a required member gave, or `-32602` when it was missing.
+fn record_id<T>(id: Option<String>) -> Result<RecordId<T>> {
+    id.map(RecordId::stored).ok_or_else(|| Error::invalid("id", "is required"))
+}
+
 /// Reads `{id, patch, sysVersion?}`.
 fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOperation>, Option<i64>)> {
     let id = required_id(input, "id");
@@ -223,17 +228,16 @@ fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOpe
 /// Applies a JSON Patch to a stored record and validates the result as a whole, in one write.
 async fn patch_record<R: Records>(
     ctx: &Ctx,
-    access: NetworkAccess,
+    scope: &NetworkScope,
     id: String,
     ops: Vec<json_patch::PatchOperation>,
     version: Option<i64>,
-) -> Result<R::Stored> {
-    ctx.store
-        .change_record::<R::Table, _>(&access.network, &id, version, &access.actor, move |current| {
-            let patched = patch::apply(&Value::Object(R::to_json(current)), &ops, PROTECTED)?;
-            Ok(R::parse(&patched).map_err(Error::InvalidParams)?.record)
-        })
-        .await
+) -> Result<Stored<R>> {
+    let change = Box::new(move |current: &Stored<R>| {
+        let patched = patch::apply(&Value::Object(R::to_json(current)), &ops, PROTECTED)?;
+        Ok(R::parse(&patched).map_err(Error::InvalidParams)?.record)
+    });
+    R::table(ctx.store.as_ref()).change(scope, &Id::<R>::stored(id), version, change).await
 }
 
 /// An operation of a batch that could not be read: its id (as sent) and why.
@@ -297,18 +301,18 @@ fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
 
 /// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`, written as
 /// text without building a JSON value per record.
-pub fn listing<R: Records>(found: Found<R::Listed>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
+pub fn listing<R: Records>(found: Found<Stored<R>>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
     let keep = |name: &str| page.keeps(name, "id");
     let mut out = Vec::with_capacity(128 + found.items.len() * 2048);
     let _ = write!(out, r#"{{"count":{},"items":["#, found.count);
-    for (n, item) in found.items.iter().enumerate() {
+    for (n, (_, item)) in found.items.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        R::write_listed(item, &mut out, &keep);
+        R::write_json(item, &mut out, &keep);
     }
     out.extend_from_slice(br#"],"nextCursor":"#);
-    let _ = serde_json::to_writer(&mut out, &found.next_cursor);
+    let _ = serde_json::to_writer(&mut out, &found.next.map(cursor::record));
     out.push(b'}');
     Ok(ResultSlot::answer(ext, raw(out)?))
 }
@@ -319,26 +323,32 @@ fn raw(text: Vec<u8>) -> Result<Box<RawValue>> {
     RawValue::from_string(text).map_err(|e| Error::Internal(e.to_string()))
 }
 
-/// Registers look-ups of `R`: each method lists the records whose columns equal its required members.
+/// A look-up method: its name, and the members that must all match (member, key).
+pub type Lookup<K> = (&'static str, &'static [(&'static str, K)]);
+
+/// The window of a record list a page asks for.
+pub fn window(page: &Page) -> Result<Window> {
+    Ok(Window { limit: page.limit, after: cursor::record_position(page.cursor.as_deref())? })
+}
+
+/// Registers look-ups of `R`: each method lists the records whose keys equal its required members.
 pub fn register_lookups<R: Records>(
     module: &mut RpcModule<Ctx>,
-    lookups: &'static [(&'static str, &'static [(&'static str, &'static str)])],
+    lookups: &'static [Lookup<<R::Kind as RecordKind>::Key>],
 ) -> Registered {
     for &(method, members) in lookups {
         module.register_async_method(method, move |p, ctx, ext| async move {
-            let access = params::network(&ext)?;
+            let scope = params::network(&ext)?;
             let value = params::json(&p)?;
             let mut input = params::object(&value)?;
-            let equal: Vec<(&str, String)> = members
-                .iter()
-                .filter_map(|&(member, column)| required_id(&mut input, member).map(|v| (column, v)))
-                .collect();
+            let equal: Vec<_> =
+                members.iter().filter_map(|&(member, key)| required_id(&mut input, member).map(|v| (key, v))).collect();
             let page = Page::read(&mut input, &R::field_names(), Some(DEFAULT_LIMIT));
             params::finish(input, Vec::new())?;
             if equal.len() != members.len() {
                 return Err(Error::invalid("params", "a required member is missing"));
             }
-            let found = ctx.store.list_records::<R::Table>(&access.network, equal, page.clone()).await?;
+            let found = R::table(ctx.store.as_ref()).list_by(&scope, equal, window(&page)?).await?;
             listing::<R>(found, &page, &ext)
         })?;
     }

@@ -4,31 +4,31 @@
 use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
-use super::records::{self, Names, required_id};
+use super::records::{self, Lookup, Names, required_id};
 use super::{Ctx, params};
-use crate::domain::registration::{self, RegistrationQuery};
+use crate::domain::registration::{self, RegistrationId, RegistrationKey, RegistrationQuery};
 use crate::error::Error;
-use crate::store::registration as stored;
+use crate::store::RegistrationKind;
 
 /// Registrations as a record resource.
 pub struct Registrations;
 
-crate::records!(
-    Registrations,
-    "registration",
-    crate::store::records::Registrations,
-    registration::field_names,
-    registration
-);
+crate::records!(Registrations, "registration", RegistrationKind, registration::field_names, registration);
 
-/// The look-ups: method, and the members that must all match (member, column).
-const LOOKUPS: &[(&str, &[(&str, &str)])] = &[
-    ("registration.listByContact", &[("contactId", "contact_id")]),
-    ("registration.listByEventContact", &[("eventId", "event_id"), ("contactId", "contact_id")]),
-    ("registration.listByParent", &[("parentRegistrationId", "parent_registration_id")]),
-    ("registration.listByOrder", &[("orderId", "order_id")]),
-    ("registration.listByGroup", &[("groupId", "group_id")]),
-    ("registration.listByEventOrganization", &[("eventId", "event_id"), ("organizationId", "organization_id")]),
+/// The look-ups: method, and the members that must all match.
+const LOOKUPS: &[Lookup<RegistrationKey>] = &[
+    ("registration.listByContact", &[("contactId", RegistrationKey::ContactId)]),
+    (
+        "registration.listByEventContact",
+        &[("eventId", RegistrationKey::EventId), ("contactId", RegistrationKey::ContactId)],
+    ),
+    ("registration.listByParent", &[("parentRegistrationId", RegistrationKey::ParentRegistrationId)]),
+    ("registration.listByOrder", &[("orderId", RegistrationKey::OrderId)]),
+    ("registration.listByGroup", &[("groupId", RegistrationKey::GroupId)]),
+    (
+        "registration.listByEventOrganization",
+        &[("eventId", RegistrationKey::EventId), ("organizationId", RegistrationKey::OrganizationId)],
+    ),
 ];
 
 type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
@@ -48,17 +48,17 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
     )?;
     records::register_lookups::<Registrations>(module, LOOKUPS)?;
     module.register_async_method("registration.search", |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let query = RegistrationQuery::from_json(&mut input);
         params::finish(input, Vec::new())?;
         let page = query.page.clone();
-        let found = ctx.store.read(move |c| stored::search(c, &access.network, &query)).await?;
+        let found = ctx.store.search_registrations(&scope, query, records::window(&page)?).await?;
         records::listing::<Registrations>(found, &page, &ext)
     })?;
     module.register_async_method("registration.transfer", |p, ctx, ext| async move {
-        let access = params::network(&ext)?;
+        let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let id = required_id(&mut input, "id");
@@ -69,8 +69,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let (Some(id), Some(contact)) = (id, contact) else {
             return Err(Error::invalid("params", "id and contactId are required"));
         };
-        let moved =
-            ctx.store.write(move |c| stored::transfer(c, &access.network, &id, &contact, &access.actor)).await?;
+        let moved = ctx.store.transfer_registration(&scope, &RegistrationId::stored(id), contact).await?;
         Ok::<_, Error>(json!({ "registration": moved.to_json() }))
     })?;
     module.register_async_method("registration.detectSchedulingConflicts", |p, _ctx, ext| async move {

@@ -272,7 +272,7 @@ pub async fn token_made_long_ago(
     let grants = grants.iter().map(|g| Grant::parse(g).expect("a grant")).collect();
     let at = ticket_admin::domain::time::parse(&json!(expires_at)).expect("a timestamp");
     let (secret, info) =
-        auth::issue(&store, &TokenTable::default(), name.to_owned(), grants, Some(at)).await.expect("token made");
+        auth::issue(&*store, &TokenTable::default(), name.to_owned(), grants, Some(at)).await.expect("token made");
     tokio::task::spawn_blocking(move || store.close()).await.expect("the database closes");
     (secret, info.to_json())
 }

@@ -1,82 +1,63 @@
-//! Registrations in SQLite, always within one network; the capacity rules of the tickets they hold.
+//! Registrations in SQLite, always within one network, and the capacity of the tickets they hold.
 //!
-//! **Capacity.** Every change that may alter what a registration holds (create, update, patch, transfer, delete)
+//! **Capacity.** Every change that may alter what a registration holds (create, replace, change, transfer, delete)
 //! goes through [`change_holding`] inside the writer's transaction: it releases what the registration held before,
-//! then checks the ticket's `allocation` against `sold` and the contact's active holdings against
-//! `maxPerAttendee`, and takes the new holding. The writer runs one call at a time, so two calls can never both
-//! see the last seat free: overselling is impossible without any lock in the handlers.
+//! reads the ticket and the contact's active holdings, asks the domain's rule ([`StoredTicket::check_room_for`])
+//! and takes the new holding. The writer runs one call at a time, so two calls can never both see the last seat
+//! free: overselling is impossible without any lock in the handlers.
 
+use async_trait::async_trait;
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use serde_json::{Map, Value};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde_json::Value;
 
-use crate::domain::Page;
-use crate::domain::ids::{NetworkId, ProductId, new_id};
-use crate::domain::record;
-use crate::domain::registration::{self, Holding, Registration, RegistrationQuery};
-use crate::domain::sys::Sys;
+use super::list::{self, Listed};
+use super::{Row, SqliteStore, function_ticket, sys_columns, ticket};
+use crate::auth::NetworkScope;
+use crate::domain::ids::{ActorId, NetworkId, ProductId};
+use crate::domain::limits::Held;
+use crate::domain::registration::{
+    self, Holding, Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
+};
+use crate::domain::sys::{Sys, check_version};
+use crate::domain::ticket::StoredTicket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
-use crate::store::function_ticket;
-use crate::store::list::{self, Found, Listed};
-use crate::store::ticket;
+use crate::store::{Change, Found, Position, Records, RegistrationKind, RegistrationsExtra, Window};
 
-/// A registration as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredRegistration {
-    pub id: String,
-    pub number: i64,
-    pub registration: Registration,
-    pub sys: Sys,
-    /// Creation order within the database; the paging key.
-    pub seq: i64,
-}
-
-impl StoredRegistration {
-    /// The registration as the API shows it.
-    pub fn to_json(&self) -> Map<String, Value> {
-        self.sys
-            .record_json(&[("id", self.id.clone().into()), ("number", self.number.into())], self.registration.fields())
-    }
-
-    /// [`StoredRegistration::to_json`] as text, only the members `keep` allows.
-    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
-        let made = [("id", self.id.clone().into()), ("number", self.number.into())];
-        let fields = self.registration.fields().iter().map(|(k, v)| (k.as_str(), v));
-        self.sys.write_record_json(out, &made, fields, keep);
-    }
-}
-
-/// A registration as lists read it: its stored fields as they are, defaulted only while its JSON is written.
-pub struct ListedRegistration {
-    pub id: String,
-    pub number: i64,
-    /// The non-default fields, as stored.
-    pub stored: Map<String, Value>,
-    pub sys: Sys,
-    pub seq: i64,
-}
-
-impl ListedRegistration {
-    /// What [`StoredRegistration::write_json`] writes for the same registration.
-    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
-        let made = [("id", self.id.clone().into()), ("number", self.number.into())];
-        let fields = record::with_defaults(&self.stored, registration::FIELDS);
-        self.sys.write_record_json(out, &made, fields.iter().map(|(k, v)| (*k, v.as_ref())), keep);
+/// The column of an indexed member.
+pub(super) fn column(key: RegistrationKey) -> &'static str {
+    use RegistrationKey as K;
+    match key {
+        K::EventId => "event_id",
+        K::ContactId => "contact_id",
+        K::TypeId => "type_id",
+        K::PackageId => "package_id",
+        K::Status => "status",
+        K::FirstName => "first_name",
+        K::LastName => "last_name",
+        K::Name => "name",
+        K::EmailAddress => "email_address",
+        K::City => "city",
+        K::State => "state",
+        K::Country => "country",
+        K::JobTitle => "job_title",
+        K::OrganizationId => "organization_id",
+        K::OrderId => "order_id",
+        K::OrderNumber => "order_number",
+        K::OrderStatus => "order_status",
+        K::IsGuestRegistration => "is_guest_registration",
+        K::GroupId => "group_id",
+        K::DeadlineId => "deadline_id",
+        K::ParentRegistrationId => "parent_registration_id",
+        K::Date => "date",
+        K::OrderBalanceDue => "order_balance_due",
+        K::OrderAmountPaid => "order_amount_paid",
+        K::OrderTotal => "order_total",
     }
 }
 
-fn listed_from_row(row: &Row<'_>) -> rusqlite::Result<ListedRegistration> {
-    Ok(ListedRegistration {
-        seq: row.get(0)?,
-        id: row.get(1)?,
-        number: row.get(2)?,
-        stored: super::fields_from_row(row, 3)?,
-        sys: super::sys_from_row(row, 4)?,
-    })
-}
-
-/// The columns `from_row` reads, from the registrations table.
+/// The columns a registration is read from.
 macro_rules! select {
     () => {
         "SELECT seq, id, number, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \
@@ -85,14 +66,17 @@ macro_rules! select {
 }
 const SELECT: &str = select!();
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredRegistration> {
-    listed_from_row(row).map(|listed| StoredRegistration {
-        registration: Registration::from_stored(listed.stored, Some(listed.number)),
-        id: listed.id,
-        number: listed.number,
-        sys: listed.sys,
-        seq: listed.seq,
-    })
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredRegistration)> {
+    let number: i64 = row.get("number")?;
+    Ok((
+        Position(row.get("seq")?),
+        StoredRegistration {
+            id: RegistrationId::stored(row.get("id")?),
+            number,
+            registration: Registration::from_stored(super::fields_from_row(row)?, Some(number)),
+            sys: super::sys_from_row(row)?,
+        },
+    ))
 }
 
 fn not_found(id: &str) -> Error {
@@ -105,27 +89,12 @@ pub fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<StoredReg
     conn.prepare_cached(&sql)?
         .query_row(params![network.as_str(), id], from_row)
         .optional()?
+        .map(|(_, r)| r)
         .ok_or_else(|| not_found(id))
 }
 
-/// `-32023` unless the change is allowed on this record: any change when unlocked; when locked, only the one that
-/// sets `sysLocked` back to false and changes nothing else.
-pub fn check_unlocked(current: &StoredRegistration, next: Option<&Registration>) -> Result<()> {
-    if !current.registration.locked() {
-        return Ok(());
-    }
-    if let Some(next) = next {
-        let mut unlocked = current.registration.clone();
-        unlocked.set("sysLocked", Value::Bool(false));
-        if *next == unlocked {
-            return Ok(());
-        }
-    }
-    Err(Error::Locked { resource: "registration", id: current.id.clone() })
-}
-
-/// Releases what a registration held and takes what it will hold, checking the ticket's capacity rules.
-pub fn change_holding(
+/// Releases what a registration held and takes what it will hold, by the ticket's capacity rules.
+fn change_holding(
     conn: &Connection,
     network: &NetworkId,
     registration_id: &str,
@@ -141,50 +110,38 @@ pub fn change_holding(
         adjust.execute(params![network.as_str(), before.product_id, -1])?;
     }
     let Some(after) = after else { return Ok(()) };
-    let product = ProductId::parse(&after.product_id).map_err(|m| Error::invalid("productId", m))?;
-    let held = ticket::find(conn, network, &product)?.ok_or_else(|| missing_ticket(&after.product_id))?;
-    if let Some(allocation) = held.ticket.allocation
-        && held.sold >= allocation
-    {
-        return Err(Conflict::SoldOut { product_id: after.product_id.clone(), allocation, sold: held.sold }.into());
-    }
-    if let Some(max) = held.ticket.max_per_attendee {
-        let holding: i64 = conn
+    let held = held_ticket(conn, network, &after.product_id)?;
+    let holding: i64 = match held.ticket.max_per_attendee {
+        None => 0,
+        Some(_) => conn
             .prepare_cached(
                 "SELECT count(*) FROM registrations WHERE network_id = ?1 AND product_id = ?2 AND contact_id = ?3 \
                  AND status = 'active' AND id != ?4",
             )?
-            .query_row(params![network.as_str(), after.product_id, after.contact_id, registration_id], |r| r.get(0))?;
-        if holding >= max {
-            return Err(Conflict::MaxPerAttendee {
-                product_id: after.product_id.clone(),
-                contact_id: after.contact_id.clone(),
-                holding,
-                max,
-            }
-            .into());
-        }
-    }
+            .query_row(params![network.as_str(), after.product_id, after.contact_id, registration_id], |r| r.get(0))?,
+    };
+    held.check_room_for(&after.contact_id, holding)?;
     adjust.execute(params![network.as_str(), after.product_id, 1])?;
     Ok(())
 }
 
-fn missing_ticket(product_id: &str) -> Error {
-    Conflict::MissingReference { resource: "ticket", id: product_id.to_owned(), field: "productId" }.into()
+/// The ticket a `productId` names, which must exist in the network (whatever its status).
+fn held_ticket(conn: &Connection, network: &NetworkId, product_id: &str) -> Result<StoredTicket> {
+    let missing = || Conflict::MissingReference { resource: "ticket", id: product_id.to_owned(), field: "productId" };
+    let id = ProductId::parse(product_id).map_err(|_| missing())?;
+    ticket::find(conn, network, &id)?.ok_or_else(|| missing().into())
 }
 
-/// `productId`, when set, must name a ticket of the network (whatever the status).
+/// `productId`, when set, must name a ticket of the network.
 fn check_product(conn: &Connection, network: &NetworkId, registration: &Registration) -> Result<()> {
-    let Some(product) = registration.product_id() else { return Ok(()) };
-    let id = ProductId::parse(product).map_err(|m| Error::invalid("registration.productId", m))?;
-    match ticket::find(conn, network, &id)? {
-        Some(_) => Ok(()),
-        None => Err(missing_ticket(product)),
+    match registration.product_id() {
+        Some(product) => held_ticket(conn, network, product).map(|_| ()),
+        None => Ok(()),
     }
 }
 
-/// The number for a registration in an event: the client's (unique, raising the counter) or the next one, which
-/// the domain refuses to make past the largest number (`-32602` on `registration.number`).
+/// The number for a registration in an event: the client's (free, raising the counter) or the next one, by the
+/// domain's numbering rules ([`registration::next_number`], [`registration::check_number_free`]).
 fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: Option<i64>) -> Result<i64> {
     let last: i64 = conn
         .prepare_cached("SELECT last_number FROM event_numbers WHERE network_id = ?1 AND event_id = ?2")?
@@ -198,9 +155,7 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
                     "SELECT EXISTS (SELECT 1 FROM registrations WHERE network_id = ?1 AND event_id = ?2 AND number = ?3)",
                 )?
                 .query_row(params![network.as_str(), event_id, n], |r| r.get(0))?;
-            if taken {
-                return Err(Conflict::NumberTaken { event_id: event_id.to_owned(), number: n }.into());
-            }
+            registration::check_number_free(event_id, n, taken)?;
             n
         }
         None => registration::next_number(event_id, last).map_err(|e| Error::InvalidParams(vec![e]))?,
@@ -213,154 +168,93 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
     Ok(number)
 }
 
-/// The registrations table's columns, in the order of [`row_values`].
-const COLUMNS: &[&str] = &[
-    "network_id",
-    "id",
-    "event_id",
-    "number",
-    "contact_id",
-    "type_id",
-    "package_id",
-    "product_id",
-    "status",
-    "name",
-    "first_name",
-    "last_name",
-    "email_address",
-    "city",
-    "state",
-    "country",
-    "job_title",
-    "organization_id",
-    "order_id",
-    "order_number",
-    "order_status",
-    "is_guest_registration",
-    "group_id",
-    "deadline_id",
-    "parent_registration_id",
-    "date",
-    "order_balance_due",
-    "order_amount_paid",
-    "order_total",
-    "sys_locked",
-    "fields",
-    "sys_version",
-    "sys_created_at",
-    "sys_last_modified_at",
-    "sys_created_by",
-    "sys_last_modified_by",
-];
-
-/// A registration's row: one value per column of [`COLUMNS`].
-fn row_values(network: &NetworkId, r: &StoredRegistration) -> Result<Vec<Sql>> {
+/// A registration's row: every column by name (the searched members have columns of their own beside `fields`).
+fn row(network: &NetworkId, r: &StoredRegistration) -> Result<Row> {
     let reg = &r.registration;
-    let text = |name: &str| reg.get_str(name).map(str::to_owned);
+    let text = |name: &str| Sql::from(reg.get_str(name).map(str::to_owned));
+    let money = |name: &str| Sql::from(reg.get_f64(name));
     let fields = serde_json::to_string(&reg.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
-    let own: [Sql; 31] = [
-        network.as_str().to_owned().into(),
-        r.id.clone().into(),
-        reg.event_id().to_owned().into(),
-        r.number.into(),
-        reg.contact_id().to_owned().into(),
-        text("typeId").into(),
-        text("packageId").into(),
-        text("productId").into(),
-        reg.status().to_owned().into(),
-        text("name").into(),
-        text("firstName").into(),
-        text("lastName").into(),
-        text("emailAddress").into(),
-        text("city").into(),
-        text("state").into(),
-        text("country").into(),
-        text("jobTitle").into(),
-        text("organizationId").into(),
-        text("orderId").into(),
-        reg.get_f64("orderNumber").into(),
-        text("orderStatus").into(),
-        reg.get_bool("isGuestRegistration").into(),
-        text("groupId").into(),
-        text("deadlineId").into(),
-        text("parentRegistrationId").into(),
-        reg.get_time("date").map(|t| t.timestamp_millis()).into(),
-        reg.get_f64("orderBalanceDue").into(),
-        reg.get_f64("orderAmountPaid").into(),
-        reg.get_f64("orderTotal").into(),
-        reg.locked().into(),
-        fields.into(),
+    let mut row: Row = vec![
+        ("network_id", network.as_str().to_owned().into()),
+        ("id", r.id.as_str().to_owned().into()),
+        ("event_id", reg.event_id().to_owned().into()),
+        ("number", r.number.into()),
+        ("contact_id", reg.contact_id().to_owned().into()),
+        ("type_id", text("typeId")),
+        ("package_id", text("packageId")),
+        ("product_id", text("productId")),
+        ("status", reg.status().to_owned().into()),
+        ("name", text("name")),
+        ("first_name", text("firstName")),
+        ("last_name", text("lastName")),
+        ("email_address", text("emailAddress")),
+        ("city", text("city")),
+        ("state", text("state")),
+        ("country", text("country")),
+        ("job_title", text("jobTitle")),
+        ("organization_id", text("organizationId")),
+        ("order_id", text("orderId")),
+        ("order_number", money("orderNumber")),
+        ("order_status", text("orderStatus")),
+        ("is_guest_registration", reg.get_bool("isGuestRegistration").into()),
+        ("group_id", text("groupId")),
+        ("deadline_id", text("deadlineId")),
+        ("parent_registration_id", text("parentRegistrationId")),
+        ("date", reg.get_time("date").map(|t| t.timestamp_millis()).into()),
+        ("order_balance_due", money("orderBalanceDue")),
+        ("order_amount_paid", money("orderAmountPaid")),
+        ("order_total", money("orderTotal")),
+        ("sys_locked", reg.locked().into()),
+        ("fields", fields.into()),
     ];
-    Ok(own.into_iter().chain(super::sys_values(&r.sys)).collect())
+    row.extend(sys_columns(&r.sys));
+    Ok(row)
 }
 
-/// Inserts a new registration's row; its `seq`.
-fn insert_row(conn: &Connection, network: &NetworkId, r: &StoredRegistration) -> Result<i64> {
-    let holes = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!("INSERT INTO registrations ({}) VALUES ({holes})", COLUMNS.join(", "));
-    conn.prepare_cached(&sql)?.execute(params_from_iter(row_values(network, r)?))?;
-    Ok(conn.last_insert_rowid())
-}
+const KEY: &[&str] = &["network_id", "id"];
 
-/// Writes the columns that differ between `before` and `after`. SQLite rewrites the entries of only those indexes
-/// (and runs only those triggers) that involve a column the UPDATE sets, so a change of one field touches one or
-/// two of the table's indexes rather than all of them.
 fn update_row(
     conn: &Connection,
     network: &NetworkId,
     before: &StoredRegistration,
     after: &StoredRegistration,
 ) -> Result<()> {
-    let (old, new) = (row_values(network, before)?, row_values(network, after)?);
-    let mut sets = Vec::new();
-    let mut args: Vec<Sql> = vec![network.as_str().to_owned().into(), after.id.clone().into()];
-    for ((column, old), new) in COLUMNS.iter().zip(old).zip(new).skip(2) {
-        if old != new {
-            args.push(new);
-            sets.push(format!("{column} = ?{}", args.len()));
-        }
-    }
-    if sets.is_empty() {
-        return Ok(());
-    }
-    let sql = format!("UPDATE registrations SET {} WHERE network_id = ?1 AND id = ?2", sets.join(", "));
-    conn.prepare_cached(&sql)?.execute(params_from_iter(args))?;
-    Ok(())
+    super::update(conn, "registrations", KEY, &row(network, before)?, &row(network, after)?)
 }
 
 /// Creates a registration: the server makes its id, its number (when absent) and its date (when absent).
-pub fn create(
+fn create(
     conn: &Connection,
     network: &NetworkId,
     mut registration: Registration,
-    actor: &str,
+    actor: &ActorId,
 ) -> Result<StoredRegistration> {
     check_product(conn, network, &registration)?;
-    super::limits::check_room(conn, network, crate::domain::limits::Held::Registrations)?;
+    super::limits::check_room(conn, network, Held::Registrations)?;
     if registration.get_str("date").is_none() {
         registration.set("date", Value::String(time::format(&time::now())));
     }
-    let id = new_id();
-    change_holding(conn, network, &id, None, registration.holding().as_ref())?;
+    let id = RegistrationId::new();
+    change_holding(conn, network, id.as_str(), None, registration.holding().as_ref())?;
     let number = take_number(conn, network, registration.event_id(), registration.number)?;
-    let mut stored = StoredRegistration { id, number, registration, sys: Sys::new(actor), seq: 0 };
-    stored.seq = insert_row(conn, network, &stored)?;
+    let stored = StoredRegistration { id, number, registration, sys: Sys::new(actor) };
+    super::insert(conn, "registrations", &row(network, &stored)?)?;
     count_total(conn, network, 1)?;
     Ok(stored)
 }
 
 /// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number. A replacement
 /// equal to the stored fields changes nothing, not even `sysVersion`.
-pub fn replace(
+fn replace(
     conn: &Connection,
     network: &NetworkId,
     id: &str,
     mut next: Registration,
     expected_version: Option<i64>,
-    actor: &str,
+    actor: &ActorId,
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
-    ticket::check_version(expected_version, current.sys.version)?;
+    check_version(expected_version, current.sys.version)?;
     if next.get_str("date").is_none() {
         next.set("date", current.registration.fields().get("date").cloned().unwrap_or(Value::Null));
     }
@@ -369,37 +263,31 @@ pub fn replace(
     if next.fields() == current.registration.fields() {
         return Ok(current);
     }
-    check_unlocked(&current, Some(&next))?;
+    current.check_unlocked(Some(&next))?;
     check_product(conn, network, &next)?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
     let number = if next.event_id() == current.registration.event_id() {
         current.number
     } else {
-        function_ticket::check_unreferenced(conn, network, id, "moved to another event")?;
+        let tied = function_ticket::count_for_registration(conn, network, id)?;
+        registration::check_unreferenced(id, 0, tied, "moved to another event")?;
         take_number(conn, network, next.event_id(), None)?
     };
-    let stored = StoredRegistration {
-        id: current.id.clone(),
-        number,
-        registration: next,
-        sys: current.sys.changed(actor),
-        seq: current.seq,
-    };
+    let stored =
+        StoredRegistration { id: current.id.clone(), number, registration: next, sys: current.sys.changed(actor) };
     update_row(conn, network, &current, &stored)?;
     Ok(stored)
 }
 
 /// Deletes a registration: refused while guests or function tickets refer to it.
-pub fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
+fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
     let current = get(conn, network, id)?;
-    check_unlocked(&current, None)?;
+    current.check_unlocked(None)?;
     let guests: i64 = conn
         .prepare_cached("SELECT count(*) FROM registrations WHERE network_id = ?1 AND parent_registration_id = ?2")?
         .query_row(params![network.as_str(), id], |r| r.get(0))?;
-    if guests > 0 {
-        return Err(Conflict::GuestsHeld { registration_id: id.to_owned(), guests }.into());
-    }
-    function_ticket::check_unreferenced(conn, network, id, "deleted")?;
+    let tied = function_ticket::count_for_registration(conn, network, id)?;
+    registration::check_unreferenced(id, guests, tied, "deleted")?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), None)?;
     conn.prepare_cached("DELETE FROM registrations WHERE network_id = ?1 AND id = ?2")?
         .execute(params![network.as_str(), id])?;
@@ -417,19 +305,19 @@ fn count_total(conn: &Connection, network: &NetworkId, change: i64) -> Result<()
 
 /// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`; a transfer to the
 /// contact that holds it changes nothing.
-pub fn transfer(
+fn transfer(
     conn: &Connection,
     network: &NetworkId,
     id: &str,
     contact_id: &str,
-    actor: &str,
+    actor: &ActorId,
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
     if current.registration.contact_id() == contact_id {
         // Already the contact's: nothing moves, and nothing changes.
         return Ok(current);
     }
-    check_unlocked(&current, None)?;
+    current.check_unlocked(None)?;
     let mut next = current.registration.clone();
     next.set("contactId", Value::String(contact_id.to_owned()));
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
@@ -438,7 +326,6 @@ pub fn transfer(
         number: current.number,
         registration: next,
         sys: current.sys.changed(actor),
-        seq: current.seq,
     };
     update_row(conn, network, &current, &stored)?;
     function_ticket::follow_transfer(conn, network, id, contact_id, actor)?;
@@ -451,31 +338,37 @@ fn phrase(column: &str, text: &str) -> String {
 }
 
 /// What the list functions read of a registration.
-const LISTED: Listed<ListedRegistration> = Listed {
+const LISTED: Listed<StoredRegistration> = Listed {
     select: SELECT,
     count: "SELECT count(*) FROM registrations",
     total: Some("SELECT total FROM registration_totals WHERE network_id = ?1"),
-    from_row: listed_from_row,
-    seq: |r| r.seq,
+    from_row,
 };
 
 /// Finds the registrations matching `query`, one page at a time, in creation order.
-pub fn search(conn: &Connection, network: &NetworkId, query: &RegistrationQuery) -> Result<Found<ListedRegistration>> {
+fn search(
+    conn: &Connection,
+    network: &NetworkId,
+    query: &RegistrationQuery,
+    window: Window,
+) -> Result<Found<StoredRegistration>> {
     let (clauses, args) = filter(network, query);
     let counted = event_count(conn, network, query)?;
     let listed = if by_event_status(query) { &LISTED_BY_EVENT_STATUS } else { &LISTED };
-    list::page_counted(conn, listed, &clauses, args, &query.page, counted)
+    list::page_counted(conn, listed, &clauses, args, window, counted)
 }
 
 /// Whether a search is led by an event and statuses within it. Its index is named: without statistics SQLite
 /// prefers the index of the status alone (few distinct values), which walks the whole network when the event holds
 /// few registrations of that status.
 fn by_event_status(query: &RegistrationQuery) -> bool {
-    query.ids.is_none() && query.event_id.is_some() && query.any_of.iter().any(|(column, _)| *column == "status")
+    query.ids.is_none()
+        && query.event_id.is_some()
+        && query.any_of.iter().any(|(key, _)| *key == RegistrationKey::Status)
 }
 
 /// [`LISTED`] through the index of an event's statuses.
-const LISTED_BY_EVENT_STATUS: Listed<ListedRegistration> = Listed {
+const LISTED_BY_EVENT_STATUS: Listed<StoredRegistration> = Listed {
     select: concat!(select!(), " INDEXED BY registrations_event_status"),
     count: "SELECT count(*) FROM registrations INDEXED BY registrations_event_status",
     ..LISTED
@@ -486,7 +379,7 @@ fn event_count(conn: &Connection, network: &NetworkId, query: &RegistrationQuery
     let Some(event) = &query.event_id else { return Ok(None) };
     let statuses = match query.any_of.as_slice() {
         [] => None,
-        [("status", values)] => Some(values),
+        [(RegistrationKey::Status, values)] => Some(values),
         _ => return Ok(None),
     };
     if query.ids.is_some() || !query.contains.is_empty() || !query.ranges.is_empty() {
@@ -499,11 +392,8 @@ fn event_count(conn: &Connection, network: &NetworkId, query: &RegistrationQuery
         sql.push_str(&format!(" AND status IN ({})", vec!["?"; values.len()].join(", ")));
         args.extend(values.iter().map(json_to_sql));
     }
-    Ok(Some(conn.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?))
+    Ok(Some(conn.prepare_cached(&sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?))
 }
-
-/// Columns with few distinct values.
-const COARSE: &[&str] = &["status", "order_status", "is_guest_registration", "type_id", "package_id"];
 
 /// The WHERE clauses and their arguments for a query.
 fn filter(network: &NetworkId, query: &RegistrationQuery) -> (Vec<String>, Vec<Sql>) {
@@ -518,7 +408,8 @@ fn filter(network: &NetworkId, query: &RegistrationQuery) -> (Vec<String>, Vec<S
         args.push(event.clone().into());
     }
     // The texts come folded as the trigram index folds; the index folds a phrase again to the same text.
-    for (column, text) in &query.contains {
+    for (key, text) in &query.contains {
+        let column = column(*key);
         if text.chars().count() >= 3 {
             clauses.push("seq IN (SELECT rowid FROM registration_text WHERE registration_text MATCH ?)".into());
             args.push(phrase(column, text).into());
@@ -535,15 +426,17 @@ fn filter(network: &NetworkId, query: &RegistrationQuery) -> (Vec<String>, Vec<S
         || query.event_id.is_some()
         || !query.contains.is_empty()
         || !query.ranges.is_empty()
-        || query.any_of.iter().any(|(c, _)| !COARSE.contains(c));
-    for (column, values) in &query.any_of {
+        || query.any_of.iter().any(|(key, _)| !key.coarse());
+    for (key, values) in &query.any_of {
         // ...except a status within an event, which has an index of its own (see `by_event_status`).
-        let led = *column == "status" && by_event_status(query);
-        let column = if sharper && !led && COARSE.contains(column) { format!("+{column}") } else { column.to_string() };
+        let led = *key == RegistrationKey::Status && by_event_status(query);
+        let column =
+            if sharper && !led && key.coarse() { format!("+{}", column(*key)) } else { column(*key).to_owned() };
         clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(", ")));
         args.extend(values.iter().map(json_to_sql));
     }
-    for (column, from, to) in &query.ranges {
+    for (key, from, to) in &query.ranges {
+        let column = column(*key);
         if let Some(from) = from {
             clauses.push(format!("{column} >= ?"));
             args.push((*from).into());
@@ -565,39 +458,92 @@ fn json_to_sql(v: &Value) -> Sql {
     }
 }
 
-/// Registrations of a network whose columns equal the given values (the look-ups).
-pub fn list_by(
-    conn: &Connection,
-    network: &NetworkId,
-    equal: &[(&str, String)],
-    page: &Page,
-) -> Result<Found<ListedRegistration>> {
-    list::page_equal(conn, &LISTED, network, equal, page)
+#[async_trait]
+impl Records<RegistrationKind> for SqliteStore {
+    async fn create(&self, scope: &NetworkScope, record: Registration) -> Result<StoredRegistration> {
+        let (network, actor) = (scope.network().clone(), scope.actor().clone());
+        self.write(move |c| create(c, &network, record, &actor)).await
+    }
+
+    async fn get(&self, scope: &NetworkScope, id: &RegistrationId) -> Result<StoredRegistration> {
+        let (network, id) = (scope.network().clone(), id.clone());
+        self.read(move |c| get(c, &network, id.as_str())).await
+    }
+
+    async fn replace(
+        &self,
+        scope: &NetworkScope,
+        id: &RegistrationId,
+        record: Registration,
+        expected: Option<i64>,
+    ) -> Result<StoredRegistration> {
+        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+        self.write(move |c| replace(c, &network, id.as_str(), record, expected, &actor)).await
+    }
+
+    async fn change(
+        &self,
+        scope: &NetworkScope,
+        id: &RegistrationId,
+        expected: Option<i64>,
+        change: Change<StoredRegistration, Registration>,
+    ) -> Result<StoredRegistration> {
+        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+        self.write(move |c| {
+            let next = change(&get(c, &network, id.as_str())?)?;
+            replace(c, &network, id.as_str(), next, expected, &actor)
+        })
+        .await
+    }
+
+    async fn delete(&self, scope: &NetworkScope, id: &RegistrationId) -> Result<()> {
+        let (network, id) = (scope.network().clone(), id.clone());
+        self.write(move |c| delete(c, &network, id.as_str())).await
+    }
+
+    async fn list_by(
+        &self,
+        scope: &NetworkScope,
+        keys: Vec<(RegistrationKey, String)>,
+        window: Window,
+    ) -> Result<Found<StoredRegistration>> {
+        let network = scope.network().clone();
+        let equal: Vec<(&str, String)> = keys.into_iter().map(|(k, v)| (column(k), v)).collect();
+        self.read(move |c| list::page_equal(c, &LISTED, &network, &equal, window)).await
+    }
 }
 
-/// A registration of the network whose id a reference names, for the integrity checks of other resources.
-pub fn find_for_reference(
-    conn: &Connection,
-    network: &NetworkId,
-    id: &str,
-    field: &'static str,
-) -> Result<StoredRegistration> {
-    get(conn, network, id).map_err(|e| match e {
-        Error::NotFound { .. } => {
-            Conflict::MissingReference { resource: "registration", id: id.to_owned(), field }.into()
-        }
-        other => other,
-    })
+#[async_trait]
+impl RegistrationsExtra for SqliteStore {
+    async fn search_registrations(
+        &self,
+        scope: &NetworkScope,
+        query: RegistrationQuery,
+        window: Window,
+    ) -> Result<Found<StoredRegistration>> {
+        let network = scope.network().clone();
+        self.read(move |c| search(c, &network, &query, window)).await
+    }
+
+    async fn transfer_registration(
+        &self,
+        scope: &NetworkScope,
+        id: &RegistrationId,
+        contact_id: String,
+    ) -> Result<StoredRegistration> {
+        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+        self.write(move |c| transfer(c, &network, id.as_str(), &contact_id, &actor)).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::input::Input;
-    use crate::store::{Store, Synchronous};
+    use crate::store::Synchronous;
     use serde_json::json;
 
-    async fn plan(store: &Store, sql: String, args: Vec<Sql>) -> String {
+    async fn plan(store: &SqliteStore, sql: String, args: Vec<Sql>) -> String {
         store
             .read(move |c| {
                 let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
@@ -650,7 +596,7 @@ mod tests {
     #[tokio::test]
     async fn every_filter_is_served_by_an_index() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
         let network = NetworkId::parse("net").unwrap();
         let text = "registration_text VIRTUAL TABLE INDEX";
         let queries = [
@@ -709,6 +655,6 @@ mod tests {
             let plan = plan(&store, sql, Vec::new()).await;
             assert!(plan.contains(expected), "{columns:?}: expected {expected} in {plan}");
         }
-        store.close();
+        store.close_all();
     }
 }

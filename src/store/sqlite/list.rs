@@ -1,20 +1,12 @@
-//! Paged lists: a filter, the count of all that match, and one page in creation order (`seq`), from a cursor that
-//! names the last item seen, so a page walk skips and repeats nothing while others are inserted.
+//! Paged lists: a filter, the count of all that match, and one page in creation order (`seq`), after the position
+//! of the last item seen, so a page walk skips and repeats nothing while others are inserted.
 
-use base64::Engine as _;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
-use crate::domain::Page;
 use crate::domain::ids::NetworkId;
-use crate::error::{Error, Result};
-
-/// A page of items matching a filter, with the count of all that match and the cursor of the next page.
-pub struct Found<T> {
-    pub count: i64,
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
+use crate::error::Result;
+use crate::store::{Found, Position, Window};
 
 /// How a table's items are read for a list.
 pub struct Listed<T> {
@@ -24,22 +16,7 @@ pub struct Listed<T> {
     pub count: &'static str,
     /// A kept total per network (`?1`), used when the only filter is the network.
     pub total: Option<&'static str>,
-    pub from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
-    /// The paging key of an item.
-    pub seq: fn(&T) -> i64,
-}
-
-/// Encodes the paging key of the last item on a page.
-pub fn encode_cursor(seq: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("s:{seq}"))
-}
-
-/// Decodes a cursor made by [`encode_cursor`].
-pub fn decode_cursor(text: &str) -> Result<i64> {
-    let bad = || Error::InvalidParams(crate::domain::bad_cursor());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix("s:").and_then(|n| n.parse().ok()).ok_or_else(bad)
+    pub from_row: fn(&Row<'_>) -> rusqlite::Result<(Position, T)>,
 }
 
 /// The items of a network whose columns equal the given values.
@@ -48,7 +25,7 @@ pub fn page_equal<T>(
     listed: &Listed<T>,
     network: &NetworkId,
     equal: &[(&str, String)],
-    page: &Page,
+    window: Window,
 ) -> Result<Found<T>> {
     let mut clauses = vec!["network_id = ?".to_owned()];
     let mut args: Vec<Sql> = vec![network.as_str().to_owned().into()];
@@ -56,27 +33,17 @@ pub fn page_equal<T>(
         clauses.push(format!("{column} = ?"));
         args.push(value.clone().into());
     }
-    self::page(conn, listed, &clauses, args, page)
+    page_counted(conn, listed, &clauses, args, window, None)
 }
 
-/// One page of the items matching `clauses` (the first is always the network), and their count.
-pub fn page<T>(
-    conn: &Connection,
-    listed: &Listed<T>,
-    clauses: &[String],
-    args: Vec<Sql>,
-    page: &Page,
-) -> Result<Found<T>> {
-    page_counted(conn, listed, clauses, args, page, None)
-}
-
-/// [`page`], with the count when the caller has it without counting rows.
+/// One page of the items matching `clauses` (the first is always the network), and their count, unless the caller
+/// has it without counting rows (`counted`).
 pub fn page_counted<T>(
     conn: &Connection,
     listed: &Listed<T>,
     clauses: &[String],
     mut args: Vec<Sql>,
-    page: &Page,
+    window: Window,
     counted: Option<i64>,
 ) -> Result<Found<T>> {
     let filter = clauses.join(" AND ");
@@ -89,21 +56,20 @@ pub fn page_counted<T>(
             .prepare_cached(&format!("{} WHERE {filter}", listed.count))?
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
     };
-    let after = page.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
-    args.push(after.into());
-    let limit = page.limit.map_or(-1, |l| l as i64 + 1);
+    args.push(window.after.map_or(0, |p| p.0).into());
+    let limit = window.limit.map_or(-1, |l| l as i64 + 1);
     args.push(limit.into());
     let sql = format!("{} WHERE {filter} AND seq > ? ORDER BY seq LIMIT ?", listed.select);
     let mut items = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), listed.from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_cursor = match page.limit {
+    let next = match window.limit {
         Some(l) if items.len() > l => {
             items.truncate(l);
-            items.last().map(|item| encode_cursor((listed.seq)(item)))
+            items.last().map(|(position, _)| *position)
         }
         _ => None,
     };
-    Ok(Found { count, items, next_cursor })
+    Ok(Found { count, items, next })
 }

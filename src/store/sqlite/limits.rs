@@ -2,14 +2,18 @@
 //! writer's transaction. The writer is the only one that inserts, so a count read in its transaction is exact: 200
 //! concurrent creates against a limit of 10 make exactly 10.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::auth::NetworkScope;
+use crate::store::Limits;
 
 use crate::domain::ids::NetworkId;
 use crate::domain::limits::{self, Held, NetworkLimits, Usage};
 use crate::error::Result;
 
 /// A network's limits (none set: no limit).
-pub fn get(conn: &Connection, network: &NetworkId) -> Result<NetworkLimits> {
+fn get(conn: &Connection, network: &NetworkId) -> Result<NetworkLimits> {
     let found = conn
         .prepare_cached(
             "SELECT max_tickets, max_registrations, max_function_tickets FROM network_limits WHERE network_id = ?1",
@@ -22,7 +26,7 @@ pub fn get(conn: &Connection, network: &NetworkId) -> Result<NetworkLimits> {
 }
 
 /// Sets a network's limits; limits that are all none leave no row behind.
-pub fn set(conn: &Connection, network: &NetworkId, limits: &NetworkLimits) -> Result<()> {
+fn set(conn: &Connection, network: &NetworkId, limits: &NetworkLimits) -> Result<()> {
     if *limits == NetworkLimits::default() {
         conn.prepare_cached("DELETE FROM network_limits WHERE network_id = ?1")?.execute([network.as_str()])?;
         return Ok(());
@@ -53,7 +57,7 @@ fn count(conn: &Connection, network: &NetworkId, held: Held) -> Result<i64> {
 }
 
 /// How many records of each kind a network holds.
-pub fn usage(conn: &Connection, network: &NetworkId) -> Result<Usage> {
+fn usage(conn: &Connection, network: &NetworkId) -> Result<Usage> {
     Ok(Usage {
         tickets: count(conn, network, Held::Tickets)?,
         registrations: count(conn, network, Held::Registrations)?,
@@ -70,21 +74,19 @@ pub fn check_room(conn: &Connection, network: &NetworkId, held: Held) -> Result<
     limits::check_room(&set, held, count(conn, network, held)?)
 }
 
-impl super::Store {
-    /// A network's limits and what it holds.
-    pub async fn network_limits(&self, network: &NetworkId) -> Result<(NetworkLimits, Usage)> {
-        let network = network.clone();
+#[async_trait]
+impl Limits for super::SqliteStore {
+    async fn network_limits(&self, scope: &NetworkScope) -> Result<(NetworkLimits, Usage)> {
+        let network = scope.network().clone();
         self.read(move |c| Ok((get(c, &network)?, usage(c, &network)?))).await
     }
 
-    /// Sets (`Some`) or removes (`None`) the given limits of a network, keeping the others, in one transaction so
-    /// that two changes of different limits both hold; the limits as they are then, and what the network holds.
-    pub async fn change_network_limits(
+    async fn change_network_limits(
         &self,
-        network: &NetworkId,
+        scope: &NetworkScope,
         changes: Vec<(Held, Option<i64>)>,
     ) -> Result<(NetworkLimits, Usage)> {
-        let network = network.clone();
+        let network = scope.network().clone();
         self.write(move |c| {
             let mut limits = get(c, &network)?;
             for (held, max) in changes {

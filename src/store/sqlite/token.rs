@@ -1,13 +1,16 @@
 //! Tokens and their grants in SQLite.
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::Tokens;
 
 use crate::auth::{Grant, TokenInfo};
 use crate::domain::time;
 use crate::error::{Error, Result};
 
 /// Stores a new token with the hash of its secret.
-pub fn insert(conn: &Connection, info: &TokenInfo, secret_hash: &[u8; 32]) -> Result<()> {
+fn insert(conn: &Connection, info: &TokenInfo, secret_hash: &[u8; 32]) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO tokens (id, name, secret_hash, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -30,7 +33,7 @@ pub fn insert(conn: &Connection, info: &TokenInfo, secret_hash: &[u8; 32]) -> Re
 }
 
 /// Every token with the hash of its secret, oldest first.
-pub fn all(conn: &Connection) -> Result<Vec<([u8; 32], TokenInfo)>> {
+fn all(conn: &Connection) -> Result<Vec<([u8; 32], TokenInfo)>> {
     let mut grants = conn.prepare_cached("SELECT permission, scope FROM token_grants WHERE token_id = ?1")?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, name, secret_hash, created_at, expires_at, revoked_at FROM tokens ORDER BY created_at, id",
@@ -72,12 +75,12 @@ pub fn all(conn: &Connection) -> Result<Vec<([u8; 32], TokenInfo)>> {
 }
 
 /// Whether any token exists (the first start makes one).
-pub fn any(conn: &Connection) -> Result<bool> {
+fn any(conn: &Connection) -> Result<bool> {
     Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM tokens)", [], |r| r.get(0))?)
 }
 
 /// Revokes a token now; `-32004` when unknown. Revoking twice keeps the first time.
-pub fn revoke(conn: &Connection, token_id: &str) -> Result<time::Timestamp> {
+fn revoke(conn: &Connection, token_id: &str) -> Result<time::Timestamp> {
     let current: Option<Option<i64>> = conn
         .prepare_cached("SELECT revoked_at FROM tokens WHERE id = ?1")?
         .query_row([token_id], |r| r.get(0))
@@ -91,5 +94,24 @@ pub fn revoke(conn: &Connection, token_id: &str) -> Result<time::Timestamp> {
                 .execute(params![token_id, now.timestamp_millis()])?;
             Ok(now)
         }
+    }
+}
+
+#[async_trait]
+impl Tokens for super::SqliteStore {
+    async fn insert_token(&self, info: TokenInfo, secret_hash: [u8; 32]) -> Result<()> {
+        self.write(move |c| insert(c, &info, &secret_hash)).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<([u8; 32], TokenInfo)>> {
+        self.read(all).await
+    }
+
+    async fn any_token(&self) -> Result<bool> {
+        self.read(any).await
+    }
+
+    async fn revoke_token(&self, token_id: String) -> Result<time::Timestamp> {
+        self.write(move |c| revoke(c, &token_id)).await
     }
 }

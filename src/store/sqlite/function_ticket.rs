@@ -1,0 +1,217 @@
+//! Function tickets in SQLite, always within one network, and their ties to registrations.
+//!
+//! A function ticket's `registrationId`, when set, names a registration of the same network and the same event.
+//! A registration that function tickets refer to cannot be deleted, nor moved to another event; when it is
+//! transferred, its function tickets follow it to the new contact in the same transaction.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use super::list::{self, Listed};
+use super::{Row, SqliteStore, sys_columns};
+use crate::auth::NetworkScope;
+use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
+use crate::domain::ids::{ActorId, NetworkId};
+use crate::domain::limits::Held;
+use crate::domain::sys::{Sys, check_version};
+use crate::error::{Conflict, Error, Result};
+use crate::store::{Change, Found, FunctionTicketKind, Position, Records, Window};
+
+const SELECT: &str = "SELECT seq, id, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \
+    sys_last_modified_by FROM function_tickets";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredFunctionTicket)> {
+    Ok((
+        Position(row.get("seq")?),
+        StoredFunctionTicket {
+            id: FunctionTicketId::stored(row.get("id")?),
+            ticket: FunctionTicket::from_stored(super::fields_from_row(row)?),
+            sys: super::sys_from_row(row)?,
+        },
+    ))
+}
+
+const LISTED: Listed<StoredFunctionTicket> =
+    Listed { select: SELECT, count: "SELECT count(*) FROM function_tickets", total: None, from_row };
+
+/// The column of a look-up's member.
+fn column(key: FunctionTicketKey) -> &'static str {
+    match key {
+        FunctionTicketKey::FunctionId => "function_id",
+        FunctionTicketKey::EventId => "event_id",
+        FunctionTicketKey::ContactId => "contact_id",
+    }
+}
+
+/// One function ticket of a network, or `-32004`.
+fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<StoredFunctionTicket> {
+    conn.prepare_cached(&format!("{SELECT} WHERE network_id = ?1 AND id = ?2"))?
+        .query_row(params![network.as_str(), id], from_row)
+        .optional()?
+        .map(|(_, t)| t)
+        .ok_or_else(|| Error::NotFound { resource: "functionTicket", id: id.to_owned() })
+}
+
+/// `registrationId`, when set, must name a registration of this network for the same event.
+fn check_registration(conn: &Connection, network: &NetworkId, ticket: &FunctionTicket) -> Result<()> {
+    let Some(id) = ticket.registration_id() else { return Ok(()) };
+    let event: Option<String> = conn
+        .prepare_cached("SELECT event_id FROM registrations WHERE network_id = ?1 AND id = ?2")?
+        .query_row(params![network.as_str(), id], |r| r.get(0))
+        .optional()?;
+    let missing =
+        || Conflict::MissingReference { resource: "registration", id: id.to_owned(), field: "registrationId" };
+    let event = event.ok_or_else(missing)?;
+    ticket.check_registration_event(id, &event).map_err(|e| Error::InvalidParams(vec![e]))
+}
+
+/// A function ticket's row: every column by name.
+fn row(network: &NetworkId, t: &StoredFunctionTicket) -> Result<Row> {
+    let k = &t.ticket;
+    let fields = serde_json::to_string(&k.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
+    let text = |name: &str| rusqlite::types::Value::from(k.get_str(name).map(str::to_owned));
+    let mut row: Row = vec![
+        ("network_id", network.as_str().to_owned().into()),
+        ("id", t.id.as_str().to_owned().into()),
+        ("event_id", k.event_id().to_owned().into()),
+        ("function_id", text("functionId")),
+        ("contact_id", text("contactId")),
+        ("registration_id", text("registrationId")),
+        ("status", text("status")),
+        ("fields", fields.into()),
+    ];
+    row.extend(sys_columns(&t.sys));
+    Ok(row)
+}
+
+const KEY: &[&str] = &["network_id", "id"];
+
+/// Creates a function ticket; the server makes its id.
+fn create(
+    conn: &Connection,
+    network: &NetworkId,
+    ticket: FunctionTicket,
+    actor: &ActorId,
+) -> Result<StoredFunctionTicket> {
+    check_registration(conn, network, &ticket)?;
+    super::limits::check_room(conn, network, Held::FunctionTickets)?;
+    let stored = StoredFunctionTicket { id: FunctionTicketId::new(), ticket, sys: Sys::new(actor) };
+    super::insert(conn, "function_tickets", &row(network, &stored)?)?;
+    Ok(stored)
+}
+
+/// Replaces a function ticket's fields as a whole; a replacement equal to the stored fields changes nothing, not
+/// even `sysVersion`.
+fn replace(
+    conn: &Connection,
+    network: &NetworkId,
+    id: &str,
+    next: FunctionTicket,
+    expected_version: Option<i64>,
+    actor: &ActorId,
+) -> Result<StoredFunctionTicket> {
+    let current = get(conn, network, id)?;
+    check_version(expected_version, current.sys.version)?;
+    // A change that changes nothing is no change: the stored ticket, its version and times as they were.
+    if next == current.ticket {
+        return Ok(current);
+    }
+    current.check_unlocked(Some(&next))?;
+    check_registration(conn, network, &next)?;
+    let stored = StoredFunctionTicket { id: current.id.clone(), ticket: next, sys: current.sys.changed(actor) };
+    super::update(conn, "function_tickets", KEY, &row(network, &current)?, &row(network, &stored)?)?;
+    Ok(stored)
+}
+
+/// Deletes a function ticket.
+fn delete(conn: &Connection, network: &NetworkId, id: &str) -> Result<()> {
+    get(conn, network, id)?.check_unlocked(None)?;
+    conn.prepare_cached("DELETE FROM function_tickets WHERE network_id = ?1 AND id = ?2")?
+        .execute(params![network.as_str(), id])?;
+    Ok(())
+}
+
+/// How many function tickets refer to a registration.
+pub fn count_for_registration(conn: &Connection, network: &NetworkId, registration_id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM function_tickets WHERE network_id = ?1 AND registration_id = ?2")?
+        .query_row(params![network.as_str(), registration_id], |r| r.get(0))?)
+}
+
+/// Moves every function ticket of a registration to a new contact (inside the transfer's transaction).
+pub fn follow_transfer(
+    conn: &Connection,
+    network: &NetworkId,
+    registration_id: &str,
+    contact_id: &str,
+    actor: &ActorId,
+) -> Result<usize> {
+    let tied = conn
+        .prepare_cached(&format!("{SELECT} WHERE network_id = ?1 AND registration_id = ?2 ORDER BY seq"))?
+        .query_map(params![network.as_str(), registration_id], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (_, current) in &tied {
+        current.check_unlocked(None)?;
+        let mut ticket = current.ticket.clone();
+        ticket.set("contactId", Value::String(contact_id.to_owned()));
+        let moved = StoredFunctionTicket { id: current.id.clone(), ticket, sys: current.sys.changed(actor) };
+        super::update(conn, "function_tickets", KEY, &row(network, current)?, &row(network, &moved)?)?;
+    }
+    Ok(tied.len())
+}
+
+#[async_trait]
+impl Records<FunctionTicketKind> for SqliteStore {
+    async fn create(&self, scope: &NetworkScope, record: FunctionTicket) -> Result<StoredFunctionTicket> {
+        let (network, actor) = (scope.network().clone(), scope.actor().clone());
+        self.write(move |c| create(c, &network, record, &actor)).await
+    }
+
+    async fn get(&self, scope: &NetworkScope, id: &FunctionTicketId) -> Result<StoredFunctionTicket> {
+        let (network, id) = (scope.network().clone(), id.clone());
+        self.read(move |c| get(c, &network, id.as_str())).await
+    }
+
+    async fn replace(
+        &self,
+        scope: &NetworkScope,
+        id: &FunctionTicketId,
+        record: FunctionTicket,
+        expected: Option<i64>,
+    ) -> Result<StoredFunctionTicket> {
+        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+        self.write(move |c| replace(c, &network, id.as_str(), record, expected, &actor)).await
+    }
+
+    async fn change(
+        &self,
+        scope: &NetworkScope,
+        id: &FunctionTicketId,
+        expected: Option<i64>,
+        change: Change<StoredFunctionTicket, FunctionTicket>,
+    ) -> Result<StoredFunctionTicket> {
+        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+        self.write(move |c| {
+            let next = change(&get(c, &network, id.as_str())?)?;
+            replace(c, &network, id.as_str(), next, expected, &actor)
+        })
+        .await
+    }
+
+    async fn delete(&self, scope: &NetworkScope, id: &FunctionTicketId) -> Result<()> {
+        let (network, id) = (scope.network().clone(), id.clone());
+        self.write(move |c| delete(c, &network, id.as_str())).await
+    }
+
+    async fn list_by(
+        &self,
+        scope: &NetworkScope,
+        keys: Vec<(FunctionTicketKey, String)>,
+        window: Window,
+    ) -> Result<Found<StoredFunctionTicket>> {
+        let network = scope.network().clone();
+        let equal: Vec<(&str, String)> = keys.into_iter().map(|(k, v)| (column(k), v)).collect();
+        self.read(move |c| list::page_equal(c, &LISTED, &network, &equal, window)).await
+    }
+}

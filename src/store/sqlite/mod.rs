@@ -1,0 +1,661 @@
+//! The SQLite store: opening (lock, pragmas, migrations), the one writer thread, and the read-only readers. The only
+//! module of the server that names `rusqlite`, SQL or a column; it implements [`Store`](super::Store).
+//!
+//! No SQLite call runs on an async worker thread. Writes are closures sent to the writer thread, which owns the
+//! only write connection; reads are closures run by a few reader threads, each owning a read-only connection.
+//!
+//! **Group commit.** The writer takes every write that is queued when it wakes up (up to [`MAX_GROUP`]) and runs
+//! them in one transaction, each inside its own savepoint: a call that fails rolls back its savepoint only, so it
+//! never fails its neighbours. Replies are held until the transaction's `COMMIT` returns, so an acknowledged write
+//! is durable (with `synchronous=FULL`, also across power loss). Under load one fsync serves many calls; a lone
+//! call pays exactly one, as it would without grouping.
+
+mod feed;
+mod function_ticket;
+mod limits;
+mod list;
+mod registration;
+mod ticket;
+mod token;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use super::CALL_DEADLINE;
+use crate::error::{Error, Result};
+
+/// The whole schema, split into numbered migrations.
+pub const SCHEMA: &str = include_str!("../../../schema.sql");
+
+/// Most calls one transaction takes.
+pub const MAX_GROUP: usize = 512;
+
+/// How durably a commit is written; `Full` survives power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("database {path} is in use by another ticket-admin process (lock file {lock})")]
+    Locked { path: String, lock: String },
+    #[error("cannot open database {path}: {cause}")]
+    Io { path: String, cause: String },
+    #[error("database {path}: {cause}")]
+    Sqlite { path: String, cause: String },
+    #[error("database {path} has schema version {found}, newer than this server's {supported}")]
+    TooNew { path: String, found: i64, supported: i64 },
+}
+
+type WriteJob = Box<dyn FnOnce(&Connection) -> Finished + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// What a write job hands back to the writer: whether to keep its savepoint, and how to answer once committed.
+struct Finished {
+    ok: bool,
+    answer: Box<dyn FnOnce(Result<()>) + Send>,
+}
+
+/// Counters of the writer, for the benchmark's calls-per-commit figure.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub calls: AtomicU64,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writes: Mutex<Option<crossbeam_channel::Sender<WriteJob>>>,
+    reads: Mutex<Option<crossbeam_channel::Sender<ReadJob>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    stats: Arc<WriterStats>,
+    /// What changed in each network's tickets, for the kept ticket lists of the RPC layer.
+    tickets: Arc<feed::TicketFeed>,
+    /// Held for the life of the store: a second process on the same file is refused.
+    _lock: File,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, takes its lock, applies migrations, starts the threads.
+    pub fn open(path: &Path, synchronous: Synchronous, readers: usize) -> Result<SqliteStore, OpenError> {
+        let display = path.display().to_string();
+        let lock_path = lock_path(path);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?;
+        if lock.try_lock().is_err() {
+            return Err(OpenError::Locked { path: display, lock: lock_path.display().to_string() });
+        }
+        let sqlite = |e: rusqlite::Error| OpenError::Sqlite { path: display.clone(), cause: e.to_string() };
+        let conn = Connection::open(path).map_err(sqlite)?;
+        let sync = match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; \
+             PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
+        ))
+        .map_err(sqlite)?;
+        migrate(&conn).map_err(|e| match e {
+            MigrateError::TooNew { found, supported } => OpenError::TooNew { path: display.clone(), found, supported },
+            MigrateError::Sqlite(e) => sqlite(e),
+        })?;
+
+        add_functions(&conn).map_err(sqlite)?;
+        conn.execute_batch(TOUCHED).map_err(sqlite)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+        let stats = Arc::new(WriterStats::default());
+        let tickets = Arc::new(feed::TicketFeed::default());
+        let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriteJob>();
+        let (writer_stats, writer_tickets) = (stats.clone(), tickets.clone());
+        let mut threads = vec![
+            std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || run_writer(conn, write_rx, &writer_stats, &writer_tickets))
+                .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?,
+        ];
+
+        let (read_tx, read_rx) = crossbeam_channel::unbounded::<ReadJob>();
+        for i in 0..readers.max(1) {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(sqlite)?;
+            conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(sqlite)?;
+            add_functions(&conn).map_err(sqlite)?;
+            conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+            let rx = read_rx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("store-reader-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job(&conn);
+                    }
+                })
+                .map_err(|e| OpenError::Io { path: display.clone(), cause: e.to_string() })?;
+            threads.push(handle);
+        }
+
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writes: Mutex::new(Some(write_tx)),
+                reads: Mutex::new(Some(read_tx)),
+                threads: Mutex::new(threads),
+                stats,
+                tickets,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// Runs `f` in the writer's transaction (in a savepoint of its own) and answers once the commit is durable.
+    ///
+    /// An `Err` from `f` rolls back everything `f` did and nothing else.
+    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<R>>();
+        let deadline = CALL_DEADLINE.try_with(|d| *d).ok();
+        let job: WriteJob = Box::new(move |conn| {
+            let outcome = match deadline {
+                Some(deadline) if std::time::Instant::now() >= deadline => Err(Error::TimedOut),
+                _ => f(conn),
+            };
+            Finished {
+                ok: outcome.is_ok(),
+                answer: Box::new(move |committed| {
+                    let _ = tx.send(committed.and(outcome));
+                }),
+            }
+        });
+        self.sender(&self.inner.writes)?.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| Error::Internal("the writer dropped a call".into()))?
+    }
+
+    /// Runs `f` on a read-only connection on a reader thread.
+    ///
+    /// A read queued by a call whose deadline ([`CALL_DEADLINE`]) has passed is not run, and one that runs past it is
+    /// interrupted, so that a caller who has been told `-32000` holds no reader thread.
+    pub(crate) async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<R>>();
+        let deadline = CALL_DEADLINE.try_with(|d| *d).ok();
+        let job: ReadJob = Box::new(move |conn| {
+            let outcome = match deadline {
+                None => f(conn),
+                Some(deadline) if std::time::Instant::now() >= deadline => Err(Error::TimedOut),
+                Some(deadline) => {
+                    conn.progress_handler(PROGRESS_STEPS, Some(move || std::time::Instant::now() >= deadline));
+                    let outcome = f(conn);
+                    conn.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
+                    // An interrupted statement fails; past the deadline that failure is the timeout.
+                    outcome.map_err(|e| if std::time::Instant::now() >= deadline { Error::TimedOut } else { e })
+                }
+            };
+            let _ = tx.send(outcome);
+        });
+        self.sender(&self.inner.reads)?.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| Error::Internal("a reader dropped a call".into()))?
+    }
+
+    fn sender<T>(&self, slot: &Mutex<Option<crossbeam_channel::Sender<T>>>) -> Result<crossbeam_channel::Sender<T>> {
+        let guard = slot.lock().map_err(|_| stopped())?;
+        guard.clone().ok_or_else(stopped)
+    }
+
+    /// Whether the database answers a query.
+    async fn ping_db(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
+    }
+
+    /// The writer's counters.
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.inner.stats
+    }
+
+    /// Stops taking work, lets queued work finish, checkpoints the WAL and closes every connection.
+    pub fn close_all(&self) {
+        if let Ok(mut w) = self.inner.writes.lock() {
+            w.take();
+        }
+        if let Ok(mut r) = self.inner.reads.lock() {
+            r.take();
+        }
+        let threads = self.inner.threads.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        self.ping_db().await
+    }
+
+    fn stats(&self) -> super::WriteStats {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        super::WriteStats { commits: load(&self.inner.stats.commits), calls: load(&self.inner.stats.calls) }
+    }
+
+    fn close(&self) {
+        self.close_all();
+    }
+}
+
+/// A row to write: each column by name with its value. Every table's rows are written from one such list, and
+/// read back by column name, so a column is never taken for its neighbour.
+pub(super) type Row = Vec<(&'static str, rusqlite::types::Value)>;
+
+/// The sys columns of a row.
+pub(super) fn sys_columns(sys: &crate::domain::sys::Sys) -> [(&'static str, rusqlite::types::Value); 5] {
+    [
+        ("sys_version", sys.version.into()),
+        ("sys_created_at", sys.created_at.timestamp_millis().into()),
+        ("sys_last_modified_at", sys.last_modified_at.timestamp_millis().into()),
+        ("sys_created_by", sys.created_by.as_str().to_owned().into()),
+        ("sys_last_modified_by", sys.last_modified_by.as_str().to_owned().into()),
+    ]
+}
+
+/// A record's stored fields: the JSON object in the column `fields`.
+pub(super) fn fields_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Map<String, serde_json::Value>> {
+    let text: String = row.get("fields")?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// The sys columns of a row, by name.
+pub(super) fn sys_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::domain::sys::Sys> {
+    use crate::domain::ids::ActorId;
+    use crate::domain::time::from_millis;
+    Ok(crate::domain::sys::Sys {
+        version: row.get("sys_version")?,
+        created_at: from_millis(row.get("sys_created_at")?),
+        last_modified_at: from_millis(row.get("sys_last_modified_at")?),
+        created_by: ActorId::new(&row.get::<_, String>("sys_created_by")?),
+        last_modified_by: ActorId::new(&row.get::<_, String>("sys_last_modified_by")?),
+    })
+}
+
+/// Inserts a row into `table`; its rowid.
+pub(super) fn insert(conn: &Connection, table: &str, row: &Row) -> Result<i64> {
+    let names: Vec<&str> = row.iter().map(|(name, _)| *name).collect();
+    let holes = (1..=row.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("INSERT INTO {table} ({}) VALUES ({holes})", names.join(", "));
+    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(row.iter().map(|(_, v)| v)))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Writes the columns of `after` that differ from `before` into the row `key` names (the key columns first in
+/// both). SQLite rewrites the entries of only those indexes (and runs only those triggers) that involve a column
+/// the UPDATE sets, so a change of one field touches one or two indexes rather than all of them.
+pub(super) fn update(conn: &Connection, table: &str, key: &[&str], before: &Row, after: &Row) -> Result<()> {
+    let mut args: Vec<&rusqlite::types::Value> = Vec::new();
+    let mut sets = Vec::new();
+    for ((name, old), (_, new)) in before.iter().zip(after) {
+        if old != new && !key.contains(name) {
+            args.push(new);
+            sets.push(format!("{name} = ?{}", args.len()));
+        }
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let mut wheres = Vec::new();
+    for k in key {
+        let (_, value) = after.iter().find(|(name, _)| name == k).ok_or_else(|| Error::Internal(format!("no {k}")))?;
+        args.push(value);
+        wheres.push(format!("{k} = ?{}", args.len()));
+    }
+    let sql = format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND "));
+    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(args))?;
+    Ok(())
+}
+
+/// A failure of SQLite is the server's, never the caller's: an internal error whose cause goes to the log. (Every
+/// refusal a caller can cause is checked before SQL is run, or read from a constraint by the store function.)
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Internal(format!("sqlite: {e}"))
+    }
+}
+
+fn stopped() -> Error {
+    Error::Internal("the store is closed".into())
+}
+
+/// The lock file beside the database: `<db>.lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Adds this server's SQL functions to a connection: `casefold(text)`, the case folding of the trigram index
+/// ([`fold`](crate::domain::fold::fold)), which text filters too short for that index compare with.
+pub fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("casefold", 1, flags, |ctx| {
+        // The searched columns hold text or NULL; anything else has no text to fold and matches nothing.
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(bytes) => Some(crate::domain::fold::fold(&String::from_utf8_lossy(bytes))),
+            _ => None,
+        })
+    })
+}
+
+/// SQLite virtual-machine steps between two looks at a read's deadline.
+const PROGRESS_STEPS: std::ffi::c_int = 10_000;
+
+/// Prepared statements kept per connection: searches and partial updates make one SQL text per combination of
+/// filters or changed columns.
+const STATEMENTS_KEPT: usize = 256;
+
+/// How many commits pass between two `PRAGMA optimize` runs, which keep the planner's statistics current.
+const OPTIMIZE_EVERY: u64 = 2_000;
+
+/// Connection-local triggers that note which tickets a transaction changed; rolled back with it.
+const TOUCHED: &str = "
+    CREATE TEMP TABLE touched_tickets (network_id TEXT, product_id TEXT, PRIMARY KEY (network_id, product_id))
+        WITHOUT ROWID;
+    CREATE TEMP TRIGGER tickets_inserted AFTER INSERT ON main.tickets
+        BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (new.network_id, new.product_id); END;
+    CREATE TEMP TRIGGER tickets_updated AFTER UPDATE ON main.tickets
+        BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (new.network_id, new.product_id); END;
+    CREATE TEMP TRIGGER tickets_deleted AFTER DELETE ON main.tickets
+        BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (old.network_id, old.product_id); END;
+";
+
+/// The tickets the last transaction changed, each as it is now (`None`: deleted), by network; forgets them.
+fn take_touched(conn: &Connection) -> Result<Vec<(String, Vec<crate::store::TicketChange>)>> {
+    let touched = conn
+        .prepare_cached("SELECT network_id, product_id FROM touched_tickets ORDER BY network_id, product_id")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if touched.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.execute_batch("DELETE FROM touched_tickets")?;
+    let mut out: Vec<(String, Vec<crate::store::TicketChange>)> = Vec::new();
+    for (network, product) in touched {
+        let id = crate::domain::ids::ProductId::parse(&product).map_err(Error::Internal)?;
+        let now = ticket::find_in(conn, &network, &id)?;
+        let change = match now {
+            Some(t) => crate::store::TicketChange::Upserted(Box::new(t)),
+            None => crate::store::TicketChange::Removed(id),
+        };
+        match out.last_mut() {
+            Some((n, changes)) if *n == network => changes.push(change),
+            _ => out.push((network, vec![change])),
+        }
+    }
+    Ok(out)
+}
+
+/// Brings the planner's statistics up to date. It keeps per-index row estimates (sqlite_stat1) but no value samples
+/// (sqlite_stat4): with samples, SQLite prepares a statement again every time a sampled column is bound to a new
+/// value.
+fn optimize(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
+    let sampled: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4')", [], |r| r.get(0))?;
+    if sampled { conn.execute_batch("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;") } else { Ok(()) }
+}
+
+fn run_writer(
+    conn: Connection,
+    jobs: crossbeam_channel::Receiver<WriteJob>,
+    stats: &WriterStats,
+    tickets: &feed::TicketFeed,
+) {
+    let analyse = || {
+        if let Err(e) = optimize(&conn) {
+            tracing::warn!(cause = %e, "PRAGMA optimize failed");
+        }
+    };
+    analyse();
+    let mut commits: u64 = 0;
+    while let Ok(first) = jobs.recv() {
+        commits += 1;
+        if commits.is_multiple_of(OPTIMIZE_EVERY) {
+            analyse();
+        }
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.calls.fetch_add(group.len() as u64, Ordering::Relaxed);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the jobs drops their reply channels: each caller gets an internal error.
+            tracing::error!(cause = %e, calls = group.len(), "cannot begin a write transaction");
+            continue;
+        }
+        let mut answers = Vec::with_capacity(group.len());
+        for job in group {
+            answers.push(run_in_savepoint(&conn, job));
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        // After the commit and before any answer: no caller can read a ticket list from before its own change.
+        match take_touched(&conn) {
+            Ok(touched) => {
+                for (network, changes) in touched {
+                    tickets.record(&network, changes);
+                }
+            }
+            Err(e) => {
+                tracing::error!(cause = %e, "cannot read which tickets changed; every kept list is read again");
+                let _ = conn.execute_batch("DELETE FROM touched_tickets");
+                tickets.forget_all();
+            }
+        }
+        for answer in answers {
+            answer(committed.clone().map_err(|e| Error::Internal(format!("sqlite commit: {e}"))));
+        }
+    }
+    analyse();
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Box<dyn FnOnce(Result<()>) + Send> {
+    if let Err(e) = conn.execute_batch("SAVEPOINT call") {
+        let cause = format!("sqlite savepoint: {e}");
+        drop(job);
+        return Box::new(move |_| tracing::error!(%cause, "write not run"));
+    }
+    let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
+    match finished {
+        Ok(Finished { ok: true, answer }) => {
+            let _ = conn.execute_batch("RELEASE call");
+            answer
+        }
+        Ok(Finished { ok: false, answer }) => {
+            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            answer
+        }
+        Err(_) => {
+            // The job panicked: its answer channel is gone, so its caller sees an internal error.
+            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            Box::new(|_| {})
+        }
+    }
+}
+
+enum MigrateError {
+    TooNew { found: i64, supported: i64 },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
+    }
+}
+
+/// The schema's migrations, numbered from 1, as (number, SQL).
+pub fn migrations() -> Vec<(i64, &'static str)> {
+    SCHEMA
+        .split("-- migration: ")
+        .skip(1)
+        .filter_map(|section| {
+            let (number, sql) = section.split_once('\n')?;
+            Some((number.trim().parse().ok()?, sql))
+        })
+        .collect()
+}
+
+fn migrate(conn: &Connection) -> Result<(), MigrateError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let all = migrations();
+    let supported = all.last().map(|(n, _)| *n).unwrap_or(0);
+    if current > supported {
+        return Err(MigrateError::TooNew { found: current, supported });
+    }
+    for (number, sql) in all.into_iter().filter(|(n, _)| *n > current) {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {number}; COMMIT;"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_keep_row_estimates_and_no_value_samples() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a INTEGER, b TEXT); CREATE INDEX t_a ON t (a);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+             INSERT INTO t SELECT i % 7, 'x' || i FROM n; ANALYZE;",
+        )
+        .unwrap();
+        let samples = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM sqlite_stat4", [], |r| r.get(0)).unwrap()
+        };
+        assert!(samples(&conn) > 0, "this SQLite keeps value samples when it analyses");
+        super::optimize(&conn).unwrap();
+        assert_eq!(samples(&conn), 0);
+        let estimates: i64 = conn.query_row("SELECT count(*) FROM sqlite_stat1", [], |r| r.get(0)).unwrap();
+        assert!(estimates > 0, "the row estimates stay");
+    }
+
+    #[test]
+    fn migrations_are_numbered_from_one_without_gaps() {
+        let numbers: Vec<i64> = migrations().iter().map(|(n, _)| *n).collect();
+        assert!(!numbers.is_empty());
+        assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
+    }
+
+    /// Waits (bounded) until `ready` holds, yielding to the runtime in between.
+    async fn until(ready: impl Fn() -> bool) {
+        for _ in 0..100_000 {
+            if ready() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the condition never held");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_shares_one_commit_and_a_call_that_fails_after_writing_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
+        store.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?)).await.unwrap();
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+
+        // Hold the writer in a call of its own, so that the next four queue up and are taken as one group.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let calls_before = load(&store.writer_stats().calls);
+        let blocker = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |_| {
+                        let _ = held.recv();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        until(|| load(&store.writer_stats().calls) == calls_before + 1).await;
+        let commits_before = load(&store.writer_stats().commits);
+        let queued = || store.inner.writes.lock().unwrap().as_ref().map_or(0, |s| s.len());
+        let mut calls = Vec::new();
+        for x in [1, 101, 2, 3] {
+            let store = store.clone();
+            calls.push(tokio::spawn(async move {
+                store
+                    .write(move |c| {
+                        c.execute("INSERT INTO t VALUES (?1)", [x])?;
+                        // This one fails after it has written: its savepoint alone is rolled back.
+                        if x == 101 { Err(Error::Internal("fails after writing".into())) } else { Ok(()) }
+                    })
+                    .await
+            }));
+        }
+        until(|| queued() == 4).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let outcomes: Vec<bool> =
+            futures_util::future::join_all(calls).await.into_iter().map(|r| r.unwrap().is_ok()).collect();
+        assert_eq!(outcomes, [true, false, true, true]);
+        assert_eq!(load(&store.writer_stats().commits), commits_before + 1, "the four shared one transaction");
+        assert_eq!(load(&store.writer_stats().calls), calls_before + 5);
+        let kept: Vec<i64> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, [1, 2, 3], "the failed call's own write is gone, its neighbours' are kept");
+        store.close_all();
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let first = SqliteStore::open(&path, Synchronous::Normal, 1).unwrap();
+        let second = SqliteStore::open(&path, Synchronous::Normal, 1);
+        assert!(matches!(second, Err(OpenError::Locked { .. })));
+        first.close_all();
+    }
+}
