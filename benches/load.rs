@@ -6,7 +6,9 @@
 //! token. `floor` is a bare jsonrpsee server inside this process (one no-op method, no auth): the transport's own
 //! ceiling on this machine; `floor.list` is the same server answering the bytes of the real ticket list, a reference
 //! for an answer of that size (jsonrpsee parses each result it sends again; the server hands its own past that);
-//! `whoami` is the server's ceiling (transport, auth and guard, no store).
+//! `whoami` is the server's ceiling (transport, auth and guard, no store). `ticket.list@25k` runs on a network of its
+//! own, 25,000 tickets seeded only when that scenario is selected: nine calls in ten are the list's first page
+//! (`limit: 50`), one in ten changes one of its tickets; the list calls' own latencies are printed apart.
 //!
 //! Flags: `--connections N` (32), `--seconds S` (5), `--scenario NAME` (repeatable; all by default),
 //! `--registrations N` (100000), `--limits` (rate limits on, at a million calls a second, so that every check runs
@@ -31,6 +33,13 @@ use common::{EVENTS, registration};
 
 const ADMIN: &str = "ta_bench_admin_0123456789abcdef0123456789abcdef";
 const TICKETS: usize = 100;
+/// The scenario that reads a large ticket list while its tickets change.
+const LIST_AT_SCALE: &str = "ticket.list@25k";
+/// The tickets of its network.
+const TICKETS_AT_SCALE: usize = 25_000;
+/// Its list calls, whose latencies are kept apart from those of its writes.
+const LIST_AT_SCALE_READS: Part =
+    Part { label: "list {limit: 50} under 10% writes", takes: |w, n| !(w as u64 + n).is_multiple_of(10) };
 
 struct Options {
     connections: usize,
@@ -222,6 +231,23 @@ async fn seed(addr: &str, network: &str, method: &str, params: Vec<Value>) -> Ve
 /// What a scenario sends: the body of call `n` of worker `w`, and how many calls it carries.
 type MakeBody = Arc<dyn Fn(usize, u64) -> (String, u64) + Send + Sync>;
 
+/// A part of a scenario's calls whose latencies are also measured on their own.
+#[derive(Clone, Copy)]
+struct Part {
+    label: &'static str,
+    /// Whether call `n` of worker `w` belongs to the part.
+    takes: fn(usize, u64) -> bool,
+}
+
+/// The latencies of a part's calls.
+struct PartOutcome {
+    label: &'static str,
+    calls: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+}
+
 struct Outcome {
     name: String,
     requests_per_s: f64,
@@ -236,10 +262,26 @@ struct Outcome {
     /// The server's CPU time (user and system) per call, in microseconds: its cost, which drifts less with the
     /// machine than throughput does.
     server_us_per_call: Option<f64>,
+    /// The latencies of the scenario's part, if it has one.
+    part: Option<PartOutcome>,
 }
 
-/// Drives one scenario on `connections` connections for `seconds`; latency per request from a histogram.
-async fn drive(name: &str, addr: &str, token: &str, network: &str, o: &Options, make: MakeBody) -> Outcome {
+/// A latency quantile of a histogram of microseconds, in milliseconds.
+fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+    histogram.value_at_quantile(quantile) as f64 / 1000.0
+}
+
+/// Drives one scenario on `connections` connections for `seconds`; latency per request from a histogram, and the
+/// latency of the calls of `part` from one of their own.
+async fn drive(
+    name: &str,
+    addr: &str,
+    token: &str,
+    network: &str,
+    o: &Options,
+    make: MakeBody,
+    part: Option<Part>,
+) -> Outcome {
     let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
     let started = Instant::now();
@@ -249,12 +291,17 @@ async fn drive(name: &str, addr: &str, token: &str, network: &str, o: &Options, 
         tokio::spawn(async move {
             let mut conn = Conn::open(&addr).await;
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            let mut part_histogram = histogram.clone();
             let (mut n, mut calls) = (0u64, 0u64);
             while Instant::now() < deadline {
                 let (body, carried) = make(w, n);
                 let sent = Instant::now();
                 let (status, answer) = conn.post(&token, &network, Bytes::from(body)).await;
-                histogram.record(sent.elapsed().as_micros().max(1) as u64).expect("record");
+                let us = sent.elapsed().as_micros().max(1) as u64;
+                histogram.record(us).expect("record");
+                if part.is_some_and(|p| (p.takes)(w, n)) {
+                    part_histogram.record(us).expect("record");
+                }
                 let failed = status != 200 || !succeeded(&answer);
                 if failed {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -262,30 +309,38 @@ async fn drive(name: &str, addr: &str, token: &str, network: &str, o: &Options, 
                 n += 1;
                 calls += carried;
             }
-            (histogram, n, calls)
+            (histogram, part_histogram, n, calls)
         })
     });
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut part_histogram = histogram.clone();
     let (mut requests, mut calls) = (0u64, 0u64);
     for worker in futures_util::future::join_all(workers).await {
-        let (h, n, c) = worker.expect("worker");
+        let (h, p, n, c) = worker.expect("worker");
         histogram.add(&h).expect("merge");
+        part_histogram.add(&p).expect("merge");
         requests += n;
         calls += c;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
     Outcome {
         name: name.to_owned(),
         requests_per_s: requests as f64 / elapsed,
         calls_per_s: calls as f64 / elapsed,
-        p50_ms: ms(0.5),
-        p99_ms: ms(0.99),
-        p999_ms: ms(0.999),
+        p50_ms: ms(&histogram, 0.5),
+        p99_ms: ms(&histogram, 0.99),
+        p999_ms: ms(&histogram, 0.999),
         errors: errors.load(Ordering::Relaxed),
         calls_per_commit: None,
         peak_rss_mb: 0.0,
         server_us_per_call: None,
+        part: part.map(|p| PartOutcome {
+            label: p.label,
+            calls: part_histogram.len(),
+            p50_ms: ms(&part_histogram, 0.5),
+            p99_ms: ms(&part_histogram, 0.99),
+            p999_ms: ms(&part_histogram, 0.999),
+        }),
     }
 }
 
@@ -329,9 +384,11 @@ fn main() {
         let addr = server.addr.clone();
         let mut admin = Conn::open(&addr).await;
         // a: the seeded network every scenario reads and changes; b: a second seeded network; c: where
-        // ticket.create and batch add their tickets, so that a's list stays the 100 tickets ticket.list is about.
-        let (a, b, c) = ("bench-a", "bench-b", "bench-c");
-        let token = call(&mut admin, ADMIN, a, "admin.createToken", json!({"name": "load", "grants": [format!("network.manage@{a}"), format!("network.manage@{c}")]}))
+        // ticket.create and batch add their tickets, so that a's list stays the 100 tickets ticket.list is about;
+        // d: the 25,000 tickets of ticket.list@25k.
+        let (a, b, c, d) = ("bench-a", "bench-b", "bench-c", "bench-d");
+        let selected = |name: &str| o.scenarios.is_empty() || o.scenarios.iter().any(|s| s == name);
+        let token = call(&mut admin, ADMIN, a, "admin.createToken", json!({"name": "load", "grants": [format!("network.manage@{a}"), format!("network.manage@{c}"), format!("network.manage@{d}")]}))
             .await["token"]
             .as_str()
             .expect("token")
@@ -370,6 +427,12 @@ fn main() {
             seeding.elapsed().as_secs_f64(),
             server.peak_rss_mb()
         );
+        if selected(LIST_AT_SCALE) {
+            let seeding = Instant::now();
+            let tickets = (0..TICKETS_AT_SCALE).map(|i| json!({"ticket": ticket(i, Some(10_000_000))})).collect();
+            seed(&addr, d, "ticket.createPurchasableTicket", tickets).await;
+            println!("seeded {d} x {TICKETS_AT_SCALE} tickets in {:.1} s", seeding.elapsed().as_secs_f64());
+        }
         // The seeding left the kernel with dirty pages to write back; flushed now, not during the measurements.
         let _ = Command::new("sync").status();
         let db_bytes = server.database_bytes();
@@ -464,6 +527,18 @@ fn main() {
                     (body, 1)
                 })
             }),
+            (
+                LIST_AT_SCALE,
+                true,
+                Arc::new(|w, n| {
+                    if (LIST_AT_SCALE_READS.takes)(w, n) {
+                        return (rpc_body("ticket.getPurchasableTickets", json!({"limit": 50})), 1);
+                    }
+                    let mut t = ticket((w * 7 + n as usize) % TICKETS_AT_SCALE, Some(10_000_000));
+                    t["ticketDescription"] = json!(format!("revision {n}"));
+                    (rpc_body("ticket.updatePurchasableTicket", json!({"ticket": t})), 1)
+                }),
+            ),
             ("batch", true, {
                 let next = next.clone();
                 Arc::new(move |_, _| {
@@ -477,17 +552,20 @@ fn main() {
                 })
             }),
         ];
-        if !o.scenarios.is_empty() {
-            scenarios.retain(|(name, _, _)| o.scenarios.iter().any(|s| s == name) || *name == "whoami");
-        }
+        scenarios.retain(|(name, _, _)| selected(name) || *name == "whoami");
 
         let mut outcomes = Vec::new();
         for (name, writes, make) in scenarios {
             let before = writer_stats(&addr).await;
             let target = if name.starts_with("floor") { &floor_addr } else { &addr };
-            let network = if matches!(name, "ticket.create" | "batch") { c } else { a };
+            let network = match name {
+                "ticket.create" | "batch" => c,
+                LIST_AT_SCALE => d,
+                _ => a,
+            };
+            let part = (name == LIST_AT_SCALE).then_some(LIST_AT_SCALE_READS);
             let cpu_before = server.cpu_us();
-            let mut outcome = drive(name, target, &token, network, &o, make).await;
+            let mut outcome = drive(name, target, &token, network, &o, make, part).await;
             if !name.starts_with("floor") {
                 let calls = outcome.calls_per_s * o.seconds as f64;
                 outcome.server_us_per_call = Some((server.cpu_us() - cpu_before) / calls.max(1.0));
@@ -526,7 +604,16 @@ fn main() {
                 "p50Ms": x.p50_ms, "p99Ms": x.p99_ms, "p999Ms": x.p999_ms, "errors": x.errors,
                 "ratioToWhoami": x.requests_per_s / whoami, "callsPerCommit": x.calls_per_commit,
                 "peakRssMbAfter": x.peak_rss_mb, "serverMicrosPerCall": x.server_us_per_call,
+                "part": x.part.as_ref().map(|p| json!({
+                    "label": p.label, "calls": p.calls, "p50Ms": p.p50_ms, "p99Ms": p.p99_ms, "p999Ms": p.p999_ms,
+                })),
             }));
+        }
+        for (name, p) in outcomes.iter().filter_map(|x| Some((&x.name, x.part.as_ref()?))) {
+            println!(
+                "\n{name}: {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} calls)",
+                p.label, p.p50_ms, p.p99_ms, p.p999_ms, p.calls
+            );
         }
         println!("\nserver peak RSS: {peak:.1} MB");
         let report = json!({
