@@ -267,7 +267,7 @@ impl StoredTicket {
 }
 
 /// The orderings `getPurchasableTickets` offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TicketOrder {
     DisplayOrder,
     EventStartDate,
@@ -331,6 +331,33 @@ pub struct TicketQuery {
 pub struct TicketPlace {
     pub key: i64,
     pub product_id: String,
+}
+
+/// Tickets in ascending order of a query's [`place`](TicketQuery::place), by index.
+pub trait InOrder {
+    /// How many tickets there are.
+    fn size(&self) -> usize;
+    fn ticket(&self, i: usize) -> &StoredTicket;
+}
+
+impl InOrder for [StoredTicket] {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn ticket(&self, i: usize) -> &StoredTicket {
+        &self[i]
+    }
+}
+
+/// The first index in `0..len` at which `before` stops holding (it holds for a prefix).
+fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if before(mid) { low = mid + 1 } else { high = mid }
+    }
+    low
 }
 
 /// A page of the ticket list: the tickets on it (by their index in the list), how many pass the filters in all,
@@ -420,50 +447,72 @@ impl TicketQuery {
         format!("{}:{}", self.order_by.name(), if self.descending { "desc" } else { "asc" })
     }
 
+    /// A ticket's place in the query's ordering: its sort key, ties broken by productId.
+    pub fn place<'a>(&self, t: &'a StoredTicket) -> (i64, &'a str) {
+        (self.order_by.key(t), t.ticket.product_id.as_str())
+    }
+
+    /// Whether the query filters nothing out.
+    pub fn is_unfiltered(&self) -> bool {
+        self.product_ids.is_none()
+            && self.event_name.is_none()
+            && self.ticket_type.is_none()
+            && self.visible.is_none()
+            && self.on_sale.is_none()
+            && self.starts_from.is_none()
+            && self.starts_to.is_none()
+    }
+
     /// What the ticket list means: the tickets passing every filter, in the query's order (ties broken by
     /// productId, reversed with it for `desc`), the page after `after` and at most `limit` long, and the count of
-    /// all that pass. `tickets` are in productId order; `ticket` reads one of them.
-    pub fn select<T>(
-        &self,
-        tickets: &[T],
-        ticket: impl Fn(&T) -> &StoredTicket,
-        after: Option<&TicketPlace>,
-        now: Timestamp,
-    ) -> Selection {
-        let place = |i: usize| {
-            let t = ticket(&tickets[i]);
-            (self.order_by.key(t), t.ticket.product_id.as_str())
-        };
-        let mut order: Vec<usize> = (0..tickets.len()).filter(|&i| self.matches(ticket(&tickets[i]), now)).collect();
-        // In productId order already when that is the ordering asked for.
-        if self.order_by != TicketOrder::ProductId {
-            order.sort_by(|&a, &b| place(a).cmp(&place(b)));
-        }
-        if self.descending {
-            order.reverse();
-        }
-        let count = order.len();
-        let start = match after {
-            None => 0,
-            Some(after) => {
-                let after = (after.key, after.product_id.as_str());
-                order
-                    .iter()
-                    .position(|&i| if self.descending { place(i) < after } else { place(i) > after })
-                    .unwrap_or(count)
+    /// all that pass. `sorted` holds the tickets in ascending [`place`](Self::place); the answer's items are
+    /// indexes into it. Without filters only the page is looked at, whatever the number of tickets.
+    pub fn select(&self, sorted: &impl InOrder, after: Option<&TicketPlace>, now: Timestamp) -> Selection {
+        let len = sorted.size();
+        let place = |i: usize| self.place(sorted.ticket(i));
+        let limit = self.page.limit.unwrap_or(usize::MAX);
+        let after = after.map(|a| (a.key, a.product_id.as_str()));
+        let mut items = Vec::new();
+        // Whether a ticket that passes follows the page.
+        let mut more = false;
+        let count = if self.is_unfiltered() {
+            if self.descending {
+                // Walking down from the last place before the cursor.
+                let end = after.map_or(len, |a| partition_point(len, |i| place(i) < a));
+                items.extend((0..end).rev().take(limit));
+                more = end > items.len();
+            } else {
+                let start = after.map_or(0, |a| partition_point(len, |i| place(i) <= a));
+                items.extend((start..len).take(limit));
+                more = start + items.len() < len;
             }
+            len
+        } else {
+            let mut count = 0;
+            let walk: Box<dyn Iterator<Item = usize>> =
+                if self.descending { Box::new((0..len).rev()) } else { Box::new(0..len) };
+            for i in walk {
+                if !self.matches(sorted.ticket(i), now) {
+                    continue;
+                }
+                count += 1;
+                let past = after.is_none_or(|a| if self.descending { place(i) < a } else { place(i) > a });
+                if past && items.len() < limit {
+                    items.push(i);
+                } else if past {
+                    more = true;
+                }
+            }
+            count
         };
-        let end = self.page.limit.map_or(count, |l| (start + l).min(count));
-        let next = match order[start..end].last() {
-            Some(&last) if end < count => {
+        let next = match items.last() {
+            Some(&last) if more => {
                 let (key, id) = place(last);
                 Some(TicketPlace { key, product_id: id.to_owned() })
             }
             _ => None,
         };
-        order.truncate(end);
-        order.drain(..start);
-        Selection { items: order, count, next }
+        Selection { items, count, next }
     }
 
     /// Whether a ticket passes every filter.

@@ -4,10 +4,10 @@ use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::ticket_list::{Entry, TicketList};
+use super::ticket_list::{Entry, Ordered, TicketList, Walked};
 use super::{Ctx, cursor, params};
 use crate::domain::ids::ProductId;
-use crate::domain::ticket::{Ticket, TicketInput, TicketQuery};
+use crate::domain::ticket::{Selection, Ticket, TicketInput, TicketQuery};
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
 
@@ -85,8 +85,22 @@ fn list(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
 /// The page the query selects ([`TicketQuery::select`]), written from each ticket's kept JSON unless trimmed.
 fn render(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
     let after = cursor::ticket_place(query)?;
-    let selection = query.select(&all.entries, |e| &e.ticket, after.as_ref(), time::now());
-    let page: Vec<&Entry> = selection.items.iter().map(|&i| all.entries[i].as_ref()).collect();
+    let sorted = all.ordered(query.order_by);
+    if query.is_unfiltered() {
+        // Only the page is looked at: a few lookups in the kept order, however many tickets there are.
+        let selection = query.select(&Ordered(&sorted), after.as_ref(), time::now());
+        let page: Vec<&Entry> = selection.items.iter().map(|&i| sorted[i].as_ref()).collect();
+        write(query, &page, selection)
+    } else {
+        let walked = Walked(sorted.iter().map(AsRef::as_ref).collect());
+        let selection = query.select(&walked, after.as_ref(), time::now());
+        let page: Vec<&Entry> = selection.items.iter().map(|&i| walked.0[i]).collect();
+        write(query, &page, selection)
+    }
+}
+
+/// Writes a page of tickets from their kept JSON (trimmed to `fields` when asked), with the count and the cursor.
+fn write(query: &TicketQuery, page: &[&Entry], selection: Selection) -> Result<Box<RawValue>> {
     let mut out = String::with_capacity(64 + page.iter().map(|e| e.json.get().len() + 1).sum::<usize>());
     out.push_str("{\"tickets\":[");
     for (n, entry) in page.iter().enumerate() {
