@@ -2,11 +2,13 @@
 //!
 //! The guard runs for every call, before any handler reads data: it authenticates the caller, works out the
 //! network the call acts on, checks the grant, and only then puts the capability ([`auth::NetworkScope`] or
-//! [`auth::AdminAccess`], which only `auth` makes) into the call's extensions. A method that does not exist passes through untouched so that the
-//! dispatcher answers `-32601`, as the specification says.
+//! [`auth::AdminAccess`], which only `auth` makes) into the call's extensions. A method that does not exist
+//! passes through untouched so that the dispatcher answers `-32601`, as the specification says.
 //!
-//! jsonrpsee's own batch path calls the innermost service directly, bypassing a middleware's `call`; [`Guard`]
-//! therefore routes every entry of a batch, and every notification, through its own `call`.
+//! Batches reach the guard one entry at a time: `rpc::jsonrpc` frames every request itself and hands each entry of a
+//! batch, and each notification, to [`Guard`]'s `call` (with `Caller::in_batch` set for batch entries). The `batch`
+//! and `notification` methods of the middleware trait route through the same `call` too, so no path reaches a
+//! handler unchecked.
 //!
 //! The guard also charges each call to its rate limits (the caller's bucket, then, once admitted, its network's)
 //! and holds it to the request's deadline: past it the caller gets `-32000`, and a write the call queued and the
