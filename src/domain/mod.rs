@@ -72,3 +72,6 @@ impl Page {
 pub fn bad_cursor() -> Vec<FieldError> {
     vec![FieldError::new("cursor", "is not a cursor this list handed out")]
 }
+
+#[cfg(test)]
+mod tests;

@@ -283,6 +283,8 @@ impl StoredRegistration {
         if let Some(next) = next {
             let mut unlocked = self.registration.clone();
             unlocked.set("sysLocked", Value::Bool(false));
+            // The number is the server's: a replacement never changes it, so sending it or not is no change.
+            unlocked.number = next.number;
             if *next == unlocked {
                 return Ok(());
             }

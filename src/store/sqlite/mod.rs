@@ -12,6 +12,8 @@
 
 mod feed;
 mod function_ticket;
+#[cfg(test)]
+mod interface_tests;
 mod limits;
 mod list;
 mod registration;
