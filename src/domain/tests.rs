@@ -335,8 +335,11 @@ fn page(
     q: &TicketQuery,
     after: Option<&TicketPlace>,
 ) -> (Vec<String>, usize, Option<TicketPlace>) {
-    let s = q.select(list, |t| t, after, now());
-    let ids = s.items.iter().map(|&i| list[i].ticket.product_id.to_string()).collect();
+    // `select` reads the tickets in ascending order of the query's place, as the kept orderings hold them.
+    let mut sorted = list.to_vec();
+    sorted.sort_by(|a, b| q.place(a).cmp(&q.place(b)));
+    let s = q.select(sorted.as_slice(), after, now());
+    let ids = s.items.iter().map(|&i| sorted[i].ticket.product_id.to_string()).collect();
     (ids, s.count, s.next)
 }
 

@@ -467,7 +467,7 @@ impl TicketQuery {
     /// productId, reversed with it for `desc`), the page after `after` and at most `limit` long, and the count of
     /// all that pass. `sorted` holds the tickets in ascending [`place`](Self::place); the answer's items are
     /// indexes into it. Without filters only the page is looked at, whatever the number of tickets.
-    pub fn select(&self, sorted: &impl InOrder, after: Option<&TicketPlace>, now: Timestamp) -> Selection {
+    pub fn select(&self, sorted: &(impl InOrder + ?Sized), after: Option<&TicketPlace>, now: Timestamp) -> Selection {
         let len = sorted.size();
         let place = |i: usize| self.place(sorted.ticket(i));
         let limit = self.page.limit.unwrap_or(usize::MAX);
