@@ -1,16 +1,33 @@
 //! Function tickets: a seat at one function (a dinner, a workshop) of an event, held by a contact and usually tied
-//! to that contact's registration. Fields as the events platform's function-ticket record defines them.
+//! to that contact's registration. Fields as the events platform's function-ticket record defines them, described
+//! once in [`FIELDS`] and read, once valid, into [`FunctionTicket`], a struct with a member for each.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::ids::RecordId;
+use super::ids::{ContactId, EventId, RecordId};
 use super::input::{Input, MAX_SAFE_INTEGER};
 use super::record::{self, Kind};
-use super::sys::Sys;
+use super::sys::{Shown, Sys};
 use crate::error::{Error, FieldError};
 
 /// The statuses of a function ticket.
 pub const STATUSES: &[&str] = &["active", "cancelled"];
+
+/// A function ticket's status, one of [`STATUSES`] (in their order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionTicketStatus {
+    Active,
+    Cancelled,
+}
+
+impl FunctionTicketStatus {
+    /// The status as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        STATUSES[self as usize]
+    }
+}
 
 /// Every field a client may set, in the order answers show them.
 pub const FIELDS: &[(&str, Kind)] = &[
@@ -31,10 +48,31 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("sysLocked", Kind::Bool),
 ];
 
-/// A valid function ticket's client fields, canonical: every field of [`FIELDS`], in order.
-#[derive(Debug, Clone, PartialEq)]
+/// A valid function ticket's client fields: a member for each field of [`FIELDS`], in order, so that it serializes
+/// to the canonical object answers show. A member absent from what is read takes its field's default, which is how
+/// the stored form ([`FunctionTicket::stored_fields`]) leaves defaults out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FunctionTicket {
-    fields: Map<String, Value>,
+    pub name: String,
+    pub event_id: EventId,
+    pub function_id: String,
+    pub contact_id: ContactId,
+    pub status: FunctionTicketStatus,
+    /// The registration the ticket is tied to: of the same network and event, and followed on transfers.
+    pub registration_id: Option<String>,
+    pub order_id: Option<String>,
+    pub order_line_item_id: Option<String>,
+    pub fee_id: Option<String>,
+    pub meal_option_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub custom_field_values: Vec<Value>,
+    pub sys_external_id: Option<String>,
+    /// A locked function ticket changes only by being unlocked ([`StoredFunctionTicket::check_unlocked`]).
+    #[serde(default)]
+    pub sys_locked: bool,
 }
 
 /// A function ticket read from a request.
@@ -52,46 +90,12 @@ impl FunctionTicket {
         let id = input.optional("id", |v| record::strict_id(v.as_str().ok_or("must be a string")?));
         let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.finish()?;
-        Ok(FunctionTicketInput { ticket: FunctionTicket { fields }, expected_version, id })
+        Ok(FunctionTicketInput { ticket: record::typed(path, fields)?, expected_version, id })
     }
 
-    /// A function ticket from its stored fields (validated when written).
-    pub fn from_stored(stored: Map<String, Value>) -> FunctionTicket {
-        FunctionTicket { fields: record::expand(stored, FIELDS) }
-    }
-
-    /// The fields worth storing: the non-default ones.
+    /// The fields worth storing: the non-default ones, in table order (read back, the others take their defaults).
     pub fn stored_fields(&self) -> Map<String, Value> {
-        record::compact(&self.fields, FIELDS)
-    }
-
-    /// The client fields as JSON.
-    pub fn fields(&self) -> &Map<String, Value> {
-        &self.fields
-    }
-
-    /// A string field's value, if set.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).and_then(Value::as_str)
-    }
-
-    pub fn event_id(&self) -> &str {
-        self.get_str("eventId").unwrap_or_default()
-    }
-
-    pub fn registration_id(&self) -> Option<&str> {
-        self.get_str("registrationId")
-    }
-
-    pub fn locked(&self) -> bool {
-        self.fields.get("sysLocked").and_then(Value::as_bool).unwrap_or(false)
-    }
-
-    /// Sets a field (already valid).
-    pub fn set(&mut self, name: &str, value: Value) {
-        if let Some(slot) = self.fields.get_mut(name) {
-            *slot = value;
-        }
+        record::compact(record::to_object(self), FIELDS)
     }
 }
 
@@ -106,31 +110,36 @@ pub struct StoredFunctionTicket {
     pub sys: Sys,
 }
 
-impl StoredFunctionTicket {
-    /// The function ticket as the API shows it.
-    pub fn to_json(&self) -> Map<String, Value> {
-        self.sys.record_json(&[("id", self.id.as_str().into())], self.ticket.fields())
-    }
-
-    /// [`StoredFunctionTicket::to_json`] as text, only the members `keep` allows.
-    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
-        let fields = self.ticket.fields().iter().map(|(k, v)| (k.as_str(), v));
-        self.sys.write_record_json(out, &[("id", self.id.as_str().into())], fields, keep);
-    }
+/// The member the server makes, shown before a function ticket's fields.
+#[derive(Serialize)]
+struct Made<'a> {
+    id: &'a FunctionTicketId,
 }
 
 impl StoredFunctionTicket {
+    fn shown(&self) -> Shown<'_, Made<'_>, FunctionTicket> {
+        Shown { made: Made { id: &self.id }, fields: &self.ticket, sys: &self.sys }
+    }
+
+    /// The function ticket as the API shows it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.shown().to_json()
+    }
+
+    /// [`StoredFunctionTicket::to_json`] as text; only the members `keep` allows, when it is given.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: Option<&dyn Fn(&str) -> bool>) {
+        self.shown().write_json(out, keep);
+    }
+
     /// The rule of `sysLocked`, as for registrations: a locked function ticket changes only by being unlocked.
     pub fn check_unlocked(&self, next: Option<&FunctionTicket>) -> Result<(), Error> {
-        if !self.ticket.locked() {
+        if !self.ticket.sys_locked {
             return Ok(());
         }
-        if let Some(next) = next {
-            let mut unlocked = self.ticket.clone();
-            unlocked.set("sysLocked", Value::Bool(false));
-            if *next == unlocked {
-                return Ok(());
-            }
+        if let Some(next) = next
+            && *next == (FunctionTicket { sys_locked: false, ..self.ticket.clone() })
+        {
+            return Ok(());
         }
         Err(Error::Locked { resource: "functionTicket", id: self.id.to_string() })
     }
@@ -139,13 +148,13 @@ impl StoredFunctionTicket {
 impl FunctionTicket {
     /// The rule of `registrationId`: the registration it names is of the same event.
     pub fn check_registration_event(&self, registration_id: &str, registration_event: &str) -> Result<(), FieldError> {
-        if registration_event == self.event_id() {
+        if registration_event == self.event_id.as_str() {
             return Ok(());
         }
         Err(FieldError {
             field: "functionTicket.eventId".into(),
             message: format!("must be the eventId of registration {registration_id} ({registration_event})"),
-            value: Some(self.event_id().into()),
+            value: Some(self.event_id.as_str().into()),
         })
     }
 }
@@ -176,14 +185,38 @@ mod tests {
         let ok =
             json!({"name": "Gala seat", "eventId": "ev1", "functionId": "gala", "contactId": "c1", "status": "active"});
         let t = FunctionTicket::from_json("functionTicket", &ok).unwrap().ticket;
-        assert_eq!(t.fields()["customFieldValues"], json!([]));
-        assert_eq!(t.registration_id(), None);
+        assert_eq!((t.custom_field_values.len(), t.registration_id.as_deref()), (0, None));
+        assert_eq!(Value::Object(t.stored_fields()), ok, "only the required fields are stored");
         let bad = json!({"name": "", "eventId": "ev.1", "functionId": "g", "contactId": "c1", "status": "pending",
             "registrationId": "a b"});
         let fields: Vec<String> =
             FunctionTicket::from_json("functionTicket", &bad).err().unwrap().into_iter().map(|e| e.field).collect();
         for f in ["name", "eventId", "status", "registrationId"] {
             assert!(fields.contains(&format!("functionTicket.{f}")), "{f} not in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn the_struct_has_the_fields_of_the_table_in_order_and_reads_back_unchanged() {
+        let full = json!({"name": "Gala seat", "eventId": "ev1", "functionId": "gala", "contactId": "c1",
+            "status": "cancelled", "registrationId": "r1", "orderId": "o1", "orderLineItemId": "li1", "feeId": "f1",
+            "mealOptionId": "vegan", "organizationId": "org1", "notes": "", "customFieldValues": [{"k": "v"}],
+            "sysExternalId": "ext-1", "sysLocked": true});
+        let mut input = Input::new("functionTicket", &full).unwrap();
+        let canonical = record::read_fields(&mut input, FIELDS);
+        input.finish().unwrap();
+        let t = FunctionTicket::from_json("functionTicket", &full).unwrap().ticket;
+        let members = record::to_object(&t);
+        assert!(members.keys().map(String::as_str).eq(FIELDS.iter().map(|(name, _)| *name)), "{:?}", members.keys());
+        assert_eq!(members, canonical);
+        assert_eq!(serde_json::to_string(&t).unwrap(), serde_json::to_string(&canonical).unwrap());
+        assert_eq!(t.stored_fields(), members, "fully populated: every member differs from its default");
+        assert_eq!(FunctionTicket::from_json("functionTicket", &Value::Object(members)).unwrap().ticket, t);
+        let stored = serde_json::to_string(&t.stored_fields()).unwrap();
+        assert_eq!(serde_json::from_str::<FunctionTicket>(&stored).unwrap(), t);
+        for (i, &name) in STATUSES.iter().enumerate() {
+            let status: FunctionTicketStatus = serde_json::from_value(json!(name)).unwrap();
+            assert_eq!((status as usize, status.as_str()), (i, name));
         }
     }
 }

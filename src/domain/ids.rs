@@ -32,17 +32,16 @@ impl fmt::Display for NetworkId {
     }
 }
 
-/// The id of a purchasable ticket within its network: `^[A-Za-z0-9._:-]{1,128}$`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The id of a purchasable ticket within its network: `^[A-Za-z0-9._:-]{1,128}$`. Read from JSON (a
+/// registration's `productId`, stored or sent) it is checked as [`ProductId::parse`] checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct ProductId(String);
 
 impl ProductId {
     /// Checks the pattern; the error says what a valid id looks like.
     pub fn parse(s: &str) -> Result<ProductId, String> {
-        let valid = !s.is_empty()
-            && s.len() <= 128
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-        if valid { Ok(ProductId(s.to_owned())) } else { Err("must match ^[A-Za-z0-9._:-]{1,128}$".into()) }
+        ProductId::try_from(s.to_owned())
     }
 
     /// The id as text.
@@ -51,9 +50,52 @@ impl ProductId {
     }
 }
 
+impl TryFrom<String> for ProductId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<ProductId, String> {
+        let valid = !s.is_empty()
+            && s.len() <= 128
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        if valid { Ok(ProductId(s)) } else { Err("must match ^[A-Za-z0-9._:-]{1,128}$".into()) }
+    }
+}
+
 impl fmt::Display for ProductId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The id of an event, as a registration or a function ticket names it (the platform's event: this server keeps
+/// no events). Its pattern is the record's: the field table checks it when the record is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct EventId(String);
+
+impl EventId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The id of a contact: who holds a registration or a function ticket, and whose `maxPerAttendee` a holding counts
+/// against. Its pattern is the record's: the field table checks it when the record is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ContactId(String);
+
+impl ContactId {
+    /// Checks the pattern of a reference (`^[A-Za-z0-9_|:.-]{1,128}$`), which every contact id matches: a transfer's
+    /// new contact.
+    pub fn parse(s: &str) -> Result<ContactId, String> {
+        super::record::reference(s).map(ContactId)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -170,6 +212,9 @@ mod tests {
         }
         for bad in ["", "a b", "a/b", &"x".repeat(129)] {
             assert!(ProductId::parse(bad).is_err(), "{bad}");
+            assert!(serde_json::from_value::<ProductId>(serde_json::json!(bad)).is_err(), "{bad} read from JSON");
         }
+        let read: ProductId = serde_json::from_value(serde_json::json!("vip-1")).unwrap();
+        assert_eq!((read.as_str(), serde_json::to_string(&read).unwrap().as_str()), ("vip-1", r#""vip-1""#));
     }
 }

@@ -56,7 +56,12 @@ impl Page {
 
     /// Whether an item's member `name` is kept: `fields` names it, or it is the item's id, or no `fields` was sent.
     pub fn keeps(&self, name: &str, id_field: &str) -> bool {
-        self.fields.as_ref().is_none_or(|fields| name == id_field || fields.iter().any(|f| f == name))
+        self.trimming(id_field).is_none_or(|keep| keep(name))
+    }
+
+    /// Which members of an item are kept, when a `fields` list was sent (`None`: every member).
+    pub fn trimming<'a>(&'a self, id_field: &'a str) -> Option<impl Fn(&str) -> bool + 'a> {
+        self.fields.as_ref().map(|fields| move |name: &str| name == id_field || fields.iter().any(|f| f == name))
     }
 
     /// Keeps only the requested members of an item (and always `id_field`).

@@ -41,7 +41,26 @@ impl Cents {
 
     /// The amount as the JSON number clients send: whole dollars as integers, otherwise two decimals at most.
     pub fn to_json(self) -> Value {
-        if self.0 % 100 == 0 { Value::from(self.0 / 100) } else { Value::from(self.0 as f64 / 100.0) }
+        if self.0 % 100 == 0 { Value::from(self.0 / 100) } else { Value::from(self.dollars()) }
+    }
+
+    /// The amount in dollars: the number [`Cents::to_json`] writes, as a float (what money columns hold).
+    pub fn dollars(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+}
+
+/// Written as [`Cents::to_json`] writes it, so an amount reads back exactly as it was stored.
+impl serde::Serialize for Cents {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+/// Read as [`Cents::parse`] reads a client's amount.
+impl<'de> serde::Deserialize<'de> for Cents {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cents, D::Error> {
+        Cents::parse(&Value::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -76,7 +95,11 @@ mod tests {
     #[test]
     fn round_trips_to_json() {
         for p in [json!(0), json!(25), json!(19.99), json!(0.5), json!(1234.05)] {
-            assert_eq!(Cents::parse(&p).unwrap().to_json(), p);
+            let cents = Cents::parse(&p).unwrap();
+            assert_eq!(cents.to_json(), p);
+            assert_eq!(serde_json::to_string(&cents).unwrap(), p.to_string(), "serialized as to_json writes it");
+            assert_eq!(serde_json::from_value::<Cents>(p.clone()).unwrap(), cents, "{p} read back");
         }
+        assert!(serde_json::from_value::<Cents>(json!(1.001)).is_err());
     }
 }

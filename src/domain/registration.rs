@@ -2,23 +2,46 @@
 //! record defines it (camelCase), plus `productId`, the purchasable ticket it holds.
 //!
 //! The record has some sixty fields, most of them plain values a client keeps as it likes. They are described once,
-//! in [`FIELDS`]: each field's name and kind drive validation, defaults and the answer's shape. A valid record is a
-//! canonical JSON object (every field present, in the order of [`FIELDS`], timestamps normalised); the typed
-//! accessors read the few fields the server acts on.
+//! in [`FIELDS`]: each field's name and kind drive validation, defaults and what is stored. Validation reads a record
+//! into its canonical JSON object (every field present, in the order of [`FIELDS`], timestamps normalised) and that
+//! object into [`Registration`], a struct with a member of the field's type for each field, in the same order: what
+//! the server acts on is read by name checked at compile time, and answers are written from the struct.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::ids::RecordId;
+use super::ids::{ContactId, EventId, ProductId, RecordId};
 use super::input::{self, Input, MAX_SAFE_INTEGER};
 use super::money::Cents;
 use super::record;
 pub use super::record::{Kind, check, reference};
-use super::sys::Sys;
+use super::sys::{Shown, Sys};
 use super::time::{self, Timestamp};
 use crate::error::{Conflict, Error, FieldError};
 
 /// The statuses of a registration; only `active` ones count as sold.
 pub const STATUSES: &[&str] = &["draft", "pending approval", "active", "cancelled"];
+
+/// A registration's status, one of [`STATUSES`] (in their order); `active` when absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum RegistrationStatus {
+    #[serde(rename = "draft")]
+    Draft,
+    #[serde(rename = "pending approval")]
+    PendingApproval,
+    #[default]
+    #[serde(rename = "active")]
+    Active,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+}
+
+impl RegistrationStatus {
+    /// The status as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        STATUSES[self as usize]
+    }
+}
 
 /// The order states of the source document.
 pub const ORDER_STATUSES: &[&str] = &[
@@ -34,6 +57,40 @@ pub const ORDER_STATUSES: &[&str] = &[
     "returned",
     "void",
 ];
+
+/// The state of a registration's order, one of [`ORDER_STATUSES`] (in their order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    #[serde(rename = "awaiting payment")]
+    AwaitingPayment,
+    #[serde(rename = "awaiting shipping")]
+    AwaitingShipping,
+    #[serde(rename = "awaiting pickup")]
+    AwaitingPickup,
+    #[serde(rename = "partially shipped")]
+    PartiallyShipped,
+    #[serde(rename = "shipped")]
+    Shipped,
+    #[serde(rename = "completed")]
+    Completed,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+    #[serde(rename = "disputed")]
+    Disputed,
+    #[serde(rename = "open")]
+    Open,
+    #[serde(rename = "returned")]
+    Returned,
+    #[serde(rename = "void")]
+    Void,
+}
+
+impl OrderStatus {
+    /// The state as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        ORDER_STATUSES[self as usize]
+    }
+}
 
 /// Every field a client may set, in the order answers show them (`id`, `number` and the sys fields aside).
 pub const FIELDS: &[(&str, Kind)] = &[
@@ -96,11 +153,94 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("sysLocked", Kind::Bool),
 ];
 
-/// A valid registration's client fields, canonical: every field of [`FIELDS`], in order.
-#[derive(Debug, Clone, PartialEq)]
+/// A valid registration's client fields: a member for each field of [`FIELDS`], in order, so that it serializes to
+/// the canonical object answers show. A member absent from what is read takes its field's default, which is how the
+/// stored form ([`Registration::stored_fields`]) leaves defaults out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Registration {
-    fields: Map<String, Value>,
-    /// The registration number: made per event by the server when absent.
+    pub event_id: EventId,
+    pub name: String,
+    pub contact_id: ContactId,
+    pub type_id: String,
+    pub package_id: String,
+    /// The purchasable ticket held, counted against its capacity while the registration is active.
+    pub product_id: Option<ProductId>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub job_title: Option<String>,
+    /// When the contact registered: made by the server on create when absent, kept on replace when absent.
+    #[serde(default, with = "time::optional")]
+    pub date: Option<Timestamp>,
+    #[serde(default, with = "time::optional")]
+    pub event_start_date: Option<Timestamp>,
+    #[serde(default, with = "time::optional")]
+    pub event_end_date: Option<Timestamp>,
+    pub coupon_code_id: Option<String>,
+    pub modified_registration_id: Option<String>,
+    pub process_id: Option<String>,
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub status: RegistrationStatus,
+    #[serde(default)]
+    pub is_guest_registration: bool,
+    #[serde(default)]
+    pub is_transient_guest: bool,
+    pub webinar_participant_id: Option<String>,
+    pub webinar_join_url: Option<String>,
+    #[serde(default, with = "time::optional")]
+    pub last_modification_date: Option<Timestamp>,
+    pub order_id: Option<String>,
+    pub order_line_item_id: Option<String>,
+    pub order_number: Option<i64>,
+    pub order_balance_due: Option<Cents>,
+    pub order_amount_paid: Option<Cents>,
+    pub order_currency_code: Option<String>,
+    pub order_currency_symbol: Option<String>,
+    pub order_status: Option<OrderStatus>,
+    pub order_total: Option<Cents>,
+    pub group_id: Option<String>,
+    pub group_order: Option<i64>,
+    pub deadline_id: Option<String>,
+    #[serde(default)]
+    pub add_membership_package: bool,
+    pub membership_information: Option<Map<String, Value>>,
+    pub badge: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub sessions: Vec<Value>,
+    #[serde(default)]
+    pub courses: Vec<Value>,
+    #[serde(default)]
+    pub functions: Vec<Value>,
+    #[serde(default)]
+    pub add_ons: Vec<Value>,
+    #[serde(default)]
+    pub guests: Vec<Value>,
+    #[serde(default)]
+    pub custom_field_values: Vec<Value>,
+    #[serde(default)]
+    pub registrant_acknowledges_scheduling_conflicts: bool,
+    #[serde(default, with = "time::optional")]
+    pub checkin_date: Option<Timestamp>,
+    #[serde(default, with = "time::optional")]
+    pub departure_date: Option<Timestamp>,
+    #[serde(default, with = "time::optional")]
+    pub cancellation_date: Option<Timestamp>,
+    pub parent_registration_id: Option<String>,
+    #[serde(default)]
+    pub ribbon_ids: Vec<String>,
+    pub internal_notes: Option<String>,
+    pub notes: Option<String>,
+    pub sys_external_id: Option<String>,
+    /// A locked registration changes only by being unlocked ([`StoredRegistration::check_unlocked`]).
+    #[serde(default)]
+    pub sys_locked: bool,
+    /// The registration number: made per event by the server when absent. Not a field: shown beside `id`.
+    #[serde(skip)]
     pub number: Option<i64>,
 }
 
@@ -166,80 +306,20 @@ impl Registration {
         let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.accept(SERVER_MADE);
         input.finish()?;
-        Ok(RegistrationInput { registration: Registration { fields, number }, expected_version, id })
+        let registration = Registration { number, ..record::typed(path, fields)? };
+        Ok(RegistrationInput { registration, expected_version, id })
     }
 
-    /// The registration's fields as JSON (without `id`, `number` and the sys fields).
-    pub fn fields(&self) -> &Map<String, Value> {
-        &self.fields
-    }
-
-    /// A registration from its stored fields (trusted: they were validated when written).
-    pub fn from_stored(stored: Map<String, Value>, number: Option<i64>) -> Registration {
-        Registration { fields: record::expand(stored, FIELDS), number }
-    }
-
-    /// The fields worth storing: the non-default ones.
+    /// The fields worth storing: the non-default ones, in table order (read back, the others take their defaults).
     pub fn stored_fields(&self) -> Map<String, Value> {
-        record::compact(&self.fields, FIELDS)
-    }
-
-    fn text(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).and_then(Value::as_str)
-    }
-
-    /// A string field's value, if set.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.text(name)
-    }
-
-    /// A number field's value, if set.
-    pub fn get_f64(&self, name: &str) -> Option<f64> {
-        self.fields.get(name).and_then(Value::as_f64)
-    }
-
-    /// A boolean field's value.
-    pub fn get_bool(&self, name: &str) -> bool {
-        self.fields.get(name).and_then(Value::as_bool).unwrap_or(false)
-    }
-
-    /// A timestamp field's value, if set.
-    pub fn get_time(&self, name: &str) -> Option<Timestamp> {
-        self.fields.get(name).and_then(|v| time::parse(v).ok())
-    }
-
-    pub fn event_id(&self) -> &str {
-        self.text("eventId").unwrap_or_default()
-    }
-
-    pub fn contact_id(&self) -> &str {
-        self.text("contactId").unwrap_or_default()
-    }
-
-    pub fn status(&self) -> &str {
-        self.text("status").unwrap_or("active")
-    }
-
-    pub fn product_id(&self) -> Option<&str> {
-        self.text("productId")
-    }
-
-    pub fn locked(&self) -> bool {
-        self.get_bool("sysLocked")
-    }
-
-    /// Sets a field (already valid) — used by the server for `date`, transfers and unlocking.
-    pub fn set(&mut self, name: &str, value: Value) {
-        if let Some(slot) = self.fields.get_mut(name) {
-            *slot = value;
-        }
+        record::compact(record::to_object(self), FIELDS)
     }
 
     /// The ticket this registration counts against, with its contact: only an `active` one that holds a ticket.
     pub fn holding(&self) -> Option<Holding> {
-        match (self.status(), self.product_id()) {
-            ("active", Some(product)) => {
-                Some(Holding { product_id: product.to_owned(), contact_id: self.contact_id().to_owned() })
+        match (self.status, &self.product_id) {
+            (RegistrationStatus::Active, Some(product)) => {
+                Some(Holding { product_id: product.clone(), contact_id: self.contact_id.clone() })
             }
             _ => None,
         }
@@ -258,36 +338,39 @@ pub struct StoredRegistration {
     pub sys: Sys,
 }
 
-impl StoredRegistration {
-    /// The registration as the API shows it.
-    pub fn to_json(&self) -> Map<String, Value> {
-        self.sys
-            .record_json(&[("id", self.id.as_str().into()), ("number", self.number.into())], self.registration.fields())
-    }
-
-    /// [`StoredRegistration::to_json`] as text, only the members `keep` allows.
-    pub fn write_json(&self, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
-        let made = [("id", self.id.as_str().into()), ("number", self.number.into())];
-        let fields = self.registration.fields().iter().map(|(k, v)| (k.as_str(), v));
-        self.sys.write_record_json(out, &made, fields, keep);
-    }
+/// The members the server makes, shown before a registration's fields.
+#[derive(Serialize)]
+struct Made<'a> {
+    id: &'a RegistrationId,
+    number: i64,
 }
 
 impl StoredRegistration {
+    fn shown(&self) -> Shown<'_, Made<'_>, Registration> {
+        Shown { made: Made { id: &self.id, number: self.number }, fields: &self.registration, sys: &self.sys }
+    }
+
+    /// The registration as the API shows it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.shown().to_json()
+    }
+
+    /// [`StoredRegistration::to_json`] as text; only the members `keep` allows, when it is given.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: Option<&dyn Fn(&str) -> bool>) {
+        self.shown().write_json(out, keep);
+    }
+
     /// The rule of `sysLocked`: an unlocked registration may change at will; a locked one only by the change that
     /// sets `sysLocked` back to false and changes nothing else (`next`; `None` for a delete or a transfer).
     pub fn check_unlocked(&self, next: Option<&Registration>) -> Result<(), Error> {
-        if !self.registration.locked() {
+        if !self.registration.sys_locked {
             return Ok(());
         }
-        if let Some(next) = next {
-            let mut unlocked = self.registration.clone();
-            unlocked.set("sysLocked", Value::Bool(false));
-            // The number is the server's: a replacement never changes it, so sending it or not is no change.
-            unlocked.number = next.number;
-            if *next == unlocked {
-                return Ok(());
-            }
+        // The number is the server's: a replacement never changes it, so sending it or not is no change.
+        if let Some(next) = next
+            && *next == (Registration { sys_locked: false, number: next.number, ..self.registration.clone() })
+        {
+            return Ok(());
         }
         Err(Error::Locked { resource: "registration", id: self.id.to_string() })
     }
@@ -296,8 +379,8 @@ impl StoredRegistration {
 /// What an active registration holding a ticket counts against: the ticket's sales and its contact's limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holding {
-    pub product_id: String,
-    pub contact_id: String,
+    pub product_id: ProductId,
+    pub contact_id: ContactId,
 }
 
 /// The members of `registration.search`: filters, paging and trimming.
@@ -447,7 +530,7 @@ fn range(v: &Value, kind: Bound) -> Result<(Option<f64>, Option<f64>), String> {
         let read = |b: &Value| match kind {
             Bound::Time => time::parse(b).map(|t| t.timestamp_millis() as f64),
             // The number an amount is written back as (`Cents::to_json`), which is what the column holds.
-            Bound::Money => Cents::parse(b).map(|c| c.0 as f64 / 100.0),
+            Bound::Money => Cents::parse(b).map(Cents::dollars),
         };
         match obj.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -500,14 +583,10 @@ pub struct Slot {
     /// `session` or `function`.
     pub kind: &'static str,
     pub id: Value,
-    #[serde(rename = "startDate", serialize_with = "ser_time")]
+    #[serde(rename = "startDate", serialize_with = "time::serialize")]
     pub start: Timestamp,
-    #[serde(rename = "endDate", serialize_with = "ser_time")]
+    #[serde(rename = "endDate", serialize_with = "time::serialize")]
     pub end: Timestamp,
-}
-
-fn ser_time<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&time::format(t))
 }
 
 /// The sessions and functions of a registration that carry both `startDate` and `endDate`.
@@ -586,14 +665,96 @@ mod tests {
         json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": "c1", "typeId": "t1", "packageId": "p1"})
     }
 
+    /// Every field set to a value other than its default, some in forms validation normalises (epoch milliseconds,
+    /// an offset, a whole amount written as a float).
+    fn full() -> Value {
+        serde_json::from_str(
+            r#"{
+            "eventId": "ev1", "name": "Ada Lovelace", "contactId": "c1", "typeId": "t1", "packageId": "p1",
+            "productId": "vip", "firstName": "Ada", "lastName": "Lovelace", "emailAddress": "ada@example.com",
+            "city": "London", "state": "", "country": "UK", "jobTitle": "Analyst", "date": 1777658400000,
+            "eventStartDate": "2026-05-01T20:00:00+02:00", "eventEndDate": "2026-05-02T18:00:00.5Z",
+            "couponCodeId": "cc1", "modifiedRegistrationId": "r0", "processId": "p:1", "organizationId": "o|1",
+            "status": "pending approval", "isGuestRegistration": true, "isTransientGuest": true,
+            "webinarParticipantId": "w1", "webinarJoinUrl": "https://example.com/w",
+            "lastModificationDate": "2026-04-01T00:00:00Z", "orderId": "ord1", "orderLineItemId": "li1",
+            "orderNumber": -12, "orderBalanceDue": 10.5, "orderAmountPaid": 0, "orderCurrencyCode": "USD",
+            "orderCurrencySymbol": "$", "orderStatus": "partially shipped", "orderTotal": 25.0, "groupId": "g1",
+            "groupOrder": 2, "deadlineId": "d1", "addMembershipPackage": true,
+            "membershipInformation": {"level": "gold", "since": null}, "badge": {},
+            "sessions": [{"id": "s1", "startDate": "2026-05-01T09:00:00Z"}], "courses": [{}],
+            "functions": [{"functionId": "gala"}], "addOns": [{"n": 1.5}], "guests": [{"name": "Bo"}],
+            "customFieldValues": [{"k": "v"}], "registrantAcknowledgesSchedulingConflicts": true,
+            "checkinDate": "2026-05-01T08:00:00Z", "departureDate": "2026-05-03T08:00:00Z",
+            "cancellationDate": "2026-05-04T08:00:00Z", "parentRegistrationId": "r9", "ribbonIds": ["speaker", "vip"],
+            "internalNotes": "n", "notes": "m", "sysExternalId": "ext-1", "sysLocked": true
+        }"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_struct_has_the_fields_of_the_table_in_order() {
+        let r = Registration::from_json("registration", &full()).unwrap().registration;
+        let members = record::to_object(&r);
+        assert!(members.keys().map(String::as_str).eq(FIELDS.iter().map(|(name, _)| *name)), "{:?}", members.keys());
+        assert_eq!(r.stored_fields(), members, "fully populated: every member differs from its default");
+    }
+
+    /// The struct serializes to the canonical object validation makes (what answers and stored rows held before it
+    /// was a struct), and reads back from it and from its stored form unchanged.
+    #[test]
+    fn shown_validated_and_stored_it_stays_the_same() {
+        for sent in [valid(), full()] {
+            let mut input = Input::new("registration", &sent).unwrap();
+            let canonical = record::read_fields(&mut input, FIELDS);
+            input.finish().unwrap();
+            let r = Registration::from_json("registration", &sent).unwrap().registration;
+            assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&canonical).unwrap());
+            let stored = serde_json::to_string(&r.stored_fields()).unwrap();
+            assert_eq!(stored, serde_json::to_string(&record::compact(canonical, FIELDS)).unwrap());
+            let shown = serde_json::to_value(&r).unwrap();
+            assert_eq!(Registration::from_json("registration", &shown).unwrap().registration, r, "{shown}");
+            assert_eq!(serde_json::from_str::<Registration>(&stored).unwrap(), r, "{stored}");
+        }
+    }
+
     #[test]
     fn a_minimal_registration_gets_defaults() {
         let r = Registration::from_json("registration", &valid()).unwrap().registration;
-        assert_eq!(r.status(), "active");
-        assert_eq!(r.fields()["sessions"], json!([]));
-        assert_eq!(r.fields()["isGuestRegistration"], json!(false));
-        assert_eq!(r.fields()["city"], Value::Null);
-        assert_eq!(r.fields().len(), FIELDS.len());
+        assert_eq!(r.status, RegistrationStatus::Active);
+        assert_eq!((r.sessions.len(), r.is_guest_registration, r.city.as_deref()), (0, false, None));
+        assert_eq!(Value::Object(r.stored_fields()), valid(), "only the required fields are stored");
+    }
+
+    #[test]
+    fn stored_members_in_another_order_or_unknown_read_back() {
+        let stored = r#"{"city":"Oslo","name":"Ada Lovelace","eventId":"ev1","colour":"red","contactId":"c1",
+            "packageId":"p1","typeId":"t1","orderTotal":19.99,"date":"2026-05-01T18:00:00.000Z"}"#;
+        let mut sent = valid();
+        sent["city"] = json!("Oslo");
+        sent["orderTotal"] = json!(19.99);
+        sent["date"] = json!(1777658400000i64);
+        let read: Registration = serde_json::from_str(stored).unwrap();
+        assert_eq!(read, Registration::from_json("r", &sent).unwrap().registration);
+    }
+
+    #[test]
+    fn statuses_are_the_values_of_the_table_in_order() {
+        for (i, &name) in STATUSES.iter().enumerate() {
+            let status: RegistrationStatus = serde_json::from_value(json!(name)).unwrap();
+            assert_eq!(
+                (status as usize, status.as_str(), serde_json::to_value(status).unwrap()),
+                (i, name, json!(name))
+            );
+        }
+        for (i, &name) in ORDER_STATUSES.iter().enumerate() {
+            let status: OrderStatus = serde_json::from_value(json!(name)).unwrap();
+            assert_eq!(
+                (status as usize, status.as_str(), serde_json::to_value(status).unwrap()),
+                (i, name, json!(name))
+            );
+        }
     }
 
     #[test]

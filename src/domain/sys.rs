@@ -1,21 +1,29 @@
-//! The system fields every stored object carries.
+//! The system fields every stored object carries, and how a stored record is shown with them.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::ids::ActorId;
+use super::record;
 use super::time::{self, Timestamp};
 use crate::error::Conflict;
 
-/// Who made and last changed an object, when, and how often it changed.
-#[derive(Debug, Clone, PartialEq)]
+/// Who made and last changed an object, when, and how often it changed; serialized as the five `sys*` members
+/// answers show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sys {
     /// 1 on create, +1 on every change: the optimistic-concurrency check.
+    #[serde(rename = "sysVersion")]
     pub version: i64,
+    #[serde(rename = "sysCreatedAt", serialize_with = "time::serialize")]
     pub created_at: Timestamp,
+    #[serde(rename = "sysLastModifiedAt", serialize_with = "time::serialize")]
     pub last_modified_at: Timestamp,
     /// The token that made the object.
+    #[serde(rename = "sysCreatedById")]
     pub created_by: ActorId,
     /// The token that last changed it.
+    #[serde(rename = "sysLastModifiedById")]
     pub last_modified_by: ActorId,
 }
 
@@ -43,47 +51,9 @@ impl Sys {
         }
     }
 
-    /// A stored record as the API shows it: its server-made members first, then its fields, then the sys fields.
-    pub fn record_json(&self, made: &[(&str, Value)], fields: &Map<String, Value>) -> Map<String, Value> {
-        let mut out = Map::with_capacity(made.len() + fields.len() + 5);
-        for (k, v) in made {
-            out.insert((*k).to_owned(), v.clone());
-        }
-        out.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.write_to(&mut out);
-        out
-    }
-
-    /// Writes what [`Sys::record_json`] makes as JSON text, without building a map; only the members `keep` allows.
-    pub fn write_record_json<'a>(
-        &self,
-        out: &mut Vec<u8>,
-        made: &[(&str, Value)],
-        fields: impl IntoIterator<Item = (&'a str, &'a Value)>,
-        keep: &dyn Fn(&str) -> bool,
-    ) {
-        let mut object = ObjectWriter::open(out, keep);
-        for (k, v) in made {
-            object.member(k, v);
-        }
-        for (k, v) in fields {
-            object.member(k, v);
-        }
-        object.member("sysVersion", &self.version);
-        object.member("sysCreatedAt", &time::format(&self.created_at));
-        object.member("sysLastModifiedAt", &time::format(&self.last_modified_at));
-        object.member("sysCreatedById", &self.created_by);
-        object.member("sysLastModifiedById", &self.last_modified_by);
-        object.close();
-    }
-
     /// Adds the fields to a JSON object.
     pub fn write_to(&self, out: &mut Map<String, Value>) {
-        out.insert("sysVersion".into(), self.version.into());
-        out.insert("sysCreatedAt".into(), time::format(&self.created_at).into());
-        out.insert("sysLastModifiedAt".into(), time::format(&self.last_modified_at).into());
-        out.insert("sysCreatedById".into(), self.created_by.as_str().into());
-        out.insert("sysLastModifiedById".into(), self.last_modified_by.as_str().into());
+        out.extend(record::to_object(self));
     }
 }
 
@@ -96,35 +66,38 @@ pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), Conflict
     }
 }
 
-/// Writes a JSON object member by member into a buffer, leaving out the members `keep` refuses.
-struct ObjectWriter<'a> {
-    out: &'a mut Vec<u8>,
-    keep: &'a dyn Fn(&str) -> bool,
-    empty: bool,
+/// A stored record as the API shows it: its server-made members first (`id`, and a registration's `number`), then
+/// its fields in the order of their table, then the sys fields.
+#[derive(Serialize)]
+pub struct Shown<'a, M, F> {
+    /// The server-made members, as a struct of their own.
+    #[serde(flatten)]
+    pub made: M,
+    #[serde(flatten)]
+    pub fields: &'a F,
+    #[serde(flatten)]
+    pub sys: &'a Sys,
 }
 
-impl<'a> ObjectWriter<'a> {
-    fn open(out: &'a mut Vec<u8>, keep: &'a dyn Fn(&str) -> bool) -> Self {
-        out.push(b'{');
-        ObjectWriter { out, keep, empty: true }
+impl<M: Serialize, F: Serialize> Shown<'_, M, F> {
+    /// The record as a JSON object.
+    pub fn to_json(&self) -> Map<String, Value> {
+        record::to_object(self)
     }
 
-    fn member(&mut self, name: &str, value: &impl serde::Serialize) {
-        if !(self.keep)(name) {
-            return;
-        }
-        if !self.empty {
-            self.out.push(b',');
-        }
-        self.empty = false;
-        // Writing into a Vec cannot fail, and a name or a JSON value always serializes.
-        let _ = serde_json::to_writer(&mut *self.out, name);
-        self.out.push(b':');
-        let _ = serde_json::to_writer(&mut *self.out, value);
-    }
-
-    fn close(self) {
-        self.out.push(b'}');
+    /// [`Shown::to_json`] as text; only the members `keep` allows, when it is given.
+    ///
+    /// Without `keep` (no `fields` asked for, as in most list calls) the text is written straight from the typed
+    /// record, without building a JSON object for it.
+    pub fn write_json(&self, out: &mut Vec<u8>, keep: Option<&dyn Fn(&str) -> bool>) {
+        // Writing into a Vec cannot fail, and a record always serializes.
+        let _ = match keep {
+            None => serde_json::to_writer(out, self),
+            Some(keep) => {
+                let kept: Map<String, Value> = self.to_json().into_iter().filter(|(name, _)| keep(name)).collect();
+                serde_json::to_writer(out, &kept)
+            }
+        };
     }
 }
 
@@ -133,19 +106,38 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[derive(Serialize)]
+    struct Made<'a> {
+        id: &'a str,
+        number: i64,
+    }
+
+    #[derive(Serialize)]
+    struct Fields {
+        name: &'static str,
+        tags: Vec<&'static str>,
+        n: f64,
+        none: Option<i64>,
+    }
+
     #[test]
-    fn the_text_writer_writes_what_the_map_holds() {
-        let sys = Sys::new(&crate::domain::ids::ActorId::new("token-1"));
-        let fields: Map<String, Value> =
-            serde_json::from_value(json!({"name": "Ada \"A\"", "tags": ["x"], "n": 1.5, "none": null})).unwrap();
-        let made = [("id", json!("r-1")), ("number", json!(7))];
-        let mut out = Vec::new();
-        sys.write_record_json(&mut out, &made, fields.iter().map(|(k, v)| (k.as_str(), v)), &|_| true);
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text, serde_json::to_string(&sys.record_json(&made, &fields)).unwrap());
+    fn a_record_is_shown_made_members_fields_then_sys() {
+        let sys = Sys::new(&ActorId::new("token-1"));
+        let fields = Fields { name: "Ada \"A\"", tags: vec!["x"], n: 1.5, none: None };
+        let shown = Shown { made: Made { id: "r-1", number: 7 }, fields: &fields, sys: &sys };
+        let at = time::format(&sys.created_at);
+        let expected = json!({"id": "r-1", "number": 7, "name": "Ada \"A\"", "tags": ["x"], "n": 1.5, "none": null,
+            "sysVersion": 1, "sysCreatedAt": at, "sysLastModifiedAt": at, "sysCreatedById": "token-1",
+            "sysLastModifiedById": "token-1"});
+        assert_eq!(Value::Object(shown.to_json()), expected);
+        let mut text = Vec::new();
+        shown.write_json(&mut text, None);
+        assert_eq!(String::from_utf8(text).unwrap(), expected.to_string(), "the same text, in the same order");
         let mut trimmed = Vec::new();
-        let members = fields.iter().map(|(k, v)| (k.as_str(), v));
-        sys.write_record_json(&mut trimmed, &made, members, &|k| k == "id" || k == "tags");
+        shown.write_json(&mut trimmed, Some(&|k| k == "id" || k == "tags"));
         assert_eq!(String::from_utf8(trimmed).unwrap(), r#"{"id":"r-1","tags":["x"]}"#);
+        let mut members = Map::new();
+        sys.write_to(&mut members);
+        assert!(members.keys().eq(expected.as_object().unwrap().keys().skip(6)), "a ticket's sys members alike");
     }
 }

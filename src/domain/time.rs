@@ -62,6 +62,34 @@ pub fn from_millis(ms: i64) -> Timestamp {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// A timestamp as a member of a serialized struct (`#[serde(serialize_with = "time::serialize")]`), written as
+/// [`format`] writes it.
+pub fn serialize<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format(t))
+}
+
+/// An optional timestamp as a member of a record (`#[serde(default, with = "time::optional")]`): written as
+/// [`format`] writes it, or null; read as [`parse`] reads it, null or absent being `None`.
+pub mod optional {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    use super::Timestamp;
+
+    /// The timestamp as the API writes it, or null.
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// A timestamp in either form the API reads, or `None` for null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Option::<Value>::deserialize(d)?.map(|v| super::parse(&v).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +101,23 @@ mod tests {
         let b = parse(&json!(1777658400000i64)).unwrap();
         assert_eq!(a, b);
         assert_eq!(format(&a), "2026-05-01T18:00:00.000Z");
+    }
+
+    #[test]
+    fn optional_members_read_and_write_as_the_api_does() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Member {
+            #[serde(default, with = "super::optional")]
+            at: Option<Timestamp>,
+        }
+        let set = Member { at: Some(parse(&json!(1777658400000i64)).unwrap()) };
+        assert_eq!(serde_json::to_value(&set).unwrap(), json!({"at": "2026-05-01T18:00:00.000Z"}));
+        assert_eq!(serde_json::from_value::<Member>(json!({"at": "2026-05-01T20:00:00+02:00"})).unwrap(), set);
+        assert_eq!(serde_json::to_value(Member { at: None }).unwrap(), json!({"at": null}));
+        for none in [json!({"at": null}), json!({})] {
+            assert_eq!(serde_json::from_value::<Member>(none).unwrap(), Member { at: None });
+        }
+        assert!(serde_json::from_value::<Member>(json!({"at": "yesterday"})).is_err());
     }
 
     #[test]

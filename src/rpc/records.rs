@@ -52,8 +52,8 @@ pub trait Records: Send + Sync + 'static {
     type Kind: RecordKind;
     fn parse(value: &Value) -> std::result::Result<Parsed<Record<Self>>, Vec<FieldError>>;
     fn to_json(stored: &Stored<Self>) -> Map<String, Value>;
-    /// `to_json` written as text, only the members `keep` allows.
-    fn write_json(stored: &Stored<Self>, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool);
+    /// `to_json` written as text; only the members `keep` allows, when it is given.
+    fn write_json(stored: &Stored<Self>, out: &mut Vec<u8>, keep: Option<&dyn Fn(&str) -> bool>);
     fn field_names() -> Vec<&'static str>;
     /// The store's methods for this kind.
     fn table(store: &dyn Store) -> &dyn store::Records<Self::Kind>;
@@ -91,7 +91,11 @@ macro_rules! records {
             fn to_json(stored: &$crate::rpc::records::Stored<Self>) -> serde_json::Map<String, serde_json::Value> {
                 stored.to_json()
             }
-            fn write_json(stored: &$crate::rpc::records::Stored<Self>, out: &mut Vec<u8>, keep: &dyn Fn(&str) -> bool) {
+            fn write_json(
+                stored: &$crate::rpc::records::Stored<Self>,
+                out: &mut Vec<u8>,
+                keep: Option<&dyn Fn(&str) -> bool>,
+            ) {
                 stored.write_json(out, keep)
             }
             fn field_names() -> Vec<&'static str> {
@@ -130,7 +134,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         out.extend_from_slice(b"{");
         let _ = serde_json::to_writer(&mut out, R::MEMBER);
         out.push(b':');
-        R::write_json(&found, &mut out, &|name| page.keeps(name, "id"));
+        R::write_json(&found, &mut out, page.trimming("id").as_ref().map(|keep| keep as _));
         out.push(b'}');
         Ok::<_, Error>(ResultSlot::answer(&ext, raw(out)?))
     })?;
@@ -300,16 +304,17 @@ fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
 }
 
 /// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`, written as
-/// text without building a JSON value per record.
+/// text without building a JSON value per record (unless it is trimmed).
 pub fn listing<R: Records>(found: Found<Stored<R>>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
-    let keep = |name: &str| page.keeps(name, "id");
+    let trimming = page.trimming("id");
+    let keep = trimming.as_ref().map(|keep| keep as &dyn Fn(&str) -> bool);
     let mut out = Vec::with_capacity(128 + found.items.len() * 2048);
     let _ = write!(out, r#"{{"count":{},"items":["#, found.count);
     for (n, (_, item)) in found.items.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        R::write_json(item, &mut out, &keep);
+        R::write_json(item, &mut out, keep);
     }
     out.extend_from_slice(br#"],"nextCursor":"#);
     let _ = serde_json::to_writer(&mut out, &found.next.map(cursor::record));

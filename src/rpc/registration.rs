@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::records::{self, Lookup, Names, required_id};
 use super::{Ctx, params};
+use crate::domain::ids::ContactId;
 use crate::domain::registration::{self, RegistrationId, RegistrationKey, RegistrationQuery};
 use crate::error::Error;
 use crate::store::RegistrationKind;
@@ -62,7 +63,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
         let id = required_id(&mut input, "id");
-        let contact = required_id(&mut input, "contactId");
+        let contact = input.required("contactId", |v| ContactId::parse(v.as_str().ok_or("must be a string")?));
         // No e-mail is sent by this server; the flag is accepted for compatibility.
         input.optional_bool("sendConfirmationEmail");
         params::finish(input, Vec::new())?;

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 
 use crate::auth::{NetworkScope, TokenInfo};
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketKey, StoredFunctionTicket};
-use crate::domain::ids::{ProductId, RecordId};
+use crate::domain::ids::{ContactId, ProductId, RecordId};
 use crate::domain::limits::{Held, NetworkLimits, Usage};
 use crate::domain::registration::{
     Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
@@ -176,7 +176,7 @@ pub trait RegistrationsExtra: Send + Sync {
         &self,
         scope: &NetworkScope,
         id: &RegistrationId,
-        contact_id: String,
+        contact_id: ContactId,
     ) -> Result<StoredRegistration>;
 }
 

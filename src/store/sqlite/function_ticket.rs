@@ -5,14 +5,14 @@
 //! transferred, its function tickets follow it to the new contact in the same transaction.
 
 use async_trait::async_trait;
+use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
 
 use super::list::{self, Listed};
 use super::{Row, SqliteStore, sys_columns};
 use crate::auth::NetworkScope;
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
-use crate::domain::ids::{ActorId, NetworkId};
+use crate::domain::ids::{ActorId, ContactId, NetworkId};
 use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::error::{Conflict, Error, Result};
@@ -26,7 +26,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredFuncti
         Position(row.get("seq")?),
         StoredFunctionTicket {
             id: FunctionTicketId::stored(row.get("id")?),
-            ticket: FunctionTicket::from_stored(super::fields_from_row(row)?),
+            ticket: super::fields_from_row(row)?,
             sys: super::sys_from_row(row)?,
         },
     ))
@@ -55,7 +55,7 @@ fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<StoredFunctio
 
 /// `registrationId`, when set, must name a registration of this network for the same event.
 fn check_registration(conn: &Connection, network: &NetworkId, ticket: &FunctionTicket) -> Result<()> {
-    let Some(id) = ticket.registration_id() else { return Ok(()) };
+    let Some(id) = &ticket.registration_id else { return Ok(()) };
     let event: Option<String> = conn
         .prepare_cached("SELECT event_id FROM registrations WHERE network_id = ?1 AND id = ?2")?
         .query_row(params![network.as_str(), id], |r| r.get(0))
@@ -70,15 +70,14 @@ fn check_registration(conn: &Connection, network: &NetworkId, ticket: &FunctionT
 fn row(network: &NetworkId, t: &StoredFunctionTicket) -> Result<Row> {
     let k = &t.ticket;
     let fields = serde_json::to_string(&k.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
-    let text = |name: &str| rusqlite::types::Value::from(k.get_str(name).map(str::to_owned));
     let mut row: Row = vec![
         ("network_id", network.as_str().to_owned().into()),
         ("id", t.id.as_str().to_owned().into()),
-        ("event_id", k.event_id().to_owned().into()),
-        ("function_id", text("functionId")),
-        ("contact_id", text("contactId")),
-        ("registration_id", text("registrationId")),
-        ("status", text("status")),
+        ("event_id", k.event_id.as_str().to_owned().into()),
+        ("function_id", k.function_id.clone().into()),
+        ("contact_id", k.contact_id.as_str().to_owned().into()),
+        ("registration_id", Sql::from(k.registration_id.clone())),
+        ("status", k.status.as_str().to_owned().into()),
         ("fields", fields.into()),
     ];
     row.extend(sys_columns(&t.sys));
@@ -144,7 +143,7 @@ pub fn follow_transfer(
     conn: &Connection,
     network: &NetworkId,
     registration_id: &str,
-    contact_id: &str,
+    contact_id: &ContactId,
     actor: &ActorId,
 ) -> Result<usize> {
     let tied = conn
@@ -153,8 +152,7 @@ pub fn follow_transfer(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for (_, current) in &tied {
         current.check_unlocked(None)?;
-        let mut ticket = current.ticket.clone();
-        ticket.set("contactId", Value::String(contact_id.to_owned()));
+        let ticket = FunctionTicket { contact_id: contact_id.clone(), ..current.ticket.clone() };
         let moved = StoredFunctionTicket { id: current.id.clone(), ticket, sys: current.sys.changed(actor) };
         super::update(conn, "function_tickets", KEY, &row(network, current)?, &row(network, &moved)?)?;
     }

@@ -285,11 +285,15 @@ pub(super) fn sys_columns(sys: &crate::domain::sys::Sys) -> [(&'static str, rusq
     ]
 }
 
-/// A record's stored fields: the JSON object in the column `fields`.
-pub(super) fn fields_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Map<String, serde_json::Value>> {
-    let text: String = row.get("fields")?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+/// A record's fields, read from the JSON object in the column `fields` (its non-default members) as the row is
+/// read, without copying the text.
+pub(super) fn fields_from_row<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>) -> rusqlite::Result<T> {
+    let column = row.as_ref().column_index("fields")?;
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e)
+    };
+    let text = row.get_ref(column)?.as_str().map_err(|e| failed(Box::new(e)))?;
+    serde_json::from_str(text).map_err(|e| failed(Box::new(e)))
 }
 
 /// The sys columns of a row, by name.

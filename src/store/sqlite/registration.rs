@@ -14,8 +14,9 @@ use serde_json::Value;
 use super::list::{self, Listed};
 use super::{Row, SqliteStore, function_ticket, sys_columns, ticket};
 use crate::auth::NetworkScope;
-use crate::domain::ids::{ActorId, NetworkId, ProductId};
+use crate::domain::ids::{ActorId, ContactId, NetworkId, ProductId};
 use crate::domain::limits::Held;
+use crate::domain::money::Cents;
 use crate::domain::registration::{
     self, Holding, Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
@@ -73,7 +74,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredRegist
         StoredRegistration {
             id: RegistrationId::stored(row.get("id")?),
             number,
-            registration: Registration::from_stored(super::fields_from_row(row)?, Some(number)),
+            registration: Registration { number: Some(number), ..super::fields_from_row(row)? },
             sys: super::sys_from_row(row)?,
         },
     ))
@@ -107,7 +108,7 @@ fn change_holding(
     let mut adjust =
         conn.prepare_cached("UPDATE tickets SET sold = sold + ?3 WHERE network_id = ?1 AND product_id = ?2")?;
     if let Some(before) = before {
-        adjust.execute(params![network.as_str(), before.product_id, -1])?;
+        adjust.execute(params![network.as_str(), before.product_id.as_str(), -1])?;
     }
     let Some(after) = after else { return Ok(()) };
     let held = held_ticket(conn, network, &after.product_id)?;
@@ -118,23 +119,26 @@ fn change_holding(
                 "SELECT count(*) FROM registrations WHERE network_id = ?1 AND product_id = ?2 AND contact_id = ?3 \
                  AND status = 'active' AND id != ?4",
             )?
-            .query_row(params![network.as_str(), after.product_id, after.contact_id, registration_id], |r| r.get(0))?,
+            .query_row(
+                params![network.as_str(), after.product_id.as_str(), after.contact_id.as_str(), registration_id],
+                |r| r.get(0),
+            )?,
     };
-    held.check_room_for(&after.contact_id, holding)?;
-    adjust.execute(params![network.as_str(), after.product_id, 1])?;
+    held.check_room_for(after.contact_id.as_str(), holding)?;
+    adjust.execute(params![network.as_str(), after.product_id.as_str(), 1])?;
     Ok(())
 }
 
 /// The ticket a `productId` names, which must exist in the network (whatever its status).
-fn held_ticket(conn: &Connection, network: &NetworkId, product_id: &str) -> Result<StoredTicket> {
-    let missing = || Conflict::MissingReference { resource: "ticket", id: product_id.to_owned(), field: "productId" };
-    let id = ProductId::parse(product_id).map_err(|_| missing())?;
-    ticket::find(conn, network, &id)?.ok_or_else(|| missing().into())
+fn held_ticket(conn: &Connection, network: &NetworkId, product_id: &ProductId) -> Result<StoredTicket> {
+    ticket::find(conn, network, product_id)?.ok_or_else(|| {
+        Conflict::MissingReference { resource: "ticket", id: product_id.to_string(), field: "productId" }.into()
+    })
 }
 
 /// `productId`, when set, must name a ticket of the network.
 fn check_product(conn: &Connection, network: &NetworkId, registration: &Registration) -> Result<()> {
-    match registration.product_id() {
+    match &registration.product_id {
         Some(product) => held_ticket(conn, network, product).map(|_| ()),
         None => Ok(()),
     }
@@ -171,40 +175,40 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
 /// A registration's row: every column by name (the searched members have columns of their own beside `fields`).
 fn row(network: &NetworkId, r: &StoredRegistration) -> Result<Row> {
     let reg = &r.registration;
-    let text = |name: &str| Sql::from(reg.get_str(name).map(str::to_owned));
-    let money = |name: &str| Sql::from(reg.get_f64(name));
+    let text = |value: &Option<String>| Sql::from(value.clone());
+    let money = |value: Option<Cents>| Sql::from(value.map(Cents::dollars));
     let fields = serde_json::to_string(&reg.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
     let mut row: Row = vec![
         ("network_id", network.as_str().to_owned().into()),
         ("id", r.id.as_str().to_owned().into()),
-        ("event_id", reg.event_id().to_owned().into()),
+        ("event_id", reg.event_id.as_str().to_owned().into()),
         ("number", r.number.into()),
-        ("contact_id", reg.contact_id().to_owned().into()),
-        ("type_id", text("typeId")),
-        ("package_id", text("packageId")),
-        ("product_id", text("productId")),
-        ("status", reg.status().to_owned().into()),
-        ("name", text("name")),
-        ("first_name", text("firstName")),
-        ("last_name", text("lastName")),
-        ("email_address", text("emailAddress")),
-        ("city", text("city")),
-        ("state", text("state")),
-        ("country", text("country")),
-        ("job_title", text("jobTitle")),
-        ("organization_id", text("organizationId")),
-        ("order_id", text("orderId")),
-        ("order_number", money("orderNumber")),
-        ("order_status", text("orderStatus")),
-        ("is_guest_registration", reg.get_bool("isGuestRegistration").into()),
-        ("group_id", text("groupId")),
-        ("deadline_id", text("deadlineId")),
-        ("parent_registration_id", text("parentRegistrationId")),
-        ("date", reg.get_time("date").map(|t| t.timestamp_millis()).into()),
-        ("order_balance_due", money("orderBalanceDue")),
-        ("order_amount_paid", money("orderAmountPaid")),
-        ("order_total", money("orderTotal")),
-        ("sys_locked", reg.locked().into()),
+        ("contact_id", reg.contact_id.as_str().to_owned().into()),
+        ("type_id", reg.type_id.clone().into()),
+        ("package_id", reg.package_id.clone().into()),
+        ("product_id", reg.product_id.as_ref().map(|p| p.as_str().to_owned()).into()),
+        ("status", reg.status.as_str().to_owned().into()),
+        ("name", reg.name.clone().into()),
+        ("first_name", text(&reg.first_name)),
+        ("last_name", text(&reg.last_name)),
+        ("email_address", text(&reg.email_address)),
+        ("city", text(&reg.city)),
+        ("state", text(&reg.state)),
+        ("country", text(&reg.country)),
+        ("job_title", text(&reg.job_title)),
+        ("organization_id", text(&reg.organization_id)),
+        ("order_id", text(&reg.order_id)),
+        ("order_number", reg.order_number.into()),
+        ("order_status", reg.order_status.map(|s| s.as_str().to_owned()).into()),
+        ("is_guest_registration", reg.is_guest_registration.into()),
+        ("group_id", text(&reg.group_id)),
+        ("deadline_id", text(&reg.deadline_id)),
+        ("parent_registration_id", text(&reg.parent_registration_id)),
+        ("date", reg.date.map(|t| t.timestamp_millis()).into()),
+        ("order_balance_due", money(reg.order_balance_due)),
+        ("order_amount_paid", money(reg.order_amount_paid)),
+        ("order_total", money(reg.order_total)),
+        ("sys_locked", reg.sys_locked.into()),
         ("fields", fields.into()),
     ];
     row.extend(sys_columns(&r.sys));
@@ -231,12 +235,12 @@ fn create(
 ) -> Result<StoredRegistration> {
     check_product(conn, network, &registration)?;
     super::limits::check_room(conn, network, Held::Registrations)?;
-    if registration.get_str("date").is_none() {
-        registration.set("date", Value::String(time::format(&time::now())));
+    if registration.date.is_none() {
+        registration.date = Some(time::now());
     }
     let id = RegistrationId::new();
     change_holding(conn, network, id.as_str(), None, registration.holding().as_ref())?;
-    let number = take_number(conn, network, registration.event_id(), registration.number)?;
+    let number = take_number(conn, network, registration.event_id.as_str(), registration.number)?;
     let stored = StoredRegistration { id, number, registration, sys: Sys::new(actor) };
     super::insert(conn, "registrations", &row(network, &stored)?)?;
     count_total(conn, network, 1)?;
@@ -255,23 +259,26 @@ fn replace(
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
     check_version(expected_version, current.sys.version)?;
-    if next.get_str("date").is_none() {
-        next.set("date", current.registration.fields().get("date").cloned().unwrap_or(Value::Null));
+    if next.date.is_none() {
+        next.date = current.registration.date;
     }
     // A change that changes nothing (an unchanged update, a patch that only tests) is no change: the stored
-    // registration is answered with its version and times as they were. The number is the server's, and stays.
-    if next.fields() == current.registration.fields() {
+    // registration is answered with its version and times as they were. The number is the server's, and stays: it
+    // is left out of the comparison.
+    let sent_number = std::mem::replace(&mut next.number, current.registration.number);
+    if next == current.registration {
         return Ok(current);
     }
+    next.number = sent_number;
     current.check_unlocked(Some(&next))?;
     check_product(conn, network, &next)?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
-    let number = if next.event_id() == current.registration.event_id() {
+    let number = if next.event_id == current.registration.event_id {
         current.number
     } else {
         let tied = function_ticket::count_for_registration(conn, network, id)?;
         registration::check_unreferenced(id, 0, tied, "moved to another event")?;
-        take_number(conn, network, next.event_id(), None)?
+        take_number(conn, network, next.event_id.as_str(), None)?
     };
     let stored =
         StoredRegistration { id: current.id.clone(), number, registration: next, sys: current.sys.changed(actor) };
@@ -309,17 +316,16 @@ fn transfer(
     conn: &Connection,
     network: &NetworkId,
     id: &str,
-    contact_id: &str,
+    contact_id: &ContactId,
     actor: &ActorId,
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
-    if current.registration.contact_id() == contact_id {
+    if current.registration.contact_id == *contact_id {
         // Already the contact's: nothing moves, and nothing changes.
         return Ok(current);
     }
     current.check_unlocked(None)?;
-    let mut next = current.registration.clone();
-    next.set("contactId", Value::String(contact_id.to_owned()));
+    let next = Registration { contact_id: contact_id.clone(), ..current.registration.clone() };
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
     let stored = StoredRegistration {
         id: current.id.clone(),
@@ -529,7 +535,7 @@ impl RegistrationsExtra for SqliteStore {
         &self,
         scope: &NetworkScope,
         id: &RegistrationId,
-        contact_id: String,
+        contact_id: ContactId,
     ) -> Result<StoredRegistration> {
         let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
         self.write(move |c| transfer(c, &network, id.as_str(), &contact_id, &actor)).await
