@@ -62,14 +62,14 @@ pub struct Found<T> {
 pub enum TicketChanges {
     /// Nothing changed since.
     Unchanged,
-    /// The changes, in the order they were made: applied in order to the tickets as they were at the caller's
-    /// generation, they give the tickets at `generation`.
+    /// Each ticket changed since, once, by productId, as it is now (or gone): applied to the tickets as they were
+    /// at the caller's generation, they give the tickets at `generation` or later.
     Changed { generation: u64, changes: Vec<TicketChange> },
     /// Every ticket of the network as of `generation` (or later), by productId: the changes since are not kept.
     Whole { generation: u64, tickets: Vec<StoredTicket> },
 }
 
-/// One change to a ticket, as it was committed.
+/// One ticket as a change left it.
 #[derive(Debug, Clone)]
 pub enum TicketChange {
     /// Made or changed: the ticket as it is after the change.

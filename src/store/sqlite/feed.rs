@@ -1,17 +1,17 @@
-//! What changed in each network's tickets, kept in memory for [`Tickets::ticket_changes`](crate::store::Tickets):
-//! a generation per network, moved once per transaction that changed its tickets, and the last changes.
+//! Which of each network's tickets changed, kept in memory for
+//! [`Tickets::ticket_changes`](crate::store::Tickets): a generation per network, moved once per transaction that
+//! changed its tickets, and the productIds each generation changed.
 //!
-//! **Never stale.** The writer records a transaction's changes after its `COMMIT` and before it answers any caller,
-//! so a caller that was told its change is done finds it here. A list read whole is labelled with the generation
-//! read *before* the read began: it holds at least that generation's changes, and any later one it already holds is
-//! replayed in order on top of it, which ends in the same tickets.
+//! The writer records only ids, after its `COMMIT` and before it answers any caller; a list call reads the rows of
+//! those ids on a reader. **Never stale:** a caller that was told its change is done finds its generation here, and
+//! the rows it then reads are at least as new. The answer is each changed ticket as it is when read (or gone), so
+//! the order of the changes needs no care, and a list read whole is labelled with the generation read *before* its
+//! read began.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::store::{TicketChange as Touched, TicketChanges};
-
-/// Changes kept per network; a caller further behind reads the whole list again.
+/// Changed ids kept per network; a caller further behind reads the whole list again.
 const KEPT: usize = 4096;
 
 #[derive(Default)]
@@ -19,44 +19,75 @@ struct Log {
     generation: u64,
     /// Changes after this generation are all kept.
     kept_after: u64,
-    changes: VecDeque<(u64, Touched)>,
+    changes: VecDeque<(u64, String)>,
+}
+
+/// What changed in a network's tickets since a generation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Since {
+    Unchanged,
+    /// The productIds changed since, each once, and the generation they bring the caller to.
+    Changed {
+        generation: u64,
+        products: Vec<String>,
+    },
+    /// The changes since are not kept: read the whole list.
+    Forgotten,
 }
 
 /// Every network's generation and last changes.
 #[derive(Default)]
 pub struct TicketFeed {
-    networks: Mutex<HashMap<String, Log>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The generation of a network with no log yet: moved by [`TicketFeed::forget_all`], so that it reaches
+    /// networks not seen so far too.
+    base: u64,
+    networks: HashMap<String, Log>,
+}
+
+impl State {
+    /// A network's generation and the generation after which its changes are all kept.
+    fn of(&self, network: &str) -> (u64, u64) {
+        self.networks.get(network).map_or((self.base, self.base), |l| (l.generation, l.kept_after))
+    }
 }
 
 impl TicketFeed {
     /// The network's current generation (0 until its tickets first change).
     pub fn generation(&self, network: &str) -> u64 {
-        self.networks.lock().map(|n| n.get(network).map_or(0, |l| l.generation)).unwrap_or(0)
+        self.state.lock().map(|s| s.of(network).0).unwrap_or(0)
     }
 
-    /// Records one transaction's changes to a network's tickets: one new generation.
-    pub fn record(&self, network: &str, changes: Vec<Touched>) {
-        let Ok(mut networks) = self.networks.lock() else { return };
-        let log = networks.entry(network.to_owned()).or_default();
+    /// Records one transaction's changed productIds in a network: one new generation.
+    pub fn record(&self, network: &str, products: Vec<String>) {
+        let Ok(mut state) = self.state.lock() else { return };
+        let base = state.base;
+        let log = state.networks.entry(network.to_owned()).or_insert_with(|| Log {
+            generation: base,
+            kept_after: base,
+            changes: VecDeque::new(),
+        });
         log.generation += 1;
-        for change in changes {
-            log.changes.push_back((log.generation, change));
-        }
-        while log.changes.len() > KEPT {
-            if let Some((generation, _)) = log.changes.pop_front() {
-                log.kept_after = generation;
-            }
-        }
-        // A generation partly dropped is not kept at all.
-        while log.changes.front().is_some_and(|(g, _)| *g <= log.kept_after) {
-            log.changes.pop_front();
+        let generation = log.generation;
+        log.changes.extend(products.into_iter().map(|p| (generation, p)));
+        if log.changes.len() > KEPT {
+            // Keep only whole generations: drop up to and including the generation of the last one dropped.
+            let dropped = log.changes[log.changes.len() - KEPT - 1].0;
+            log.changes.retain(|(g, _)| *g > dropped);
+            log.kept_after = dropped;
         }
     }
 
     /// Forgets every change: every caller reads its list whole once more.
     pub fn forget_all(&self) {
-        if let Ok(mut networks) = self.networks.lock() {
-            for log in networks.values_mut() {
+        if let Ok(mut state) = self.state.lock() {
+            let base = state.networks.values().map(|l| l.generation).chain([state.base]).max().unwrap_or(0) + 1;
+            state.base = base;
+            for log in state.networks.values_mut() {
                 log.generation += 1;
                 log.kept_after = log.generation;
                 log.changes.clear();
@@ -64,19 +95,51 @@ impl TicketFeed {
         }
     }
 
-    /// The changes after `since`, if they are all kept; `None` when the caller must read the whole list.
-    pub fn since(&self, network: &str, since: u64) -> Option<TicketChanges> {
-        let networks = self.networks.lock().ok()?;
-        let Some(log) = networks.get(network) else {
-            return (since == 0).then_some(TicketChanges::Unchanged);
-        };
-        if since == log.generation {
-            return Some(TicketChanges::Unchanged);
+    /// The productIds changed after `since`.
+    pub fn since(&self, network: &str, since: u64) -> Since {
+        let Ok(state) = self.state.lock() else { return Since::Forgotten };
+        let (generation, kept_after) = state.of(network);
+        if since == generation {
+            return Since::Unchanged;
         }
-        if since < log.kept_after || since > log.generation {
-            return None;
+        if since < kept_after || since > generation {
+            return Since::Forgotten;
         }
-        let changes = log.changes.iter().filter(|(g, _)| *g > since).map(|(_, c)| c.clone()).collect();
-        Some(TicketChanges::Changed { generation: log.generation, changes })
+        let products: BTreeSet<&String> = state
+            .networks
+            .get(network)
+            .into_iter()
+            .flat_map(|l| l.changes.iter().filter(|(g, _)| *g > since).map(|(_, p)| p))
+            .collect();
+        Since::Changed { generation, products: products.into_iter().cloned().collect() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_gets_each_id_changed_since_once_or_reads_whole_when_they_are_forgotten() {
+        let feed = TicketFeed::default();
+        assert_eq!(feed.since("a", 0), Since::Unchanged);
+        feed.record("a", vec!["x".into(), "y".into()]);
+        feed.record("a", vec!["x".into()]);
+        feed.record("b", vec!["z".into()]);
+        assert_eq!(feed.since("a", 0), Since::Changed { generation: 2, products: vec!["x".into(), "y".into()] });
+        assert_eq!(feed.since("a", 1), Since::Changed { generation: 2, products: vec!["x".into()] });
+        assert_eq!(feed.since("a", 2), Since::Unchanged);
+        assert_eq!(feed.since("a", 3), Since::Forgotten, "a generation from the future is not trusted");
+        for i in 0..KEPT {
+            feed.record("a", vec![format!("t{i}")]);
+        }
+        assert_eq!(feed.since("a", 1), Since::Forgotten, "too far behind");
+        assert!(matches!(feed.since("a", 3), Since::Changed { generation, .. } if generation == 2 + KEPT as u64));
+        feed.forget_all();
+        assert_eq!(feed.since("a", 2 + KEPT as u64), Since::Forgotten);
+        assert_eq!(feed.since("b", 1), Since::Forgotten);
+        assert_eq!(feed.since("never-changed", 0), Since::Forgotten, "forgetting reaches networks not seen yet");
+        let now = feed.generation("never-changed");
+        assert_eq!(feed.since("never-changed", now), Since::Unchanged);
     }
 }

@@ -4,19 +4,17 @@
 //! A registration that function tickets refer to cannot be deleted, nor moved to another event; when it is
 //! transferred, its function tickets follow it to the new contact in the same transaction.
 
-use async_trait::async_trait;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::list::{self, Listed};
-use super::{Row, SqliteStore, sys_columns};
-use crate::auth::NetworkScope;
+use super::{Row, sys_columns};
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, ContactId, NetworkId};
 use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::error::{Conflict, Error, Result};
-use crate::store::{Change, Found, FunctionTicketKind, Position, Records, Window};
+use crate::store::{FunctionTicketKind, Position};
 
 const SELECT: &str = "SELECT seq, id, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \
     sys_last_modified_by FROM function_tickets";
@@ -159,57 +157,4 @@ pub fn follow_transfer(
     Ok(tied.len())
 }
 
-#[async_trait]
-impl Records<FunctionTicketKind> for SqliteStore {
-    async fn create(&self, scope: &NetworkScope, record: FunctionTicket) -> Result<StoredFunctionTicket> {
-        let (network, actor) = (scope.network().clone(), scope.actor().clone());
-        self.write(move |c| create(c, &network, record, &actor)).await
-    }
-
-    async fn get(&self, scope: &NetworkScope, id: &FunctionTicketId) -> Result<StoredFunctionTicket> {
-        let (network, id) = (scope.network().clone(), id.clone());
-        self.read(move |c| get(c, &network, id.as_str())).await
-    }
-
-    async fn replace(
-        &self,
-        scope: &NetworkScope,
-        id: &FunctionTicketId,
-        record: FunctionTicket,
-        expected: Option<i64>,
-    ) -> Result<StoredFunctionTicket> {
-        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
-        self.write(move |c| replace(c, &network, id.as_str(), record, expected, &actor)).await
-    }
-
-    async fn change(
-        &self,
-        scope: &NetworkScope,
-        id: &FunctionTicketId,
-        expected: Option<i64>,
-        change: Change<StoredFunctionTicket, FunctionTicket>,
-    ) -> Result<StoredFunctionTicket> {
-        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
-        self.write(move |c| {
-            let next = change(&get(c, &network, id.as_str())?)?;
-            replace(c, &network, id.as_str(), next, expected, &actor)
-        })
-        .await
-    }
-
-    async fn delete(&self, scope: &NetworkScope, id: &FunctionTicketId) -> Result<()> {
-        let (network, id) = (scope.network().clone(), id.clone());
-        self.write(move |c| delete(c, &network, id.as_str())).await
-    }
-
-    async fn list_by(
-        &self,
-        scope: &NetworkScope,
-        keys: Vec<(FunctionTicketKey, String)>,
-        window: Window,
-    ) -> Result<Found<StoredFunctionTicket>> {
-        let network = scope.network().clone();
-        let equal: Vec<(&str, String)> = keys.into_iter().map(|(k, v)| (column(k), v)).collect();
-        self.read(move |c| list::page_equal(c, &LISTED, &network, &equal, window)).await
-    }
-}
+record_store!(FunctionTicketKind);

@@ -217,7 +217,7 @@ async fn a_ticket_held_by_an_active_registration_is_not_deleted() {
 }
 
 #[tokio::test]
-async fn ticket_changes_are_whole_at_first_then_each_change_in_order() {
+async fn ticket_changes_are_whole_at_first_then_each_changed_ticket_as_it_is_now() {
     let (_dir, store) = open();
     store.create_ticket(&scope(), ticket("keep", json!({}))).await.unwrap();
     store.create_ticket(&scope(), ticket("gone", json!({}))).await.unwrap();
@@ -239,12 +239,13 @@ async fn ticket_changes_are_whole_at_first_then_each_change_in_order() {
         panic!("the changes since a known generation");
     };
     assert_eq!(latest, generation + 2, "one generation per transaction");
+    // Each changed ticket once, by productId, as it is now.
     match changes.as_slice() {
-        [TicketChange::Upserted(kept), TicketChange::Removed(removed)] => {
-            assert_eq!((kept.ticket.product_id.as_str(), kept.sold), ("keep", 1), "the seat taken");
+        [TicketChange::Removed(removed), TicketChange::Upserted(kept)] => {
             assert_eq!(removed.as_str(), "gone");
+            assert_eq!((kept.ticket.product_id.as_str(), kept.sold), ("keep", 1), "the seat taken");
         }
-        other => panic!("expected the seat taken, then the delete: {other:?}"),
+        other => panic!("expected the delete and the seat taken: {other:?}"),
     }
 
     // Another network's change is not this network's.

@@ -10,6 +10,82 @@
 //! is durable (with `synchronous=FULL`, also across power loss). Under load one fsync serves many calls; a lone
 //! call pays exactly one, as it would without grouping.
 
+/// Implements [`Records`](crate::store::Records) for `$kind` by the functions of the calling module: `create`,
+/// `get`, `replace`, `delete` (each on a connection, within one network), its `LISTED` and its `column` of a key.
+macro_rules! record_store {
+    ($kind:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Records<$kind> for $crate::store::SqliteStore {
+            async fn create(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                record: <$kind as $crate::store::RecordKind>::Record,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let (network, actor) = (scope.network().clone(), scope.actor().clone());
+                self.write(move |c| create(c, &network, record, &actor)).await
+            }
+
+            async fn get(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let (network, id) = (scope.network().clone(), id.clone());
+                self.read(move |c| get(c, &network, id.as_str())).await
+            }
+
+            async fn replace(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+                record: <$kind as $crate::store::RecordKind>::Record,
+                expected: Option<i64>,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+                self.write(move |c| replace(c, &network, id.as_str(), record, expected, &actor)).await
+            }
+
+            async fn change(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+                expected: Option<i64>,
+                change: $crate::store::Change<
+                    <$kind as $crate::store::RecordKind>::Stored,
+                    <$kind as $crate::store::RecordKind>::Record,
+                >,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
+                self.write(move |c| {
+                    let next = change(&get(c, &network, id.as_str())?)?;
+                    replace(c, &network, id.as_str(), next, expected, &actor)
+                })
+                .await
+            }
+
+            async fn delete(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+            ) -> $crate::error::Result<()> {
+                let (network, id) = (scope.network().clone(), id.clone());
+                self.write(move |c| delete(c, &network, id.as_str())).await
+            }
+
+            async fn list_by(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                keys: Vec<(<$kind as $crate::store::RecordKind>::Key, String)>,
+                window: $crate::store::Window,
+            ) -> $crate::error::Result<$crate::store::Found<<$kind as $crate::store::RecordKind>::Stored>> {
+                let network = scope.network().clone();
+                let equal: Vec<(&str, String)> = keys.into_iter().map(|(k, v)| (column(k), v)).collect();
+                self.read(move |c| list::page_equal(c, &LISTED, &network, &equal, window)).await
+            }
+        }
+    };
+}
+
 mod feed;
 mod function_ticket;
 #[cfg(test)]
@@ -228,19 +304,21 @@ impl SqliteStore {
         let guard = slot.lock().map_err(|_| stopped())?;
         guard.clone().ok_or_else(stopped)
     }
+}
 
-    /// Whether the database answers a query.
-    async fn ping_db(&self) -> Result<()> {
+#[async_trait::async_trait]
+impl super::Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
     }
 
-    /// The writer's counters.
-    pub fn writer_stats(&self) -> &WriterStats {
-        &self.inner.stats
+    fn stats(&self) -> super::WriteStats {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        super::WriteStats { commits: load(&self.inner.stats.commits), calls: load(&self.inner.stats.calls) }
     }
 
     /// Stops taking work, lets queued work finish, checkpoints the WAL and closes every connection.
-    pub fn close_all(&self) {
+    fn close(&self) {
         if let Ok(mut w) = self.inner.writes.lock() {
             w.take();
         }
@@ -251,22 +329,6 @@ impl SqliteStore {
         for t in threads {
             let _ = t.join();
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl super::Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        self.ping_db().await
-    }
-
-    fn stats(&self) -> super::WriteStats {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        super::WriteStats { commits: load(&self.inner.stats.commits), calls: load(&self.inner.stats.calls) }
-    }
-
-    fn close(&self) {
-        self.close_all();
     }
 }
 
@@ -400,28 +462,20 @@ const TOUCHED: &str = "
         BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (old.network_id, old.product_id); END;
 ";
 
-/// The tickets the last transaction changed, each as it is now (`None`: deleted), by network; forgets them.
-fn take_touched(conn: &Connection) -> Result<Vec<(String, Vec<crate::store::TicketChange>)>> {
-    let touched = conn
-        .prepare_cached("SELECT network_id, product_id FROM touched_tickets ORDER BY network_id, product_id")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    if touched.is_empty() {
-        return Ok(Vec::new());
-    }
-    conn.execute_batch("DELETE FROM touched_tickets")?;
-    let mut out: Vec<(String, Vec<crate::store::TicketChange>)> = Vec::new();
-    for (network, product) in touched {
-        let id = crate::domain::ids::ProductId::parse(&product).map_err(Error::Internal)?;
-        let now = ticket::find_in(conn, &network, &id)?;
-        let change = match now {
-            Some(t) => crate::store::TicketChange::Upserted(Box::new(t)),
-            None => crate::store::TicketChange::Removed(id),
-        };
+/// The tickets the last transaction changed (their productIds), by network; forgets them. Their rows are not read
+/// here: the one writer thread does no work a list call can do on a reader ([`feed`]).
+fn take_touched(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut stmt = conn.prepare_cached("SELECT network_id, product_id FROM touched_tickets ORDER BY network_id")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (network, product) = row?;
         match out.last_mut() {
-            Some((n, changes)) if *n == network => changes.push(change),
-            _ => out.push((network, vec![change])),
+            Some((n, products)) if *n == network => products.push(product),
+            _ => out.push((network, vec![product])),
         }
+    }
+    if !out.is_empty() {
+        conn.execute_batch("DELETE FROM touched_tickets")?;
     }
     Ok(out)
 }
@@ -479,8 +533,8 @@ fn run_writer(
         // After the commit and before any answer: no caller can read a ticket list from before its own change.
         match take_touched(&conn) {
             Ok(touched) => {
-                for (network, changes) in touched {
-                    tickets.record(&network, changes);
+                for (network, products) in touched {
+                    tickets.record(&network, products);
                 }
             }
             Err(e) => {
@@ -587,74 +641,6 @@ mod tests {
         assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
     }
 
-    /// Waits (bounded) until `ready` holds, yielding to the runtime in between.
-    async fn until(ready: impl Fn() -> bool) {
-        for _ in 0..100_000 {
-            if ready() {
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
-        panic!("the condition never held");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_group_shares_one_commit_and_a_call_that_fails_after_writing_rolls_back_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
-        store.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?)).await.unwrap();
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-
-        // Hold the writer in a call of its own, so that the next four queue up and are taken as one group.
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let calls_before = load(&store.writer_stats().calls);
-        let blocker = {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .write(move |_| {
-                        let _ = held.recv();
-                        Ok(())
-                    })
-                    .await
-            })
-        };
-        until(|| load(&store.writer_stats().calls) == calls_before + 1).await;
-        let commits_before = load(&store.writer_stats().commits);
-        let queued = || store.inner.writes.lock().unwrap().as_ref().map_or(0, |s| s.len());
-        let mut calls = Vec::new();
-        for x in [1, 101, 2, 3] {
-            let store = store.clone();
-            calls.push(tokio::spawn(async move {
-                store
-                    .write(move |c| {
-                        c.execute("INSERT INTO t VALUES (?1)", [x])?;
-                        // This one fails after it has written: its savepoint alone is rolled back.
-                        if x == 101 { Err(Error::Internal("fails after writing".into())) } else { Ok(()) }
-                    })
-                    .await
-            }));
-        }
-        until(|| queued() == 4).await;
-        release.send(()).unwrap();
-        blocker.await.unwrap().unwrap();
-        let outcomes: Vec<bool> =
-            futures_util::future::join_all(calls).await.into_iter().map(|r| r.unwrap().is_ok()).collect();
-        assert_eq!(outcomes, [true, false, true, true]);
-        assert_eq!(load(&store.writer_stats().commits), commits_before + 1, "the four shared one transaction");
-        assert_eq!(load(&store.writer_stats().calls), calls_before + 5);
-        let kept: Vec<i64> = store
-            .read(|c| {
-                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
-            })
-            .await
-            .unwrap();
-        assert_eq!(kept, [1, 2, 3], "the failed call's own write is gone, its neighbours' are kept");
-        store.close_all();
-    }
-
     #[test]
     fn a_second_store_on_the_same_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -662,6 +648,6 @@ mod tests {
         let first = SqliteStore::open(&path, Synchronous::Normal, 1).unwrap();
         let second = SqliteStore::open(&path, Synchronous::Normal, 1);
         assert!(matches!(second, Err(OpenError::Locked { .. })));
-        first.close_all();
+        crate::store::Store::close(&first);
     }
 }

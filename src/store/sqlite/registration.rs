@@ -24,7 +24,7 @@ use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::StoredTicket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
-use crate::store::{Change, Found, Position, Records, RegistrationKind, RegistrationsExtra, Window};
+use crate::store::{Found, Position, RegistrationKind, RegistrationsExtra, Window};
 
 /// The column of an indexed member.
 pub(super) fn column(key: RegistrationKey) -> &'static str {
@@ -464,60 +464,7 @@ fn json_to_sql(v: &Value) -> Sql {
     }
 }
 
-#[async_trait]
-impl Records<RegistrationKind> for SqliteStore {
-    async fn create(&self, scope: &NetworkScope, record: Registration) -> Result<StoredRegistration> {
-        let (network, actor) = (scope.network().clone(), scope.actor().clone());
-        self.write(move |c| create(c, &network, record, &actor)).await
-    }
-
-    async fn get(&self, scope: &NetworkScope, id: &RegistrationId) -> Result<StoredRegistration> {
-        let (network, id) = (scope.network().clone(), id.clone());
-        self.read(move |c| get(c, &network, id.as_str())).await
-    }
-
-    async fn replace(
-        &self,
-        scope: &NetworkScope,
-        id: &RegistrationId,
-        record: Registration,
-        expected: Option<i64>,
-    ) -> Result<StoredRegistration> {
-        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
-        self.write(move |c| replace(c, &network, id.as_str(), record, expected, &actor)).await
-    }
-
-    async fn change(
-        &self,
-        scope: &NetworkScope,
-        id: &RegistrationId,
-        expected: Option<i64>,
-        change: Change<StoredRegistration, Registration>,
-    ) -> Result<StoredRegistration> {
-        let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
-        self.write(move |c| {
-            let next = change(&get(c, &network, id.as_str())?)?;
-            replace(c, &network, id.as_str(), next, expected, &actor)
-        })
-        .await
-    }
-
-    async fn delete(&self, scope: &NetworkScope, id: &RegistrationId) -> Result<()> {
-        let (network, id) = (scope.network().clone(), id.clone());
-        self.write(move |c| delete(c, &network, id.as_str())).await
-    }
-
-    async fn list_by(
-        &self,
-        scope: &NetworkScope,
-        keys: Vec<(RegistrationKey, String)>,
-        window: Window,
-    ) -> Result<Found<StoredRegistration>> {
-        let network = scope.network().clone();
-        let equal: Vec<(&str, String)> = keys.into_iter().map(|(k, v)| (column(k), v)).collect();
-        self.read(move |c| list::page_equal(c, &LISTED, &network, &equal, window)).await
-    }
-}
+record_store!(RegistrationKind);
 
 #[async_trait]
 impl RegistrationsExtra for SqliteStore {
@@ -661,6 +608,6 @@ mod tests {
             let plan = plan(&store, sql, Vec::new()).await;
             assert!(plan.contains(expected), "{columns:?}: expected {expected} in {plan}");
         }
-        store.close_all();
+        crate::store::Store::close(&store);
     }
 }

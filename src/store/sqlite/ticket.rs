@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::feed::Since;
 use super::{Row, SqliteStore, sys_columns, sys_from_row};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
@@ -12,7 +13,7 @@ use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
-use crate::store::{TicketChanges, Tickets};
+use crate::store::{TicketChange, TicketChanges, Tickets};
 
 /// The columns a ticket is read from.
 const SELECT: &str = "SELECT product_id, event_name, event_start_date, event_end_date, ticket_type, ticket_name, \
@@ -83,13 +84,8 @@ fn not_found(id: &ProductId) -> Error {
 
 /// One ticket of a network, if it exists.
 pub fn find(conn: &Connection, network: &NetworkId, id: &ProductId) -> Result<Option<StoredTicket>> {
-    find_in(conn, network.as_str(), id)
-}
-
-/// [`find`] by the network's id as stored.
-pub fn find_in(conn: &Connection, network: &str, id: &ProductId) -> Result<Option<StoredTicket>> {
     let sql = format!("{SELECT} WHERE network_id = ?1 AND product_id = ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![network, id.as_str()], from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row(params![network.as_str(), id.as_str()], from_row).optional()?)
 }
 
 /// One ticket of a network, or `-32004`.
@@ -103,6 +99,20 @@ pub fn all(conn: &Connection, network: &NetworkId) -> Result<Vec<StoredTicket>> 
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([network.as_str()], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Each of the given tickets as it is now, or gone.
+fn changed(conn: &Connection, network: &NetworkId, products: Vec<String>) -> Result<Vec<TicketChange>> {
+    products
+        .into_iter()
+        .map(|product| {
+            let id = ProductId::parse(&product).map_err(Error::Internal)?;
+            Ok(match find(conn, network, &id)? {
+                Some(t) => TicketChange::Upserted(Box::new(t)),
+                None => TicketChange::Removed(id),
+            })
+        })
+        .collect()
 }
 
 /// Creates a ticket; a taken productId is `Conflict::Duplicate`.
@@ -165,12 +175,18 @@ impl Tickets for SqliteStore {
     async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges> {
         let feed = &self.inner.tickets;
         let network = scope.network().clone();
-        if let Some(changes) = since.and_then(|since| feed.since(network.as_str(), since)) {
-            return Ok(changes);
+        match since.map_or(Since::Forgotten, |since| feed.since(network.as_str(), since)) {
+            Since::Unchanged => Ok(TicketChanges::Unchanged),
+            Since::Changed { generation, products } => {
+                let changes = self.read(move |c| changed(c, &network, products)).await?;
+                Ok(TicketChanges::Changed { generation, changes })
+            }
+            Since::Forgotten => {
+                // Read before the tickets are: they hold at least this generation's changes (see `feed`).
+                let generation = feed.generation(network.as_str());
+                let tickets = self.read(move |c| all(c, &network)).await?;
+                Ok(TicketChanges::Whole { generation, tickets })
+            }
         }
-        // Read before the tickets are: they hold at least this generation's changes (see `feed`).
-        let generation = feed.generation(network.as_str());
-        let tickets = self.read(move |c| all(c, &network)).await?;
-        Ok(TicketChanges::Whole { generation, tickets })
     }
 }
