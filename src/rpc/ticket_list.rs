@@ -1,11 +1,10 @@
 //! Each network's ticket list, kept in memory between calls with every ticket's JSON already written, and brought
 //! up to date from the store's changes ([`Tickets::ticket_changes`]) rather than read again whole.
 //!
-//! A call asks the store what changed since the generation it holds: nothing (the kept list answers), a few
-//! tickets (a copy of the list with those replaced: one pointer per ticket copied, one ticket's JSON written per
-//! change), or everything (read once, while other callers of the same network wait for that one read). The store
-//! answers from memory unless a whole read is needed, and never stale: a change acknowledged before the call began
-//! is in its answer.
+//! A call asks the store for the network's generation (from memory): when the kept list is of it, the list answers.
+//! Otherwise one caller asks what changed since (a few tickets, each re-written into the persistent orderings, or
+//! everything, read whole) while the others behind the same change wait for it. Never stale: a change acknowledged
+//! before the call began is in its answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -144,22 +143,33 @@ impl TicketList {
 /// Every network's kept list.
 #[derive(Default)]
 pub struct TicketLists {
-    networks: Mutex<HashMap<NetworkId, Arc<TicketList>>>,
-    /// Taken to read a list whole: callers that need the same read wait for one, not one each.
-    reading: tokio::sync::Mutex<()>,
+    networks: Mutex<HashMap<NetworkId, Kept>>,
+}
+
+/// A network's kept list, and the lock taken to bring it up to date: callers behind the same change wait for one
+/// update, not one each, and other networks' callers do not wait at all.
+#[derive(Default)]
+struct Kept {
+    list: Option<Arc<TicketList>>,
+    updating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl TicketLists {
     fn kept(&self, network: &NetworkId) -> Option<Arc<TicketList>> {
-        self.networks.lock().ok()?.get(network).cloned()
+        self.networks.lock().ok()?.get(network)?.list.clone()
+    }
+
+    fn updating(&self, network: &NetworkId) -> Result<Arc<tokio::sync::Mutex<()>>> {
+        let mut networks = self.networks.lock().map_err(|_| Error::Internal("ticket lists poisoned".into()))?;
+        Ok(networks.entry(network.clone()).or_default().updating.clone())
     }
 
     /// Keeps a list unless a newer one is kept already.
     fn keep(&self, network: &NetworkId, list: Arc<TicketList>) {
         if let Ok(mut networks) = self.networks.lock() {
-            let newer = networks.get(network).is_some_and(|kept| kept.generation > list.generation);
-            if !newer {
-                networks.insert(network.clone(), list);
+            let kept = networks.entry(network.clone()).or_default();
+            if kept.list.as_ref().is_none_or(|k| k.generation <= list.generation) {
+                kept.list = Some(list);
             }
         }
     }
@@ -167,21 +177,26 @@ impl TicketLists {
     /// The network's tickets as they are now.
     pub async fn get(&self, store: &dyn Store, scope: &NetworkScope) -> Result<Arc<TicketList>> {
         let network = scope.network();
-        let mut kept = self.kept(network);
-        let _reading = match kept {
-            Some(_) => None,
-            None => {
-                let guard = self.reading.lock().await;
-                kept = self.kept(network);
-                Some(guard)
-            }
-        };
+        // Read first: every change acknowledged before this call is at or below it.
+        let now = store.ticket_generation(scope).await?;
+        let fresh = |kept: &Option<Arc<TicketList>>| kept.as_ref().filter(|l| l.generation >= now).cloned();
+        if let Some(kept) = fresh(&self.kept(network)) {
+            return Ok(kept);
+        }
+        // One caller brings the list up to date; the others wait for it and take its result.
+        let updating = self.updating(network)?;
+        let _one = updating.lock().await;
+        let kept = self.kept(network);
+        if let Some(kept) = fresh(&kept) {
+            return Ok(kept);
+        }
         let list = match (store.ticket_changes(scope, kept.as_ref().map(|l| l.generation)).await?, kept) {
             (TicketChanges::Unchanged, Some(kept)) => return Ok(kept),
-            (TicketChanges::Unchanged, None) => return Err(Error::Internal("no ticket list to keep".into())),
             (TicketChanges::Changed { generation, changes }, Some(kept)) => kept.changed(generation, changes)?,
-            (TicketChanges::Changed { .. }, None) => return Err(Error::Internal("changes without a list".into())),
             (TicketChanges::Whole { generation, tickets }, _) => TicketList::whole(generation, tickets)?,
+            (TicketChanges::Unchanged | TicketChanges::Changed { .. }, None) => {
+                return Err(Error::Internal("ticket changes without a list to apply them to".into()));
+            }
         };
         let list = Arc::new(list);
         self.keep(network, list.clone());
@@ -244,5 +259,32 @@ mod tests {
                 prop_assert_eq!(json(&kept), json(&fresh));
             }
         }
+    }
+
+    /// Every change acknowledged before a call, a registration's seat included, is in the list that call gets.
+    #[tokio::test]
+    async fn a_kept_list_is_never_older_than_the_last_acknowledged_change() {
+        use crate::store::{Records, RegistrationKind, SqliteStore, Synchronous, Tickets};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
+        let scope = NetworkScope::for_tests("net", "a");
+        let lists = TicketLists::default();
+        let sold = |list: &TicketList| list.by_id.iter().map(|e| e.ticket.sold).collect::<Vec<_>>();
+        assert!(lists.get(&store, &scope).await.unwrap().by_id.is_empty());
+        store.create_ticket(&scope, ticket(1, 0, 5.0).ticket).await.unwrap();
+        let first = lists.get(&store, &scope).await.unwrap();
+        assert_eq!(sold(&first), [0]);
+        assert!(Arc::ptr_eq(&first, &lists.get(&store, &scope).await.unwrap()), "unchanged: the kept list answers");
+        let r = serde_json::json!({"eventId": "e", "name": "N", "contactId": "c", "typeId": "t", "packageId": "p",
+            "productId": "t001"});
+        let r = crate::domain::registration::Registration::from_json("registration", &r).unwrap().registration;
+        Records::<RegistrationKind>::create(&store, &scope, r).await.unwrap();
+        assert_eq!(sold(&lists.get(&store, &scope).await.unwrap()), [1], "the seat just taken");
+        store.create_ticket(&scope, ticket(2, 0, 5.0).ticket).await.unwrap();
+        store.delete_ticket(&scope, &ProductId::parse("t002").unwrap()).await.unwrap();
+        store.create_ticket(&scope, ticket(3, 0, 5.0).ticket).await.unwrap();
+        let ids = |l: &TicketList| ids(&l.by_id);
+        assert_eq!(ids(&lists.get(&store, &scope).await.unwrap()), ["t001", "t003"]);
+        crate::store::Store::close(&store);
     }
 }

@@ -93,6 +93,9 @@ pub trait Tickets: Send + Sync {
     async fn delete_ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<()>;
     /// One ticket.
     async fn ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<StoredTicket>;
+    /// The network's ticket generation: it moves whenever one of its tickets changes (a registration moving `sold`
+    /// included), never back. Cheap: a caller holding a list of this generation needs nothing more.
+    async fn ticket_generation(&self, scope: &NetworkScope) -> Result<u64>;
     /// The network's tickets changed since `since` (`None`: all of them). Never stale: a change acknowledged to any
     /// caller before this call began is in the answer.
     async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges>;

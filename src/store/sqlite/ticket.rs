@@ -172,6 +172,10 @@ impl Tickets for SqliteStore {
         self.read(move |c| get(c, &network, &id)).await
     }
 
+    async fn ticket_generation(&self, scope: &NetworkScope) -> Result<u64> {
+        Ok(self.inner.tickets.generation(scope.network().as_str()))
+    }
+
     async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges> {
         let feed = &self.inner.tickets;
         let network = scope.network().clone();
