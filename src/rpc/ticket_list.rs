@@ -275,11 +275,23 @@ mod tests {
         let first = lists.get(&store, &scope).await.unwrap();
         assert_eq!(sold(&first), [0]);
         assert!(Arc::ptr_eq(&first, &lists.get(&store, &scope).await.unwrap()), "unchanged: the kept list answers");
-        let r = serde_json::json!({"eventId": "e", "name": "N", "contactId": "c", "typeId": "t", "packageId": "p",
-            "productId": "t001"});
-        let r = crate::domain::registration::Registration::from_json("registration", &r).unwrap().registration;
-        Records::<RegistrationKind>::create(&store, &scope, r).await.unwrap();
-        assert_eq!(sold(&lists.get(&store, &scope).await.unwrap()), [1], "the seat just taken");
+        let seat = |number: i64| {
+            let r = serde_json::json!({"eventId": "e", "name": "N", "contactId": "c", "typeId": "t", "packageId": "p",
+                "productId": "t001", "number": number});
+            crate::domain::registration::Registration::from_json("registration", &r).unwrap().registration
+        };
+        Records::<RegistrationKind>::create(&store, &scope, seat(1)).await.unwrap();
+        let seated = lists.get(&store, &scope).await.unwrap();
+        assert_eq!(sold(&seated), [1], "the seat just taken");
+        // A call that takes a seat and then fails (its number is taken) is rolled back whole, and changes no list.
+        assert!(Records::<RegistrationKind>::create(&store, &scope, seat(1)).await.is_err());
+        assert!(Arc::ptr_eq(&seated, &lists.get(&store, &scope).await.unwrap()));
+        let mut dearer = ticket(1, 0, 9.0).ticket;
+        dearer.ticket_name = "Dearer".into();
+        store.update_ticket(&scope, dearer, None).await.unwrap();
+        let updated = lists.get(&store, &scope).await.unwrap();
+        assert_eq!(updated.by_id[0].ticket.ticket.ticket_name, "Dearer");
+        assert!(updated.by_id[0].json.get().contains("\"price\":9"), "{}", updated.by_id[0].json.get());
         store.create_ticket(&scope, ticket(2, 0, 5.0).ticket).await.unwrap();
         store.delete_ticket(&scope, &ProductId::parse("t002").unwrap()).await.unwrap();
         store.create_ticket(&scope, ticket(3, 0, 5.0).ticket).await.unwrap();

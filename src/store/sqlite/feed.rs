@@ -2,8 +2,8 @@
 //! [`Tickets::ticket_changes`](crate::store::Tickets): a generation per network, moved once per transaction that
 //! changed its tickets, and the productIds each generation changed.
 //!
-//! The writer records only ids, after its `COMMIT` and before it answers any caller; a list call reads the rows of
-//! those ids on a reader. **Never stale:** a caller that was told its change is done finds its generation here, and
+//! Every write to the tickets table notes its ticket (`touch`); the writer records the ids a transaction noted, after
+//! its `COMMIT` and before it answers any caller; a list call reads the rows of those ids on a reader. **Never stale:** a caller that was told its change is done finds its generation here, and
 //! the rows it then reads are at least as new. The answer is each changed ticket as it is when read (or gone), so
 //! the order of the changes needs no care, and a list read whole is labelled with the generation read *before* its
 //! read began.
@@ -43,16 +43,13 @@ pub struct TicketFeed {
 
 #[derive(Default)]
 struct State {
-    /// The generation of a network with no log yet: moved by [`TicketFeed::forget_all`], so that it reaches
-    /// networks not seen so far too.
-    base: u64,
     networks: HashMap<String, Log>,
 }
 
 impl State {
     /// A network's generation and the generation after which its changes are all kept.
     fn of(&self, network: &str) -> (u64, u64) {
-        self.networks.get(network).map_or((self.base, self.base), |l| (l.generation, l.kept_after))
+        self.networks.get(network).map_or((0, 0), |l| (l.generation, l.kept_after))
     }
 }
 
@@ -65,33 +62,17 @@ impl TicketFeed {
     /// Records one transaction's changed productIds in a network: one new generation.
     pub fn record(&self, network: &str, products: Vec<String>) {
         let Ok(mut state) = self.state.lock() else { return };
-        let base = state.base;
-        let log = state.networks.entry(network.to_owned()).or_insert_with(|| Log {
-            generation: base,
-            kept_after: base,
-            changes: VecDeque::new(),
-        });
+        let log = state.networks.entry(network.to_owned()).or_default();
         log.generation += 1;
         let generation = log.generation;
         log.changes.extend(products.into_iter().map(|p| (generation, p)));
         if log.changes.len() > KEPT {
             // Keep only whole generations: drop up to and including the generation of the last one dropped.
             let dropped = log.changes[log.changes.len() - KEPT - 1].0;
-            log.changes.retain(|(g, _)| *g > dropped);
-            log.kept_after = dropped;
-        }
-    }
-
-    /// Forgets every change: every caller reads its list whole once more.
-    pub fn forget_all(&self) {
-        if let Ok(mut state) = self.state.lock() {
-            let base = state.networks.values().map(|l| l.generation).chain([state.base]).max().unwrap_or(0) + 1;
-            state.base = base;
-            for log in state.networks.values_mut() {
-                log.generation += 1;
-                log.kept_after = log.generation;
-                log.changes.clear();
+            while log.changes.front().is_some_and(|(g, _)| *g <= dropped) {
+                log.changes.pop_front();
             }
+            log.kept_after = dropped;
         }
     }
 
@@ -120,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_caller_gets_each_id_changed_since_once_or_reads_whole_when_they_are_forgotten() {
+    fn a_caller_gets_each_id_changed_since_once_or_reads_whole_when_they_are_no_longer_kept() {
         let feed = TicketFeed::default();
         assert_eq!(feed.since("a", 0), Since::Unchanged);
         feed.record("a", vec!["x".into(), "y".into()]);
@@ -135,11 +116,7 @@ mod tests {
         }
         assert_eq!(feed.since("a", 1), Since::Forgotten, "too far behind");
         assert!(matches!(feed.since("a", 3), Since::Changed { generation, .. } if generation == 2 + KEPT as u64));
-        feed.forget_all();
-        assert_eq!(feed.since("a", 2 + KEPT as u64), Since::Forgotten);
-        assert_eq!(feed.since("b", 1), Since::Forgotten);
-        assert_eq!(feed.since("never-changed", 0), Since::Forgotten, "forgetting reaches networks not seen yet");
-        let now = feed.generation("never-changed");
-        assert_eq!(feed.since("never-changed", now), Since::Unchanged);
+        assert_eq!(feed.since("b", 0), Since::Changed { generation: 1, products: vec!["z".into()] });
+        assert_eq!(feed.since("never-changed", 0), Since::Unchanged);
     }
 }

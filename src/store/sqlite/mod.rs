@@ -198,7 +198,6 @@ impl SqliteStore {
         })?;
 
         add_functions(&conn).map_err(sqlite)?;
-        conn.execute_batch(TOUCHED).map_err(sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         let stats = Arc::new(WriterStats::default());
         let tickets = Arc::new(feed::TicketFeed::default());
@@ -372,10 +371,22 @@ pub(super) fn sys_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::d
 }
 
 /// Inserts a row into `table`; its rowid.
-pub(super) fn insert(conn: &Connection, table: &str, row: &Row) -> Result<i64> {
-    let names: Vec<&str> = row.iter().map(|(name, _)| *name).collect();
-    let holes = (1..=row.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!("INSERT INTO {table} ({}) VALUES ({holes})", names.join(", "));
+pub(super) fn insert(conn: &Connection, table: &'static str, row: &Row) -> Result<i64> {
+    thread_local! {
+        /// Each table's INSERT statement, written once: a table's rows always name the same columns.
+        static INSERTS: std::cell::RefCell<std::collections::HashMap<&'static str, std::rc::Rc<str>>> =
+            Default::default();
+    }
+    let sql = INSERTS.with_borrow_mut(|inserts| {
+        inserts
+            .entry(table)
+            .or_insert_with(|| {
+                let names: Vec<&str> = row.iter().map(|(name, _)| *name).collect();
+                let holes = vec!["?"; row.len()].join(", ");
+                format!("INSERT INTO {table} ({}) VALUES ({holes})", names.join(", ")).into()
+            })
+            .clone()
+    });
     conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(row.iter().map(|(_, v)| v)))?;
     Ok(conn.last_insert_rowid())
 }
@@ -450,34 +461,31 @@ const STATEMENTS_KEPT: usize = 256;
 /// How many commits pass between two `PRAGMA optimize` runs, which keep the planner's statistics current.
 const OPTIMIZE_EVERY: u64 = 2_000;
 
-/// Connection-local triggers that note which tickets a transaction changed; rolled back with it.
-const TOUCHED: &str = "
-    CREATE TEMP TABLE touched_tickets (network_id TEXT, product_id TEXT, PRIMARY KEY (network_id, product_id))
-        WITHOUT ROWID;
-    CREATE TEMP TRIGGER tickets_inserted AFTER INSERT ON main.tickets
-        BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (new.network_id, new.product_id); END;
-    CREATE TEMP TRIGGER tickets_updated AFTER UPDATE ON main.tickets
-        BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (new.network_id, new.product_id); END;
-    CREATE TEMP TRIGGER tickets_deleted AFTER DELETE ON main.tickets
-        BEGIN INSERT OR IGNORE INTO touched_tickets VALUES (old.network_id, old.product_id); END;
-";
+thread_local! {
+    /// The tickets the writer's transaction changed so far, as (network, productId): noted by every write to the
+    /// tickets table ([`touch`]), cut back with a failed call's savepoint, handed to the feed after `COMMIT`.
+    static TOUCHED: std::cell::RefCell<Vec<(String, String)>> = std::cell::RefCell::default();
+}
 
-/// The tickets the last transaction changed (their productIds), by network; forgets them. Their rows are not read
-/// here: the one writer thread does no work a list call can do on a reader ([`feed`]).
-fn take_touched(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+/// Notes that the current write changed a ticket. Every write to the tickets table calls it (ticket.rs, and the
+/// holdings of registration.rs), so the kept ticket lists learn of the change.
+pub(super) fn touch(network: &crate::domain::ids::NetworkId, product_id: &str) {
+    TOUCHED.with_borrow_mut(|t| t.push((network.as_str().to_owned(), product_id.to_owned())));
+}
+
+/// The tickets the transaction changed, by network; forgets them.
+fn take_touched() -> Vec<(String, Vec<String>)> {
+    let mut touched = TOUCHED.take();
+    touched.sort_unstable();
+    touched.dedup();
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    let mut stmt = conn.prepare_cached("SELECT network_id, product_id FROM touched_tickets ORDER BY network_id")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (network, product) = row?;
+    for (network, product) in touched {
         match out.last_mut() {
             Some((n, products)) if *n == network => products.push(product),
             _ => out.push((network, vec![product])),
         }
     }
-    if !out.is_empty() {
-        conn.execute_batch("DELETE FROM touched_tickets")?;
-    }
-    Ok(out)
+    out
 }
 
 /// Brings the planner's statistics up to date. It keeps per-index row estimates (sqlite_stat1) but no value samples
@@ -530,17 +538,12 @@ fn run_writer(
             let _ = conn.execute_batch("ROLLBACK");
             e.to_string()
         });
-        // After the commit and before any answer: no caller can read a ticket list from before its own change.
-        match take_touched(&conn) {
-            Ok(touched) => {
-                for (network, products) in touched {
-                    tickets.record(&network, products);
-                }
-            }
-            Err(e) => {
-                tracing::error!(cause = %e, "cannot read which tickets changed; every kept list is read again");
-                let _ = conn.execute_batch("DELETE FROM touched_tickets");
-                tickets.forget_all();
+        // After the commit and before any answer: no caller can read a ticket list from before its own change. A
+        // failed commit changed nothing.
+        let touched = take_touched();
+        if committed.is_ok() {
+            for (network, products) in touched {
+                tickets.record(&network, products);
             }
         }
         for answer in answers {
@@ -557,6 +560,11 @@ fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Box<dyn FnOnce(Result<(
         drop(job);
         return Box::new(move |_| tracing::error!(%cause, "write not run"));
     }
+    let touched_before = TOUCHED.with_borrow(Vec::len);
+    let rolled_back = || {
+        let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+        TOUCHED.with_borrow_mut(|t| t.truncate(touched_before));
+    };
     let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
     match finished {
         Ok(Finished { ok: true, answer }) => {
@@ -564,12 +572,12 @@ fn run_in_savepoint(conn: &Connection, job: WriteJob) -> Box<dyn FnOnce(Result<(
             answer
         }
         Ok(Finished { ok: false, answer }) => {
-            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            rolled_back();
             answer
         }
         Err(_) => {
             // The job panicked: its answer channel is gone, so its caller sees an internal error.
-            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            rolled_back();
             Box::new(|_| {})
         }
     }

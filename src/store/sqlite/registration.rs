@@ -109,6 +109,7 @@ fn change_holding(
         conn.prepare_cached("UPDATE tickets SET sold = sold + ?3 WHERE network_id = ?1 AND product_id = ?2")?;
     if let Some(before) = before {
         adjust.execute(params![network.as_str(), before.product_id.as_str(), -1])?;
+        super::touch(network, before.product_id.as_str());
     }
     let Some(after) = after else { return Ok(()) };
     let held = held_ticket(conn, network, &after.product_id)?;
@@ -126,6 +127,7 @@ fn change_holding(
     };
     held.check_room_for(after.contact_id.as_str(), holding)?;
     adjust.execute(params![network.as_str(), after.product_id.as_str(), 1])?;
+    super::touch(network, after.product_id.as_str());
     Ok(())
 }
 

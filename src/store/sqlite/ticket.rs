@@ -123,6 +123,7 @@ fn create(conn: &Connection, network: &NetworkId, ticket: Ticket, actor: &ActorI
     super::limits::check_room(conn, network, Held::Tickets)?;
     let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(actor) };
     super::insert(conn, "tickets", &row(network, &stored)?)?;
+    super::touch(network, stored.ticket.product_id.as_str());
     Ok(stored)
 }
 
@@ -139,6 +140,7 @@ fn update(
     // A change that changes nothing writes nothing, so the kept ticket lists stay too.
     let Some(stored) = current.replaced(ticket, actor)? else { return Ok(current) };
     super::update(conn, "tickets", KEY, &row(network, &current)?, &row(network, &stored)?)?;
+    super::touch(network, stored.ticket.product_id.as_str());
     Ok(stored)
 }
 
@@ -147,6 +149,7 @@ fn delete(conn: &Connection, network: &NetworkId, id: &ProductId) -> Result<()> 
     get(conn, network, id)?.check_deletable()?;
     conn.prepare_cached("DELETE FROM tickets WHERE network_id = ?1 AND product_id = ?2")?
         .execute(params![network.as_str(), id.as_str()])?;
+    super::touch(network, id.as_str());
     Ok(())
 }
 
