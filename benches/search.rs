@@ -38,7 +38,7 @@ fn main() {
             std::env::var_os("SEARCH_BENCH_DB").map_or_else(|| dir.path().join("bench.db"), Into::into);
         let config = Config {
             addr: "127.0.0.1:0".into(),
-            db: db.clone(),
+            db: db.clone().into(),
             bootstrap_token: Some(ADMIN.into()),
             ..Config::default()
         };

@@ -1,7 +1,7 @@
 //! The server's one configuration value: defaults here, then `TICKET_ADMIN_*` environment, then flags (both read
 //! in `main.rs`). It is passed down, never global, so a test starts a server with exactly the settings it names.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::store::Synchronous;
@@ -13,13 +13,63 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the store is, as `--db` names it: a `postgres://` (or `postgresql://`) URL is PostgreSQL, anything else the
+/// path of a SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Db {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    pub fn parse(text: &str) -> Db {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Db::Postgres(text.to_owned())
+        } else {
+            Db::Sqlite(PathBuf::from(text))
+        }
+    }
+}
+
+impl From<PathBuf> for Db {
+    fn from(path: PathBuf) -> Db {
+        Db::Sqlite(path)
+    }
+}
+
+impl From<&Path> for Db {
+    fn from(path: &Path) -> Db {
+        Db::Sqlite(path.to_owned())
+    }
+}
+
+/// Shown in logs: a file's path, or a URL without its password.
+impl std::fmt::Display for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Db::Sqlite(path) => write!(f, "{}", path.display()),
+            Db::Postgres(url) => f.write_str(&without_password(url)),
+        }
+    }
+}
+
+/// A URL with the password of its user info, if any, shown as `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((user_info, host)) = rest.split_once('@') else { return url.to_owned() };
+    match user_info.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 /// Everything a server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen; port 0 picks a free one.
     pub addr: String,
-    /// The SQLite file; created on first start.
-    pub db: PathBuf,
+    /// The store: a SQLite file (created on first start) or a PostgreSQL database.
+    pub db: Db,
     /// Origins allowed by CORS; none by default.
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
@@ -37,6 +87,8 @@ pub struct Config {
     pub synchronous: Synchronous,
     /// Read-only connections, each on its own thread.
     pub readers: usize,
+    /// PostgreSQL connections kept open (PostgreSQL stores only).
+    pub pool_size: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,
 }
@@ -45,7 +97,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             addr: "127.0.0.1:8080".into(),
-            db: PathBuf::from("./ticket-admin.db"),
+            db: Db::Sqlite(PathBuf::from("./ticket-admin.db")),
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
             max_body_bytes: 1024 * 1024,
@@ -55,6 +107,7 @@ impl Default for Config {
             rates: RateLimits::default(),
             synchronous: Synchronous::Full,
             readers: 4,
+            pool_size: 16,
             bootstrap_token: None,
         }
     }
@@ -153,6 +206,15 @@ impl Default for RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postgres_url_names_postgres_and_anything_else_a_file() {
+        assert_eq!(Db::parse("postgres://u@h/db"), Db::Postgres("postgres://u@h/db".into()));
+        assert_eq!(Db::parse("postgresql://h/db"), Db::Postgres("postgresql://h/db".into()));
+        assert_eq!(Db::parse("./postgres.db"), Db::Sqlite("./postgres.db".into()));
+        assert_eq!(Db::parse("postgres://u:secret@h:5432/db").to_string(), "postgres://u:***@h:5432/db");
+        assert_eq!(Db::parse("postgres://u@h/db").to_string(), "postgres://u@h/db");
+    }
 
     #[test]
     fn settings_that_could_never_serve_are_refused_by_name() {

@@ -1,13 +1,12 @@
 //! The command line: `serve` (the default) and offline token management. Everything else lives in the library.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ticket_admin::auth::{TokenTable, token::Grant};
-use ticket_admin::config::{Bounds, Config, LogFormat, RateLimits};
+use ticket_admin::config::{Bounds, Config, Db, LogFormat, RateLimits};
 use ticket_admin::rpc::Ctx;
 use ticket_admin::store::Synchronous;
 
@@ -29,9 +28,9 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
-        /// The SQLite database file.
-        #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", global = true)]
-        db: PathBuf,
+        /// The store: a SQLite file, or a postgres:// URL.
+        #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", global = true, value_parser = db)]
+        db: Db,
     },
 }
 
@@ -71,9 +70,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TICKET_ADMIN_ADDR", default_value = "127.0.0.1:8080")]
     addr: String,
-    /// The SQLite database file, created on first start.
-    #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db")]
-    db: PathBuf,
+    /// The store: a SQLite file (created on first start), or a postgres:// URL of a database that several servers
+    /// may share.
+    #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", value_parser = db)]
+    db: Db,
     /// An origin allowed by CORS; repeatable (none by default).
     #[arg(long = "cors-origin", env = "TICKET_ADMIN_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -161,6 +161,11 @@ impl ServeArgs {
     }
 }
 
+/// The store `--db` names ([`Db::parse`]).
+fn db(text: &str) -> Result<Db, String> {
+    if text.is_empty() { Err("must name a file or a postgres:// URL".into()) } else { Ok(Db::parse(text)) }
+}
+
 /// A duration such as `10s`, `500ms` or `2m`; it must be more than zero.
 fn duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
@@ -210,7 +215,7 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> Result<(), String> {
     init_logging(config.log_format);
     let running = ticket_admin::start(config.clone()).await.map_err(|e| e.to_string())?;
-    tracing::info!(addr = %running.local_addr(), db = %config.db.display(), "listening");
+    tracing::info!(addr = %running.local_addr(), db = %config.db, "listening");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight calls");
     running.shutdown().await;
@@ -234,7 +239,7 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-async fn token(action: TokenAction, db: PathBuf) -> Result<(), String> {
+async fn token(action: TokenAction, db: Db) -> Result<(), String> {
     let config = Config { db, ..Config::default() };
     let store = ticket_admin::open_store(&config).await.map_err(|e| e.to_string())?;
     let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: Arc::new(TokenTable::default()) };

@@ -13,6 +13,8 @@
 //! (capacity, `maxPerAttendee`, `sysLocked`, `sysVersion`, references, numbering): the rules live in `domain/`,
 //! the store only makes them atomic.
 
+pub mod postgres;
+pub mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -28,6 +30,7 @@ use crate::domain::ticket::{StoredTicket, Ticket};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 
+pub use postgres::PostgresStore;
 pub use sqlite::{OpenError, SqliteStore, Synchronous};
 
 tokio::task_local! {

@@ -236,7 +236,8 @@ async fn the_binary_offline_tokens_one_process_per_file_and_graceful_signals() {
     assert!(!refused.status.success() && refused.stdout.is_empty(), "a token is never made already expired");
     assert!(text(&refused.stderr).contains("--expires-at must be in the future"), "{}", text(&refused.stderr));
     // A token whose time has passed was made before it passed; the library makes one so, offline.
-    let (expired, _) = common::token_made_long_ago(&db, "old", &["network.manage@net1"], "2001-02-03T04:05:06Z").await;
+    let (expired, _) =
+        common::token_made_long_ago(&db.clone().into(), "old", &["network.manage@net1"], "2001-02-03T04:05:06Z").await;
     let all = token(&db, &["create", "--name", "root", "--grant", "all@*"]).await;
     assert!(all.status.success(), "{}", text(&all.stderr));
     let root = text(&all.stdout).trim().to_owned();

@@ -4,30 +4,22 @@
 //! A registration that function tickets refer to cannot be deleted, nor moved to another event; when it is
 //! transferred, its function tickets follow it to the new contact in the same transaction.
 
-use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::Row;
 use super::list::{self, Listed};
-use super::{Row, sys_columns};
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, ContactId, NetworkId};
 use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::error::{Conflict, Error, Result};
+use crate::store::rows::{function_ticket_columns, function_ticket_from, function_ticket_row};
 use crate::store::{FunctionTicketKind, Position};
 
-const SELECT: &str = "SELECT seq, id, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \
-    sys_last_modified_by FROM function_tickets";
+const SELECT: &str = concat!("SELECT ", function_ticket_columns!(), " FROM function_tickets");
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredFunctionTicket)> {
-    Ok((
-        Position(row.get("seq")?),
-        StoredFunctionTicket {
-            id: FunctionTicketId::stored(row.get("id")?),
-            ticket: super::fields_from_row(row)?,
-            sys: super::sys_from_row(row)?,
-        },
-    ))
+    super::read(row, function_ticket_from)
 }
 
 const LISTED: Listed<StoredFunctionTicket> =
@@ -64,22 +56,8 @@ fn check_registration(conn: &Connection, network: &NetworkId, ticket: &FunctionT
     ticket.check_registration_event(id, &event).map_err(|e| Error::InvalidParams(vec![e]))
 }
 
-/// A function ticket's row: every column by name.
 fn row(network: &NetworkId, t: &StoredFunctionTicket) -> Result<Row> {
-    let k = &t.ticket;
-    let fields = serde_json::to_string(&k.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut row: Row = vec![
-        ("network_id", network.as_str().to_owned().into()),
-        ("id", t.id.as_str().to_owned().into()),
-        ("event_id", k.event_id.as_str().to_owned().into()),
-        ("function_id", k.function_id.clone().into()),
-        ("contact_id", k.contact_id.as_str().to_owned().into()),
-        ("registration_id", Sql::from(k.registration_id.clone())),
-        ("status", k.status.as_str().to_owned().into()),
-        ("fields", fields.into()),
-    ];
-    row.extend(sys_columns(&t.sys));
-    Ok(row)
+    function_ticket_row(network, t)
 }
 
 const KEY: &[&str] = &["network_id", "id"];

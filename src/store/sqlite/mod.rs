@@ -331,43 +331,49 @@ impl super::Store for SqliteStore {
     }
 }
 
-/// A row to write: each column by name with its value. Every table's rows are written from one such list, and
-/// read back by column name, so a column is never taken for its neighbour.
-pub(super) type Row = Vec<(&'static str, rusqlite::types::Value)>;
+pub(super) use crate::store::rows::Row;
+use crate::store::rows::{Cell, Columns};
 
-/// The sys columns of a row.
-pub(super) fn sys_columns(sys: &crate::domain::sys::Sys) -> [(&'static str, rusqlite::types::Value); 5] {
-    [
-        ("sys_version", sys.version.into()),
-        ("sys_created_at", sys.created_at.timestamp_millis().into()),
-        ("sys_last_modified_at", sys.last_modified_at.timestamp_millis().into()),
-        ("sys_created_by", sys.created_by.as_str().to_owned().into()),
-        ("sys_last_modified_by", sys.last_modified_by.as_str().to_owned().into()),
-    ]
+impl rusqlite::ToSql for Cell {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Cell::Null => ValueRef::Null,
+            Cell::Int(v) => ValueRef::Integer(*v),
+            Cell::Real(v) => ValueRef::Real(*v),
+            Cell::Text(v) => ValueRef::Text(v.as_bytes()),
+        }))
+    }
 }
 
-/// A record's fields, read from the JSON object in the column `fields` (its non-default members) as the row is
-/// read, without copying the text.
-pub(super) fn fields_from_row<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>) -> rusqlite::Result<T> {
-    let column = row.as_ref().column_index("fields")?;
-    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e)
-    };
-    let text = row.get_ref(column)?.as_str().map_err(|e| failed(Box::new(e)))?;
-    serde_json::from_str(text).map_err(|e| failed(Box::new(e)))
+/// A SQLite row read by column name ([`Columns`]).
+pub(super) struct Named<'a, 'b>(pub &'a rusqlite::Row<'b>);
+
+impl Columns for Named<'_, '_> {
+    fn int(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self.0.get(name)?)
+    }
+
+    fn real(&self, name: &str) -> Result<Option<f64>> {
+        Ok(self.0.get(name)?)
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.0.get(name)?)
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let text = self.0.get_ref(name)?.as_str().map_err(|e| Error::Internal(format!("{name}: {e}")))?;
+        serde_json::from_str(text).map_err(|e| Error::Internal(format!("{name}: {e}")))
+    }
 }
 
-/// The sys columns of a row, by name.
-pub(super) fn sys_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::domain::sys::Sys> {
-    use crate::domain::ids::ActorId;
-    use crate::domain::time::from_millis;
-    Ok(crate::domain::sys::Sys {
-        version: row.get("sys_version")?,
-        created_at: from_millis(row.get("sys_created_at")?),
-        last_modified_at: from_millis(row.get("sys_last_modified_at")?),
-        created_by: ActorId::new(&row.get::<_, String>("sys_created_by")?),
-        last_modified_by: ActorId::new(&row.get::<_, String>("sys_last_modified_by")?),
-    })
+/// A reading of a row by [`Columns`] as rusqlite's row mappers want it.
+pub(super) fn read<'a, 'b, T>(
+    row: &'a rusqlite::Row<'b>,
+    f: impl FnOnce(&Named<'a, 'b>) -> Result<T>,
+) -> rusqlite::Result<T> {
+    f(&Named(row)).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
 }
 
 /// Inserts a row into `table`; its rowid.
@@ -395,7 +401,7 @@ pub(super) fn insert(conn: &Connection, table: &'static str, row: &Row) -> Resul
 /// both). SQLite rewrites the entries of only those indexes (and runs only those triggers) that involve a column
 /// the UPDATE sets, so a change of one field touches one or two indexes rather than all of them.
 pub(super) fn update(conn: &Connection, table: &str, key: &[&str], before: &Row, after: &Row) -> Result<()> {
-    let mut args: Vec<&rusqlite::types::Value> = Vec::new();
+    let mut args: Vec<&Cell> = Vec::new();
     let mut sets = Vec::new();
     for ((name, old), (_, new)) in before.iter().zip(after) {
         if old != new && !key.contains(name) {

@@ -12,11 +12,10 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::list::{self, Listed};
-use super::{Row, SqliteStore, function_ticket, sys_columns, ticket};
+use super::{Row, SqliteStore, function_ticket, ticket};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{ActorId, ContactId, NetworkId, ProductId};
 use crate::domain::limits::Held;
-use crate::domain::money::Cents;
 use crate::domain::registration::{
     self, Holding, Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
@@ -24,6 +23,7 @@ use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::StoredTicket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
+use crate::store::rows::{registration_columns, registration_from, registration_row};
 use crate::store::{Found, Position, RegistrationKind, RegistrationsExtra, Window};
 
 /// The column of an indexed member.
@@ -61,23 +61,13 @@ pub(super) fn column(key: RegistrationKey) -> &'static str {
 /// The columns a registration is read from.
 macro_rules! select {
     () => {
-        "SELECT seq, id, number, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \
-         sys_last_modified_by FROM registrations"
+        concat!("SELECT ", registration_columns!(), " FROM registrations")
     };
 }
 const SELECT: &str = select!();
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredRegistration)> {
-    let number: i64 = row.get("number")?;
-    Ok((
-        Position(row.get("seq")?),
-        StoredRegistration {
-            id: RegistrationId::stored(row.get("id")?),
-            number,
-            registration: Registration { number: Some(number), ..super::fields_from_row(row)? },
-            sys: super::sys_from_row(row)?,
-        },
-    ))
+    super::read(row, registration_from)
 }
 
 fn not_found(id: &str) -> Error {
@@ -174,47 +164,8 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
     Ok(number)
 }
 
-/// A registration's row: every column by name (the searched members have columns of their own beside `fields`).
 fn row(network: &NetworkId, r: &StoredRegistration) -> Result<Row> {
-    let reg = &r.registration;
-    let text = |value: &Option<String>| Sql::from(value.clone());
-    let money = |value: Option<Cents>| Sql::from(value.map(Cents::dollars));
-    let fields = serde_json::to_string(&reg.stored_fields()).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut row: Row = vec![
-        ("network_id", network.as_str().to_owned().into()),
-        ("id", r.id.as_str().to_owned().into()),
-        ("event_id", reg.event_id.as_str().to_owned().into()),
-        ("number", r.number.into()),
-        ("contact_id", reg.contact_id.as_str().to_owned().into()),
-        ("type_id", reg.type_id.clone().into()),
-        ("package_id", reg.package_id.clone().into()),
-        ("product_id", reg.product_id.as_ref().map(|p| p.as_str().to_owned()).into()),
-        ("status", reg.status.as_str().to_owned().into()),
-        ("name", reg.name.clone().into()),
-        ("first_name", text(&reg.first_name)),
-        ("last_name", text(&reg.last_name)),
-        ("email_address", text(&reg.email_address)),
-        ("city", text(&reg.city)),
-        ("state", text(&reg.state)),
-        ("country", text(&reg.country)),
-        ("job_title", text(&reg.job_title)),
-        ("organization_id", text(&reg.organization_id)),
-        ("order_id", text(&reg.order_id)),
-        ("order_number", reg.order_number.into()),
-        ("order_status", reg.order_status.map(|s| s.as_str().to_owned()).into()),
-        ("is_guest_registration", reg.is_guest_registration.into()),
-        ("group_id", text(&reg.group_id)),
-        ("deadline_id", text(&reg.deadline_id)),
-        ("parent_registration_id", text(&reg.parent_registration_id)),
-        ("date", reg.date.map(|t| t.timestamp_millis()).into()),
-        ("order_balance_due", money(reg.order_balance_due)),
-        ("order_amount_paid", money(reg.order_amount_paid)),
-        ("order_total", money(reg.order_total)),
-        ("sys_locked", reg.sys_locked.into()),
-        ("fields", fields.into()),
-    ];
-    row.extend(sys_columns(&r.sys));
-    Ok(row)
+    registration_row(network, r)
 }
 
 const KEY: &[&str] = &["network_id", "id"];

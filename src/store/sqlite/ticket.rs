@@ -4,76 +4,24 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::feed::Since;
-use super::{Row, SqliteStore, sys_columns, sys_from_row};
+use super::{Row, SqliteStore};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
 use crate::domain::limits::Held;
-use crate::domain::money::Cents;
 use crate::domain::sys::{Sys, check_version};
-use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
-use crate::domain::time;
+use crate::domain::ticket::{StoredTicket, Ticket};
 use crate::error::{Conflict, Error, Result};
+use crate::store::rows::{ticket_columns, ticket_from, ticket_row};
 use crate::store::{TicketChange, TicketChanges, Tickets};
 
-/// The columns a ticket is read from.
-const SELECT: &str = "SELECT product_id, event_name, event_start_date, event_end_date, ticket_type, ticket_name, \
-    ticket_description, price_cents, thumbnail_id, discount, grants, allocation, max_per_attendee, visible, \
-    display_order, sold, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, sys_last_modified_by \
-    FROM tickets";
+const SELECT: &str = concat!("SELECT ", ticket_columns!(), " FROM tickets");
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTicket> {
-    let bad = |e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into());
-    let product_id: String = row.get("product_id")?;
-    let ticket_type: String = row.get("ticket_type")?;
-    let grants: String = row.get("grants")?;
-    Ok(StoredTicket {
-        ticket: Ticket {
-            product_id: ProductId::parse(&product_id).map_err(bad)?,
-            event_name: row.get("event_name")?,
-            event_start_date: time::from_millis(row.get("event_start_date")?),
-            event_end_date: time::from_millis(row.get("event_end_date")?),
-            ticket_type: TicketType::parse(&ticket_type).map_err(bad)?,
-            ticket_name: row.get("ticket_name")?,
-            ticket_description: row.get("ticket_description")?,
-            price: Cents(row.get("price_cents")?),
-            thumbnail_id: row.get("thumbnail_id")?,
-            discount: row.get("discount")?,
-            grants: serde_json::from_str(&grants).map_err(|e| bad(e.to_string()))?,
-            allocation: row.get("allocation")?,
-            max_per_attendee: row.get("max_per_attendee")?,
-            visible: row.get("visible")?,
-            display_order: row.get("display_order")?,
-        },
-        sold: row.get("sold")?,
-        sys: sys_from_row(row)?,
-    })
+    super::read(row, ticket_from)
 }
 
-/// A ticket's row: every column by name.
 fn row(network: &NetworkId, t: &StoredTicket) -> Result<Row> {
-    let k = &t.ticket;
-    let grants = serde_json::to_string(&k.grants).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut row: Row = vec![
-        ("network_id", network.as_str().to_owned().into()),
-        ("product_id", k.product_id.as_str().to_owned().into()),
-        ("event_name", k.event_name.clone().into()),
-        ("event_start_date", k.event_start_date.timestamp_millis().into()),
-        ("event_end_date", k.event_end_date.timestamp_millis().into()),
-        ("ticket_type", k.ticket_type.to_string().into()),
-        ("ticket_name", k.ticket_name.clone().into()),
-        ("ticket_description", k.ticket_description.clone().into()),
-        ("price_cents", k.price.0.into()),
-        ("thumbnail_id", k.thumbnail_id.clone().into()),
-        ("discount", k.discount.clone().into()),
-        ("grants", grants.into()),
-        ("allocation", k.allocation.into()),
-        ("max_per_attendee", k.max_per_attendee.into()),
-        ("visible", k.visible.into()),
-        ("display_order", k.display_order.into()),
-        ("sold", t.sold.into()),
-    ];
-    row.extend(sys_columns(&t.sys));
-    Ok(row)
+    ticket_row(network, t)
 }
 
 const KEY: &[&str] = &["network_id", "product_id"];

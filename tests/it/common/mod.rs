@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +32,7 @@ pub struct Shared {
 pub fn config(dir: &std::path::Path) -> Config {
     Config {
         addr: "127.0.0.1:0".into(),
-        db: dir.join("ticket-admin.db"),
+        db: dir.join("ticket-admin.db").into(),
         bootstrap_token: Some(ADMIN.into()),
         synchronous: Synchronous::Normal,
         ..Config::default()
@@ -257,17 +259,17 @@ pub fn ticket(product_id: &str) -> Value {
     })
 }
 
-/// Makes a token straight in the database file `db` (no server may run on it), as if it had been made before its
+/// Makes a token straight in the store `db` (no server may run on it), as if it had been made before its
 /// `expires_at` passed: the server refuses to make a token whose time has passed, so a test meets one only so.
 /// Its secret, and its `tokenInfo` as the API shows it.
 pub async fn token_made_long_ago(
-    db: &std::path::Path,
+    db: &ticket_admin::config::Db,
     name: &str,
     grants: &[&str],
     expires_at: &str,
 ) -> (String, Value) {
     use ticket_admin::auth::{self, TokenTable, token::Grant};
-    let config = Config { db: db.to_owned(), ..Config::default() };
+    let config = Config { db: db.clone(), ..Config::default() };
     let store = ticket_admin::open_store(&config).await.expect("the database opens");
     let grants = grants.iter().map(|g| Grant::parse(g).expect("a grant")).collect();
     let at = ticket_admin::domain::time::parse(&json!(expires_at)).expect("a timestamp");

@@ -1,0 +1,163 @@
+-- The whole schema of ticket-admin on PostgreSQL, the same tables and columns as schema.sql (SQLite), each column of
+-- the same kind, so one row codec (src/store/rows.rs) writes and reads both. Integers are bigint (flags 0 and 1,
+-- times epoch milliseconds). Each "-- migration: N" section is applied once, in order, in one transaction, and
+-- recorded in schema_version; a released section is never edited, only followed by a new one.
+
+-- migration: 1
+
+CREATE TABLE tokens (
+    id          text PRIMARY KEY,
+    name        text NOT NULL,
+    secret_hash bytea NOT NULL UNIQUE,
+    created_at  bigint NOT NULL,
+    expires_at  bigint,
+    revoked_at  bigint
+);
+
+CREATE TABLE token_grants (
+    token_id   text NOT NULL REFERENCES tokens (id) ON DELETE CASCADE,
+    permission text NOT NULL,
+    scope      text NOT NULL,
+    PRIMARY KEY (token_id, permission, scope)
+);
+
+CREATE TABLE tickets (
+    network_id           text NOT NULL,
+    product_id           text NOT NULL,
+    event_name           text NOT NULL,
+    event_start_date     bigint NOT NULL,
+    event_end_date       bigint NOT NULL,
+    ticket_type          text NOT NULL,
+    ticket_name          text NOT NULL,
+    ticket_description   text NOT NULL,
+    price_cents          bigint NOT NULL CHECK (price_cents >= 0),
+    thumbnail_id         text NOT NULL,
+    discount             text NOT NULL,
+    grants               text NOT NULL,
+    allocation           bigint,
+    max_per_attendee     bigint,
+    visible              bigint NOT NULL,
+    display_order        bigint NOT NULL,
+    sold                 bigint NOT NULL DEFAULT 0,
+    sys_version          bigint NOT NULL,
+    sys_created_at       bigint NOT NULL,
+    sys_last_modified_at bigint NOT NULL,
+    sys_created_by       text NOT NULL,
+    sys_last_modified_by text NOT NULL,
+    PRIMARY KEY (network_id, product_id)
+);
+
+-- Each network's ticket generation: raised, in the transaction that changes a ticket, by every server; a server
+-- holding a list of the current generation needs nothing more. The row is locked from the raise to the commit, so
+-- generations commit in order.
+CREATE TABLE ticket_generations (
+    network_id text PRIMARY KEY,
+    generation bigint NOT NULL,
+    kept_after bigint NOT NULL DEFAULT 0    -- the changes of generations up to this one are no longer kept
+);
+
+-- Which tickets each generation changed, kept for the latest generations only.
+CREATE TABLE ticket_changes (
+    network_id text NOT NULL,
+    generation bigint NOT NULL,
+    product_id text NOT NULL,
+    PRIMARY KEY (network_id, generation, product_id)
+);
+
+CREATE TABLE registrations (
+    seq                    bigserial PRIMARY KEY,
+    network_id             text NOT NULL,
+    id                     text NOT NULL,
+    event_id               text NOT NULL,
+    number                 bigint NOT NULL,
+    contact_id             text NOT NULL,
+    type_id                text NOT NULL,
+    package_id             text NOT NULL,
+    product_id             text,
+    status                 text NOT NULL,
+    name                   text NOT NULL,
+    first_name             text,
+    last_name              text,
+    email_address          text,
+    city                   text,
+    state                  text,
+    country                text,
+    job_title              text,
+    organization_id        text,
+    order_id               text,
+    order_number           double precision,
+    order_status           text,
+    is_guest_registration  bigint NOT NULL,
+    group_id               text,
+    deadline_id            text,
+    parent_registration_id text,
+    date                   bigint,
+    order_balance_due      double precision,
+    order_amount_paid      double precision,
+    order_total            double precision,
+    sys_locked             bigint NOT NULL,
+    fields                 text NOT NULL,
+    sys_version            bigint NOT NULL,
+    sys_created_at         bigint NOT NULL,
+    sys_last_modified_at   bigint NOT NULL,
+    sys_created_by         text NOT NULL,
+    sys_last_modified_by   text NOT NULL,
+    UNIQUE (network_id, id),
+    UNIQUE (network_id, event_id, number)
+);
+CREATE INDEX registrations_network ON registrations (network_id, seq);
+CREATE INDEX registrations_event ON registrations (network_id, event_id, seq);
+CREATE INDEX registrations_event_status ON registrations (network_id, event_id, status, seq);
+CREATE INDEX registrations_contact ON registrations (network_id, contact_id, seq);
+CREATE INDEX registrations_event_contact ON registrations (network_id, event_id, contact_id, seq);
+CREATE INDEX registrations_organization ON registrations (network_id, organization_id, seq);
+CREATE INDEX registrations_parent ON registrations (network_id, parent_registration_id);
+CREATE INDEX registrations_order ON registrations (network_id, order_id, seq);
+CREATE INDEX registrations_order_number ON registrations (network_id, order_number);
+CREATE INDEX registrations_order_status ON registrations (network_id, order_status);
+CREATE INDEX registrations_group ON registrations (network_id, group_id, seq);
+CREATE INDEX registrations_deadline ON registrations (network_id, deadline_id);
+CREATE INDEX registrations_type ON registrations (network_id, type_id);
+CREATE INDEX registrations_package ON registrations (network_id, package_id);
+CREATE INDEX registrations_status ON registrations (network_id, status);
+CREATE INDEX registrations_date ON registrations (network_id, date);
+CREATE INDEX registrations_balance_due ON registrations (network_id, order_balance_due);
+CREATE INDEX registrations_amount_paid ON registrations (network_id, order_amount_paid);
+CREATE INDEX registrations_total ON registrations (network_id, order_total);
+CREATE INDEX registrations_holding ON registrations (network_id, product_id, contact_id, status);
+
+-- The last registration number handed out per event; numbers are never reused.
+CREATE TABLE event_numbers (
+    network_id  text NOT NULL,
+    event_id    text NOT NULL,
+    last_number bigint NOT NULL,
+    PRIMARY KEY (network_id, event_id)
+);
+
+CREATE TABLE function_tickets (
+    seq                  bigserial PRIMARY KEY,
+    network_id           text NOT NULL,
+    id                   text NOT NULL,
+    event_id             text NOT NULL,
+    function_id          text NOT NULL,
+    contact_id           text NOT NULL,
+    registration_id      text,
+    status               text NOT NULL,
+    fields               text NOT NULL,
+    sys_version          bigint NOT NULL,
+    sys_created_at       bigint NOT NULL,
+    sys_last_modified_at bigint NOT NULL,
+    sys_created_by       text NOT NULL,
+    sys_last_modified_by text NOT NULL,
+    UNIQUE (network_id, id)
+);
+CREATE INDEX function_tickets_function ON function_tickets (network_id, function_id, seq);
+CREATE INDEX function_tickets_event_contact ON function_tickets (network_id, event_id, contact_id, seq);
+CREATE INDEX function_tickets_registration ON function_tickets (network_id, registration_id);
+
+CREATE TABLE network_limits (
+    network_id           text PRIMARY KEY,
+    max_tickets          bigint,
+    max_registrations    bigint,
+    max_function_tickets bigint
+);

@@ -1,0 +1,339 @@
+//! The PostgreSQL store: a database that several servers share. It keeps the same guarantees as the SQLite store
+//! with PostgreSQL's own means, so that they hold across processes and not only within one:
+//!
+//! - every call runs in one transaction, retried inside the server (a few times) when PostgreSQL reports a
+//!   serialization failure or a deadlock, never shown to the caller as an internal error;
+//! - what must not race is decided under a row lock taken in that transaction (`SELECT ... FOR UPDATE` on the ticket
+//!   whose seats are taken, the network's limits row, the event's number counter), and uniqueness by constraints;
+//! - each network's ticket generation is a row raised in the transaction that changes a ticket, as its last
+//!   statement, so generations commit in order and a server asks the database, not its own memory, whether its kept
+//!   list is current.
+//!
+//! Rows are written and read with the one codec of [`rows`](super::rows), from the schema in `schema.postgres.sql`.
+
+mod limits;
+mod ticket;
+mod token;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{NoTls, Row as PgRow};
+
+use super::rows::{Cell, Columns, Row};
+use crate::domain::ids::NetworkId;
+use crate::error::{Error, Result};
+
+/// The schema, split into numbered migrations.
+pub const SCHEMA: &str = include_str!("../../../schema.postgres.sql");
+
+/// How many times a transaction PostgreSQL could not serialize is run again before the caller is told.
+const RETRIES: usize = 8;
+
+/// The changes of this many latest generations are kept per network; a server further behind reads the list whole.
+const KEPT_GENERATIONS: i64 = 4096;
+
+/// Why a PostgreSQL store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(String),
+    #[error("cannot migrate the PostgreSQL schema: {0}")]
+    Migrate(String),
+    #[error("the database has schema version {found}, newer than this server's {supported}; upgrade the server")]
+    TooNew { found: i64, supported: i64 },
+}
+
+/// A store on a PostgreSQL database.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+/// How a statement inside a transaction failed: the database (maybe worth a retry) or a rule.
+pub(super) enum Failure {
+    Db(tokio_postgres::Error),
+    Rule(Error),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Rule(e)
+    }
+}
+
+impl From<crate::error::Conflict> for Failure {
+    fn from(e: crate::error::Conflict) -> Self {
+        Failure::Rule(e.into())
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Db(e) => internal(&e),
+            Failure::Rule(e) => e,
+        }
+    }
+}
+
+/// A failure of PostgreSQL is the server's, never the caller's.
+fn internal(e: &tokio_postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => Error::Internal(format!("postgres: {} ({})", db.message(), db.code().code())),
+        None => Error::Internal(format!("postgres: {e}")),
+    }
+}
+
+/// Whether running the transaction again may succeed.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+pub(super) type Tx<'a> = deadpool_postgres::Transaction<'a>;
+
+/// Runs `$body` (an expression of `Result<T, Failure>` using the transaction `$tx`) in a transaction of its own on
+/// `$store`, committed when it succeeds and run again when PostgreSQL could not serialize it.
+macro_rules! transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut client = $store.client().await?;
+            let $tx = client.transaction().await.map_err(|e| $crate::store::postgres::Failure::Db(e))?;
+            let outcome: std::result::Result<_, $crate::store::postgres::Failure> = async { $body }.await;
+            match outcome {
+                Ok(value) => match $tx.commit().await {
+                    Ok(()) => break Ok(value),
+                    Err(e) if $crate::store::postgres::retryable(&e) && attempt < $crate::store::postgres::RETRIES => {}
+                    Err(e) => break Err($crate::store::postgres::Failure::Db(e).into()),
+                },
+                Err($crate::store::postgres::Failure::Db(e))
+                    if $crate::store::postgres::retryable(&e) && attempt < $crate::store::postgres::RETRIES => {}
+                Err(failure) => break Err(failure.into()),
+            }
+        }
+    }};
+}
+pub(super) use transaction;
+
+impl From<deadpool_postgres::PoolError> for Failure {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Failure::Rule(Error::Internal(format!("postgres pool: {e}")))
+    }
+}
+
+impl PostgresStore {
+    /// Connects a pool of `size` connections to the database at `url` and brings its schema up to date (one server
+    /// at a time, under an advisory lock).
+    pub async fn open(url: &str, size: usize) -> std::result::Result<PostgresStore, OpenError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| OpenError::Connect(format!("{e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(size.max(1))
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub(super) async fn client(&self) -> std::result::Result<deadpool_postgres::Object, Failure> {
+        Ok(self.pool.get().await?)
+    }
+
+    async fn migrate(&self) -> std::result::Result<(), OpenError> {
+        let failed = |e: tokio_postgres::Error| OpenError::Migrate(internal(&e).to_string());
+        let mut client = self.pool.get().await.map_err(|e| OpenError::Connect(e.to_string()))?;
+        let tx = client.transaction().await.map_err(failed)?;
+        // One server migrates at a time; the others wait here and then find nothing left to do.
+        tx.execute("SELECT pg_advisory_xact_lock(7256340012)", &[]).await.map_err(failed)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version bigint NOT NULL)")
+            .await
+            .map_err(failed)?;
+        let current: i64 =
+            tx.query_opt("SELECT version FROM schema_version", &[]).await.map_err(failed)?.map_or(0, |r| r.get(0));
+        let all = migrations();
+        let supported = all.last().map_or(0, |(n, _)| *n);
+        if current > supported {
+            return Err(OpenError::TooNew { found: current, supported });
+        }
+        for (number, sql) in all.into_iter().filter(|(n, _)| *n > current) {
+            tx.batch_execute(sql).await.map_err(failed)?;
+            tx.execute("DELETE FROM schema_version", &[]).await.map_err(failed)?;
+            tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&number]).await.map_err(failed)?;
+        }
+        tx.commit().await.map_err(failed)
+    }
+}
+
+/// The schema's migrations, numbered from 1, as (number, SQL).
+pub fn migrations() -> Vec<(i64, &'static str)> {
+    SCHEMA
+        .split("-- migration: ")
+        .skip(1)
+        .filter_map(|section| {
+            let (number, sql) = section.split_once('\n')?;
+            Some((number.trim().parse().ok()?, sql))
+        })
+        .collect()
+}
+
+impl ToSql for Cell {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Cell::Null => Ok(IsNull::Yes),
+            Cell::Int(v) => v.to_sql(ty, out),
+            Cell::Real(v) => v.to_sql(ty, out),
+            Cell::Text(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <i64 as ToSql>::accepts(ty) || <f64 as ToSql>::accepts(ty) || <String as ToSql>::accepts(ty)
+    }
+
+    to_sql_checked!();
+}
+
+/// A PostgreSQL row read by column name ([`Columns`]).
+pub(super) struct Named<'a>(pub &'a PgRow);
+
+impl Columns for Named<'_> {
+    fn int(&self, name: &str) -> Result<Option<i64>> {
+        self.0.try_get(name).map_err(|e| internal(&e))
+    }
+
+    fn real(&self, name: &str) -> Result<Option<f64>> {
+        self.0.try_get(name).map_err(|e| internal(&e))
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        self.0.try_get(name).map_err(|e| internal(&e))
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let text: &str = self.0.try_get(name).map_err(|e| internal(&e))?;
+        serde_json::from_str(text).map_err(|e| Error::Internal(format!("{name}: {e}")))
+    }
+}
+
+/// The parameters of a statement as tokio-postgres takes them.
+fn params<'a>(cells: &'a [&'a Cell]) -> Vec<&'a (dyn ToSql + Sync)> {
+    cells.iter().map(|c| *c as &(dyn ToSql + Sync)).collect()
+}
+
+/// Inserts a row into `table`; `false` when a unique constraint refused it (nothing is written then, and the
+/// transaction goes on).
+pub(super) async fn insert(tx: &Tx<'_>, table: &str, row: &Row) -> std::result::Result<bool, Failure> {
+    let names: Vec<&str> = row.iter().map(|(name, _)| *name).collect();
+    let holes: Vec<String> = (1..=row.len()).map(|i| format!("${i}")).collect();
+    let sql =
+        format!("INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT DO NOTHING", names.join(", "), holes.join(", "));
+    let cells: Vec<&Cell> = row.iter().map(|(_, v)| v).collect();
+    let statement = tx.prepare_cached(&sql).await?;
+    Ok(tx.execute(&statement, &params(&cells)).await? == 1)
+}
+
+/// Writes the columns of `after` that differ from `before` into the row `key` names.
+pub(super) async fn update(
+    tx: &Tx<'_>,
+    table: &str,
+    key: &[&str],
+    before: &Row,
+    after: &Row,
+) -> std::result::Result<(), Failure> {
+    let mut args: Vec<&Cell> = Vec::new();
+    let mut sets = Vec::new();
+    for ((name, old), (_, new)) in before.iter().zip(after) {
+        if old != new && !key.contains(name) {
+            args.push(new);
+            sets.push(format!("{name} = ${}", args.len()));
+        }
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let mut wheres = Vec::new();
+    for k in key {
+        let (_, value) = after.iter().find(|(name, _)| name == k).ok_or_else(|| Error::Internal(format!("no {k}")))?;
+        args.push(value);
+        wheres.push(format!("{k} = ${}", args.len()));
+    }
+    let sql = format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND "));
+    let statement = tx.prepare_cached(&sql).await?;
+    tx.execute(&statement, &params(&args)).await?;
+    Ok(())
+}
+
+/// Raises the network's ticket generation and notes which tickets it changed. The last statement of a transaction
+/// that changed tickets: the generation's row stays locked until the commit, so generations commit in order.
+pub(super) async fn record_changes(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    products: &[&str],
+) -> std::result::Result<(), Failure> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO ticket_generations (network_id, generation) VALUES ($1, 1) \
+             ON CONFLICT (network_id) DO UPDATE SET generation = ticket_generations.generation + 1 \
+             RETURNING generation, kept_after",
+        )
+        .await?;
+    let row = tx.query_one(&statement, &[&network.as_str()]).await?;
+    let (generation, kept_after): (i64, i64) = (row.get(0), row.get(1));
+    let note = tx
+        .prepare_cached(
+            "INSERT INTO ticket_changes (network_id, generation, product_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for product in products {
+        tx.execute(&note, &[&network.as_str(), &generation, product]).await?;
+    }
+    // Now and then, forget the changes no server still needs (one that far behind reads the list whole).
+    let forget_up_to = generation - KEPT_GENERATIONS;
+    if forget_up_to > kept_after + KEPT_GENERATIONS / 4 {
+        tx.execute(
+            "DELETE FROM ticket_changes WHERE network_id = $1 AND generation <= $2",
+            &[&network.as_str(), &forget_up_to],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE ticket_generations SET kept_after = $2 WHERE network_id = $1",
+            &[&network.as_str(), &forget_up_to],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod shared_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_from_one_without_gaps() {
+        let numbers: Vec<i64> = migrations().iter().map(|(n, _)| *n).collect();
+        assert!(!numbers.is_empty());
+        assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
+    }
+}

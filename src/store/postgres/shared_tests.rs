@@ -1,0 +1,160 @@
+//! The PostgreSQL store on a real cluster (started from Debian's server binaries, see `tests/it/common/cluster.rs`),
+//! with two stores on one database standing for two servers: what one changes the other sees, and the rules that
+//! must hold across processes hold when their calls race. Skipped where PostgreSQL is not installed, unless
+//! `TICKET_ADMIN_REQUIRE_POSTGRES` is set (as CI sets it), which makes a missing PostgreSQL a failure.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::PostgresStore;
+use crate::auth::{Grant, NetworkScope, TokenInfo};
+use crate::domain::ids::ProductId;
+use crate::domain::limits::Held;
+use crate::domain::ticket::Ticket;
+use crate::domain::time;
+use crate::error::{Conflict, Error};
+use crate::store::{Limits, TicketChange, TicketChanges, Tickets, Tokens};
+
+#[path = "../../../tests/it/common/cluster.rs"]
+mod cluster;
+
+/// A throwaway cluster with one database and two stores on it; `None` where PostgreSQL is not installed.
+async fn two_servers() -> Option<(cluster::Cluster, PostgresStore, PostgresStore)> {
+    if cluster::Cluster::binaries().is_none() {
+        assert!(
+            std::env::var_os("TICKET_ADMIN_REQUIRE_POSTGRES").is_none(),
+            "TICKET_ADMIN_REQUIRE_POSTGRES is set but PostgreSQL's server binaries are not installed"
+        );
+        eprintln!("PostgreSQL is not installed: skipped");
+        return None;
+    }
+    let cluster = tokio::task::spawn_blocking(|| cluster::Cluster::start(false)).await.unwrap().expect("a cluster");
+    let url = cluster.create_database("store").expect("a database");
+    // Both open at once: the migration runs once, the other waits for it.
+    let (a, b) = tokio::join!(PostgresStore::open(&url, 8), PostgresStore::open(&url, 8));
+    Some((cluster, a.expect("first store"), b.expect("second store")))
+}
+
+fn scope() -> NetworkScope {
+    NetworkScope::for_tests("net-a", "token-1")
+}
+
+fn ticket(product_id: &str, extra: serde_json::Value) -> Ticket {
+    let mut t = json!({
+        "productId": product_id, "eventName": "Summit", "eventStartDate": "2026-05-01T09:00:00Z",
+        "eventEndDate": "2026-05-03T18:00:00Z", "ticketType": "single", "ticketName": "Standard", "price": 50
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        t[k] = v.clone();
+    }
+    Ticket::from_json("ticket", &t).expect("a valid ticket").ticket
+}
+
+fn product(id: &str) -> ProductId {
+    ProductId::parse(id).unwrap()
+}
+
+#[tokio::test]
+async fn tickets_written_on_one_server_read_the_same_on_the_other() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let made = a.create_ticket(&scope(), ticket("t1", json!({"allocation": 5}))).await.unwrap();
+    assert_eq!(b.ticket(&scope(), &product("t1")).await.unwrap(), made);
+    let refused = b.create_ticket(&scope(), ticket("t1", json!({}))).await.unwrap_err();
+    assert!(matches!(refused, Error::Conflict(Conflict::Duplicate { .. })), "{refused:?}");
+
+    let changed = b.update_ticket(&scope(), ticket("t1", json!({"price": 60})), Some(1)).await.unwrap();
+    assert_eq!(changed.sys.version, 2);
+    let stale = a.update_ticket(&scope(), ticket("t1", json!({"price": 70})), Some(1)).await.unwrap_err();
+    assert!(matches!(stale, Error::Conflict(Conflict::StaleVersion { expected: 1, current: 2 })), "{stale:?}");
+    assert_eq!(a.ticket(&scope(), &product("t1")).await.unwrap().ticket.price.0, 6000);
+
+    a.delete_ticket(&scope(), &product("t1")).await.unwrap();
+    let gone = b.ticket(&scope(), &product("t1")).await.unwrap_err();
+    assert!(matches!(gone, Error::NotFound { .. }), "{gone:?}");
+    let other = NetworkScope::for_tests("net-b", "token-2");
+    assert!(b.ticket(&other, &product("t1")).await.is_err());
+}
+
+#[tokio::test]
+async fn each_server_sees_the_generation_move_and_what_changed() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    a.create_ticket(&scope(), ticket("keep", json!({}))).await.unwrap();
+    a.create_ticket(&scope(), ticket("gone", json!({}))).await.unwrap();
+    let TicketChanges::Whole { generation, tickets } = b.ticket_changes(&scope(), None).await.unwrap() else {
+        panic!("without a generation, the whole list");
+    };
+    assert_eq!(tickets.iter().map(|t| t.ticket.product_id.as_str()).collect::<Vec<_>>(), ["gone", "keep"]);
+    assert_eq!(b.ticket_generation(&scope()).await.unwrap(), generation);
+    assert!(matches!(b.ticket_changes(&scope(), Some(generation)).await.unwrap(), TicketChanges::Unchanged));
+
+    a.update_ticket(&scope(), ticket("keep", json!({"price": 1})), None).await.unwrap();
+    a.delete_ticket(&scope(), &product("gone")).await.unwrap();
+    assert_eq!(b.ticket_generation(&scope()).await.unwrap(), generation + 2, "one generation per transaction");
+    let TicketChanges::Changed { generation: now, changes } =
+        b.ticket_changes(&scope(), Some(generation)).await.unwrap()
+    else {
+        panic!("the changes since a known generation");
+    };
+    assert_eq!(now, generation + 2);
+    match changes.as_slice() {
+        [TicketChange::Removed(removed), TicketChange::Upserted(kept)] => {
+            assert_eq!(removed.as_str(), "gone");
+            assert_eq!((kept.ticket.product_id.as_str(), kept.ticket.price.0), ("keep", 100));
+        }
+        other => panic!("the delete and the update, by productId: {other:?}"),
+    }
+    // An update that changes nothing is no change.
+    a.update_ticket(&scope(), ticket("keep", json!({"price": 1})), None).await.unwrap();
+    assert_eq!(b.ticket_generation(&scope()).await.unwrap(), now);
+}
+
+#[tokio::test]
+async fn of_racing_creates_on_two_servers_one_wins_and_a_limit_is_exact() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let races = (0..20).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { store.create_ticket(&scope(), ticket("same", json!({}))).await })
+    });
+    let outcomes: Vec<_> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "one winner");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert!(matches!(refused, Error::Conflict(Conflict::Duplicate { .. })), "{refused:?}");
+    }
+
+    a.change_network_limits(&scope(), vec![(Held::Tickets, Some(10))]).await.unwrap();
+    let races = (0..40).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { store.create_ticket(&scope(), ticket(&format!("t{i}"), json!({}))).await })
+    });
+    let made = futures_util::future::join_all(races).await.into_iter().filter(|o| matches!(o, Ok(Ok(_)))).count();
+    assert_eq!(made, 9, "the limit of 10 counts the ticket made before");
+    let (limits, usage) = b.network_limits(&scope()).await.unwrap();
+    assert_eq!((limits.max_tickets, usage.tickets), (Some(10), 10));
+}
+
+#[tokio::test]
+async fn a_token_made_on_one_server_is_read_and_revoked_on_the_other() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    assert!(!b.any_token().await.unwrap());
+    let info = TokenInfo {
+        id: "tok-1".into(),
+        name: "ops".into(),
+        grants: vec![Grant::parse("network.manage@net-a").unwrap(), Grant::parse("all@*").unwrap()],
+        created_at: time::from_millis(time::now().timestamp_millis()),
+        expires_at: None,
+        revoked_at: None,
+    };
+    a.insert_token(info.clone(), [7; 32]).await.unwrap();
+    let all = b.tokens().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].0, [7; 32]);
+    let mut grants: Vec<String> = all[0].1.grants.iter().map(ToString::to_string).collect();
+    grants.sort();
+    assert_eq!(grants, ["all@*", "network.manage@net-a"]);
+    let first = b.revoke_token("tok-1".into()).await.unwrap();
+    assert_eq!(a.revoke_token("tok-1".into()).await.unwrap(), first, "revoking twice keeps the first time");
+    assert_eq!(a.tokens().await.unwrap()[0].1.revoked_at, Some(first));
+    assert!(matches!(a.revoke_token("nope".into()).await.unwrap_err(), Error::NotFound { .. }));
+}

@@ -1,0 +1,162 @@
+//! Purchasable tickets on PostgreSQL, always within one network. A change locks the ticket's row, and raises the
+//! network's ticket generation as its last statement ([`record_changes`]).
+
+use async_trait::async_trait;
+
+use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, transaction, update};
+use crate::auth::NetworkScope;
+use crate::domain::ids::{NetworkId, ProductId};
+use crate::domain::limits::Held;
+use crate::domain::sys::{Sys, check_version};
+use crate::domain::ticket::{StoredTicket, Ticket};
+use crate::error::{Conflict, Error, Result};
+use crate::store::rows::{ticket_columns, ticket_from, ticket_row};
+use crate::store::{TicketChange, TicketChanges, Tickets};
+
+const KEY: &[&str] = &["network_id", "product_id"];
+
+fn not_found(id: &ProductId) -> Error {
+    Error::NotFound { resource: "ticket", id: id.to_string() }
+}
+
+/// One ticket of a network, if it exists; its row locked until the transaction ends when `lock`.
+pub(super) async fn find(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    id: &str,
+    lock: bool,
+) -> std::result::Result<Option<StoredTicket>, Failure> {
+    let sql = if lock {
+        concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE network_id = $1 AND product_id = $2 FOR UPDATE")
+    } else {
+        concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE network_id = $1 AND product_id = $2")
+    };
+    let statement = tx.prepare_cached(sql).await?;
+    match tx.query_opt(&statement, &[&network.as_str(), &id]).await? {
+        Some(row) => Ok(Some(ticket_from(&Named(&row))?)),
+        None => Ok(None),
+    }
+}
+
+async fn create(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    ticket: Ticket,
+    sys: Sys,
+) -> std::result::Result<StoredTicket, Failure> {
+    let duplicate = || Conflict::Duplicate { resource: "ticket", id: ticket.product_id.to_string() };
+    if find(tx, network, ticket.product_id.as_str(), false).await?.is_some() {
+        return Err(duplicate().into());
+    }
+    super::limits::check_room(tx, network, Held::Tickets).await?;
+    let stored = StoredTicket { ticket, sold: 0, sys };
+    // Of racing creates on any server, the constraint lets one in.
+    if !insert(tx, "tickets", &ticket_row(network, &stored)?).await? {
+        return Err(Conflict::Duplicate { resource: "ticket", id: stored.ticket.product_id.to_string() }.into());
+    }
+    record_changes(tx, network, &[stored.ticket.product_id.as_str()]).await?;
+    Ok(stored)
+}
+
+async fn update_ticket(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    ticket: Ticket,
+    expected: Option<i64>,
+    actor: &crate::domain::ids::ActorId,
+) -> std::result::Result<StoredTicket, Failure> {
+    let id = ticket.product_id.clone();
+    let current = find(tx, network, id.as_str(), true).await?.ok_or_else(|| not_found(&id))?;
+    check_version(expected, current.sys.version)?;
+    let Some(stored) = current.replaced(ticket, actor)? else { return Ok(current) };
+    update(tx, "tickets", KEY, &ticket_row(network, &current)?, &ticket_row(network, &stored)?).await?;
+    record_changes(tx, network, &[id.as_str()]).await?;
+    Ok(stored)
+}
+
+async fn delete(tx: &Tx<'_>, network: &NetworkId, id: &ProductId) -> std::result::Result<(), Failure> {
+    find(tx, network, id.as_str(), true).await?.ok_or_else(|| not_found(id))?.check_deletable()?;
+    tx.execute("DELETE FROM tickets WHERE network_id = $1 AND product_id = $2", &[&network.as_str(), &id.as_str()])
+        .await?;
+    record_changes(tx, network, &[id.as_str()]).await?;
+    Ok(())
+}
+
+/// The network's generation and the oldest one whose changes are still kept.
+async fn generation(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<(i64, i64), Failure> {
+    let statement =
+        tx.prepare_cached("SELECT generation, kept_after FROM ticket_generations WHERE network_id = $1").await?;
+    Ok(tx.query_opt(&statement, &[&network.as_str()]).await?.map_or((0, 0), |r| (r.get(0), r.get(1))))
+}
+
+/// Every ticket of a network, by productId.
+async fn all(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<Vec<StoredTicket>, Failure> {
+    let statement = tx
+        .prepare_cached(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE network_id = $1 ORDER BY product_id"
+        ))
+        .await?;
+    let rows = tx.query(&statement, &[&network.as_str()]).await?;
+    Ok(rows.iter().map(|r| ticket_from(&Named(r))).collect::<Result<Vec<_>>>()?)
+}
+
+/// What changed since `since`, read in one snapshot (the transaction is `REPEATABLE READ`): the generation and the
+/// tickets agree.
+async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::result::Result<TicketChanges, Failure> {
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let (now, kept_after) = generation(tx, network).await?;
+    let generation = now as u64;
+    let since = match since {
+        Some(since) if since == generation => return Ok(TicketChanges::Unchanged),
+        Some(since) if since >= kept_after as u64 && since < generation => since as i64,
+        _ => return Ok(TicketChanges::Whole { generation, tickets: all(tx, network).await? }),
+    };
+    let statement = tx
+        .prepare_cached(
+            "SELECT DISTINCT product_id FROM ticket_changes WHERE network_id = $1 AND generation > $2 \
+             ORDER BY product_id",
+        )
+        .await?;
+    let mut changes = Vec::new();
+    for row in tx.query(&statement, &[&network.as_str(), &since]).await? {
+        let product: String = row.get(0);
+        changes.push(match find(tx, network, &product, false).await? {
+            Some(t) => TicketChange::Upserted(Box::new(t)),
+            None => TicketChange::Removed(ProductId::parse(&product).map_err(Error::Internal)?),
+        });
+    }
+    Ok(TicketChanges::Changed { generation, changes })
+}
+
+#[async_trait]
+impl Tickets for PostgresStore {
+    async fn create_ticket(&self, scope: &NetworkScope, ticket: Ticket) -> Result<StoredTicket> {
+        let network = scope.network();
+        transaction!(self, |tx| create(&tx, network, ticket.clone(), Sys::new(scope.actor())).await)
+    }
+
+    async fn update_ticket(&self, scope: &NetworkScope, ticket: Ticket, expected: Option<i64>) -> Result<StoredTicket> {
+        let network = scope.network();
+        transaction!(self, |tx| update_ticket(&tx, network, ticket.clone(), expected, scope.actor()).await)
+    }
+
+    async fn delete_ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<()> {
+        transaction!(self, |tx| delete(&tx, scope.network(), id).await)
+    }
+
+    async fn ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<StoredTicket> {
+        transaction!(self, |tx| find(&tx, scope.network(), id.as_str(), false)
+            .await?
+            .ok_or_else(|| not_found(id).into()))
+    }
+
+    async fn ticket_generation(&self, scope: &NetworkScope) -> Result<u64> {
+        transaction!(self, |tx| Ok(generation(&tx, scope.network()).await?.0 as u64))
+    }
+
+    async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges> {
+        transaction!(self, |tx| changes(&tx, scope.network(), since).await)
+    }
+}

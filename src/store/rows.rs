@@ -1,0 +1,273 @@
+//! Rows as every store writes and reads them: one named column list per table, written once for SQLite and
+//! PostgreSQL alike, and read back by column name, never by position.
+//!
+//! Both schemas give each column the same kind: integers (flags as 0 and 1, times as epoch milliseconds), reals,
+//! text, and the client's fields of a record as one JSON text (its non-default members).
+
+use serde::de::DeserializeOwned;
+
+use crate::domain::function_ticket::{FunctionTicketId, StoredFunctionTicket};
+use crate::domain::ids::{ActorId, NetworkId, ProductId};
+use crate::domain::money::Cents;
+use crate::domain::registration::{Registration, RegistrationId, StoredRegistration};
+use crate::domain::sys::Sys;
+use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::store::Position;
+
+/// One column's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Cell {
+        Cell::Int(v)
+    }
+}
+
+impl From<bool> for Cell {
+    fn from(v: bool) -> Cell {
+        Cell::Int(i64::from(v))
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(v: f64) -> Cell {
+        Cell::Real(v)
+    }
+}
+
+impl From<String> for Cell {
+    fn from(v: String) -> Cell {
+        Cell::Text(v)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(v: &str) -> Cell {
+        Cell::Text(v.to_owned())
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Cell {
+        v.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// A row to write: each column by name with its value.
+pub type Row = Vec<(&'static str, Cell)>;
+
+/// A row as read, by column name.
+pub trait Columns {
+    fn int(&self, name: &str) -> Result<Option<i64>>;
+    fn real(&self, name: &str) -> Result<Option<f64>>;
+    fn text(&self, name: &str) -> Result<Option<String>>;
+    /// A JSON text column, parsed (without copying the text where the store can).
+    fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T>;
+}
+
+fn missing(name: &str) -> Error {
+    Error::Internal(format!("column {name} is NULL"))
+}
+
+fn int(row: &impl Columns, name: &str) -> Result<i64> {
+    row.int(name)?.ok_or_else(|| missing(name))
+}
+
+fn text(row: &impl Columns, name: &str) -> Result<String> {
+    row.text(name)?.ok_or_else(|| missing(name))
+}
+
+/// The sys columns of a row.
+pub fn sys_columns(sys: &Sys) -> [(&'static str, Cell); 5] {
+    [
+        ("sys_version", sys.version.into()),
+        ("sys_created_at", sys.created_at.timestamp_millis().into()),
+        ("sys_last_modified_at", sys.last_modified_at.timestamp_millis().into()),
+        ("sys_created_by", sys.created_by.as_str().into()),
+        ("sys_last_modified_by", sys.last_modified_by.as_str().into()),
+    ]
+}
+
+pub fn sys_from(row: &impl Columns) -> Result<Sys> {
+    Ok(Sys {
+        version: int(row, "sys_version")?,
+        created_at: time::from_millis(int(row, "sys_created_at")?),
+        last_modified_at: time::from_millis(int(row, "sys_last_modified_at")?),
+        created_by: ActorId::new(&text(row, "sys_created_by")?),
+        last_modified_by: ActorId::new(&text(row, "sys_last_modified_by")?),
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The columns a ticket is read from.
+macro_rules! ticket_columns {
+    () => {
+        "product_id, event_name, event_start_date, event_end_date, ticket_type, \
+    ticket_name, ticket_description, price_cents, thumbnail_id, discount, grants, allocation, max_per_attendee, \
+    visible, display_order, sold, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, \
+    sys_last_modified_by"
+    };
+}
+pub(crate) use ticket_columns;
+
+/// A ticket's row.
+pub fn ticket_row(network: &NetworkId, t: &StoredTicket) -> Result<Row> {
+    let k = &t.ticket;
+    let mut row: Row = vec![
+        ("network_id", network.as_str().into()),
+        ("product_id", k.product_id.as_str().into()),
+        ("event_name", k.event_name.clone().into()),
+        ("event_start_date", k.event_start_date.timestamp_millis().into()),
+        ("event_end_date", k.event_end_date.timestamp_millis().into()),
+        ("ticket_type", k.ticket_type.to_string().into()),
+        ("ticket_name", k.ticket_name.clone().into()),
+        ("ticket_description", k.ticket_description.clone().into()),
+        ("price_cents", k.price.0.into()),
+        ("thumbnail_id", k.thumbnail_id.clone().into()),
+        ("discount", k.discount.clone().into()),
+        ("grants", to_json(&k.grants)?.into()),
+        ("allocation", k.allocation.into()),
+        ("max_per_attendee", k.max_per_attendee.into()),
+        ("visible", k.visible.into()),
+        ("display_order", k.display_order.into()),
+        ("sold", t.sold.into()),
+    ];
+    row.extend(sys_columns(&t.sys));
+    Ok(row)
+}
+
+pub fn ticket_from(row: &impl Columns) -> Result<StoredTicket> {
+    let stored = |e: String| Error::Internal(format!("a stored ticket: {e}"));
+    Ok(StoredTicket {
+        ticket: Ticket {
+            product_id: ProductId::parse(&text(row, "product_id")?).map_err(stored)?,
+            event_name: text(row, "event_name")?,
+            event_start_date: time::from_millis(int(row, "event_start_date")?),
+            event_end_date: time::from_millis(int(row, "event_end_date")?),
+            ticket_type: TicketType::parse(&text(row, "ticket_type")?).map_err(stored)?,
+            ticket_name: text(row, "ticket_name")?,
+            ticket_description: text(row, "ticket_description")?,
+            price: Cents(int(row, "price_cents")?),
+            thumbnail_id: text(row, "thumbnail_id")?,
+            discount: text(row, "discount")?,
+            grants: row.json("grants")?,
+            allocation: row.int("allocation")?,
+            max_per_attendee: row.int("max_per_attendee")?,
+            visible: int(row, "visible")? != 0,
+            display_order: int(row, "display_order")?,
+        },
+        sold: int(row, "sold")?,
+        sys: sys_from(row)?,
+    })
+}
+
+/// The columns a registration is read from.
+macro_rules! registration_columns {
+    () => {
+        "seq, id, number, fields, sys_version, sys_created_at, sys_last_modified_at, \
+    sys_created_by, sys_last_modified_by"
+    };
+}
+pub(crate) use registration_columns;
+
+/// A registration's row: the searched members have columns of their own beside `fields`.
+pub fn registration_row(network: &NetworkId, r: &StoredRegistration) -> Result<Row> {
+    let reg = &r.registration;
+    let text = |value: &Option<String>| Cell::from(value.clone());
+    let money = |value: Option<Cents>| Cell::from(value.map(Cents::dollars));
+    let mut row: Row = vec![
+        ("network_id", network.as_str().into()),
+        ("id", r.id.as_str().into()),
+        ("event_id", reg.event_id.as_str().into()),
+        ("number", r.number.into()),
+        ("contact_id", reg.contact_id.as_str().into()),
+        ("type_id", reg.type_id.clone().into()),
+        ("package_id", reg.package_id.clone().into()),
+        ("product_id", reg.product_id.as_ref().map(|p| p.as_str().to_owned()).into()),
+        ("status", reg.status.as_str().into()),
+        ("name", reg.name.clone().into()),
+        ("first_name", text(&reg.first_name)),
+        ("last_name", text(&reg.last_name)),
+        ("email_address", text(&reg.email_address)),
+        ("city", text(&reg.city)),
+        ("state", text(&reg.state)),
+        ("country", text(&reg.country)),
+        ("job_title", text(&reg.job_title)),
+        ("organization_id", text(&reg.organization_id)),
+        ("order_id", text(&reg.order_id)),
+        ("order_number", reg.order_number.into()),
+        ("order_status", reg.order_status.map(|s| s.as_str().to_owned()).into()),
+        ("is_guest_registration", reg.is_guest_registration.into()),
+        ("group_id", text(&reg.group_id)),
+        ("deadline_id", text(&reg.deadline_id)),
+        ("parent_registration_id", text(&reg.parent_registration_id)),
+        ("date", reg.date.map(|t| t.timestamp_millis()).into()),
+        ("order_balance_due", money(reg.order_balance_due)),
+        ("order_amount_paid", money(reg.order_amount_paid)),
+        ("order_total", money(reg.order_total)),
+        ("sys_locked", reg.sys_locked.into()),
+        ("fields", to_json(&reg.stored_fields())?.into()),
+    ];
+    row.extend(sys_columns(&r.sys));
+    Ok(row)
+}
+
+pub fn registration_from(row: &impl Columns) -> Result<(Position, StoredRegistration)> {
+    let number = int(row, "number")?;
+    Ok((
+        Position(int(row, "seq")?),
+        StoredRegistration {
+            id: RegistrationId::stored(text(row, "id")?),
+            number,
+            registration: Registration { number: Some(number), ..row.json("fields")? },
+            sys: sys_from(row)?,
+        },
+    ))
+}
+
+/// The columns a function ticket is read from.
+macro_rules! function_ticket_columns {
+    () => {
+        "seq, id, fields, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, sys_last_modified_by"
+    };
+}
+pub(crate) use function_ticket_columns;
+
+/// A function ticket's row.
+pub fn function_ticket_row(network: &NetworkId, t: &StoredFunctionTicket) -> Result<Row> {
+    let k = &t.ticket;
+    let mut row: Row = vec![
+        ("network_id", network.as_str().into()),
+        ("id", t.id.as_str().into()),
+        ("event_id", k.event_id.as_str().into()),
+        ("function_id", k.function_id.clone().into()),
+        ("contact_id", k.contact_id.as_str().into()),
+        ("registration_id", k.registration_id.clone().into()),
+        ("status", k.status.as_str().into()),
+        ("fields", to_json(&k.stored_fields())?.into()),
+    ];
+    row.extend(sys_columns(&t.sys));
+    Ok(row)
+}
+
+pub fn function_ticket_from(row: &impl Columns) -> Result<(Position, StoredFunctionTicket)> {
+    Ok((
+        Position(int(row, "seq")?),
+        StoredFunctionTicket {
+            id: FunctionTicketId::stored(text(row, "id")?),
+            ticket: row.json("fields")?,
+            sys: sys_from(row)?,
+        },
+    ))
+}
