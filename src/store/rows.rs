@@ -64,6 +64,48 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 /// A row to write: each column by name with its value.
 pub type Row = Vec<(&'static str, Cell)>;
 
+/// The statement that writes the columns of `after` that differ from `before` into the row `key` names, with
+/// placeholders written by `hole` (numbered from 1), and its arguments in order; `None` when nothing differs. A
+/// store that rewrites only the indexes of the columns an UPDATE sets then touches one or two indexes, not all.
+pub fn update_statement<'a>(
+    table: &str,
+    key: &[&str],
+    before: &Row,
+    after: &'a Row,
+    hole: fn(usize) -> String,
+) -> Result<Option<(String, Vec<&'a Cell>)>> {
+    let mut args: Vec<&Cell> = Vec::new();
+    let mut sets = Vec::new();
+    for ((name, old), (_, new)) in before.iter().zip(after) {
+        if old != new && !key.contains(name) {
+            args.push(new);
+            sets.push(format!("{name} = {}", hole(args.len())));
+        }
+    }
+    if sets.is_empty() {
+        return Ok(None);
+    }
+    let mut wheres = Vec::new();
+    for k in key {
+        let (_, value) = after.iter().find(|(name, _)| name == k).ok_or_else(|| Error::Internal(format!("no {k}")))?;
+        args.push(value);
+        wheres.push(format!("{k} = {}", hole(args.len())));
+    }
+    Ok(Some((format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND ")), args)))
+}
+
+/// A schema's numbered migrations, as (number, SQL): the sections of its text that start with `-- migration: N`.
+pub fn migrations(schema: &'static str) -> Vec<(i64, &'static str)> {
+    schema
+        .split("-- migration: ")
+        .skip(1)
+        .filter_map(|section| {
+            let (number, sql) = section.split_once('\n')?;
+            Some((number.trim().parse().ok()?, sql))
+        })
+        .collect()
+}
+
 /// A row as read, by column name.
 pub trait Columns {
     fn int(&self, name: &str) -> Result<Option<i64>>;

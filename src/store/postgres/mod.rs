@@ -178,14 +178,7 @@ impl PostgresStore {
 
 /// The schema's migrations, numbered from 1, as (number, SQL).
 pub fn migrations() -> Vec<(i64, &'static str)> {
-    SCHEMA
-        .split("-- migration: ")
-        .skip(1)
-        .filter_map(|section| {
-            let (number, sql) = section.split_once('\n')?;
-            Some((number.trim().parse().ok()?, sql))
-        })
-        .collect()
+    super::rows::migrations(SCHEMA)
 }
 
 impl ToSql for Cell {
@@ -256,26 +249,10 @@ pub(super) async fn update(
     before: &Row,
     after: &Row,
 ) -> std::result::Result<(), Failure> {
-    let mut args: Vec<&Cell> = Vec::new();
-    let mut sets = Vec::new();
-    for ((name, old), (_, new)) in before.iter().zip(after) {
-        if old != new && !key.contains(name) {
-            args.push(new);
-            sets.push(format!("{name} = ${}", args.len()));
-        }
+    if let Some((sql, args)) = super::rows::update_statement(table, key, before, after, |i| format!("${i}"))? {
+        let statement = tx.prepare_cached(&sql).await?;
+        tx.execute(&statement, &params(&args)).await?;
     }
-    if sets.is_empty() {
-        return Ok(());
-    }
-    let mut wheres = Vec::new();
-    for k in key {
-        let (_, value) = after.iter().find(|(name, _)| name == k).ok_or_else(|| Error::Internal(format!("no {k}")))?;
-        args.push(value);
-        wheres.push(format!("{k} = ${}", args.len()));
-    }
-    let sql = format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND "));
-    let statement = tx.prepare_cached(&sql).await?;
-    tx.execute(&statement, &params(&args)).await?;
     Ok(())
 }
 

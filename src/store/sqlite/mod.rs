@@ -401,25 +401,9 @@ pub(super) fn insert(conn: &Connection, table: &'static str, row: &Row) -> Resul
 /// both). SQLite rewrites the entries of only those indexes (and runs only those triggers) that involve a column
 /// the UPDATE sets, so a change of one field touches one or two indexes rather than all of them.
 pub(super) fn update(conn: &Connection, table: &str, key: &[&str], before: &Row, after: &Row) -> Result<()> {
-    let mut args: Vec<&Cell> = Vec::new();
-    let mut sets = Vec::new();
-    for ((name, old), (_, new)) in before.iter().zip(after) {
-        if old != new && !key.contains(name) {
-            args.push(new);
-            sets.push(format!("{name} = ?{}", args.len()));
-        }
+    if let Some((sql, args)) = crate::store::rows::update_statement(table, key, before, after, |i| format!("?{i}"))? {
+        conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(args))?;
     }
-    if sets.is_empty() {
-        return Ok(());
-    }
-    let mut wheres = Vec::new();
-    for k in key {
-        let (_, value) = after.iter().find(|(name, _)| name == k).ok_or_else(|| Error::Internal(format!("no {k}")))?;
-        args.push(value);
-        wheres.push(format!("{k} = ?{}", args.len()));
-    }
-    let sql = format!("UPDATE {table} SET {} WHERE {}", sets.join(", "), wheres.join(" AND "));
-    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(args))?;
     Ok(())
 }
 
@@ -602,14 +586,7 @@ impl From<rusqlite::Error> for MigrateError {
 
 /// The schema's migrations, numbered from 1, as (number, SQL).
 pub fn migrations() -> Vec<(i64, &'static str)> {
-    SCHEMA
-        .split("-- migration: ")
-        .skip(1)
-        .filter_map(|section| {
-            let (number, sql) = section.split_once('\n')?;
-            Some((number.trim().parse().ok()?, sql))
-        })
-        .collect()
+    crate::store::rows::migrations(SCHEMA)
 }
 
 fn migrate(conn: &Connection) -> Result<(), MigrateError> {
