@@ -85,7 +85,7 @@ CREATE TABLE registrations (
     job_title              text,
     organization_id        text,
     order_id               text,
-    order_number           double precision,
+    order_number           bigint,
     order_status           text,
     is_guest_registration  bigint NOT NULL,
     group_id               text,

@@ -1,6 +1,6 @@
-//! Tenant limits on PostgreSQL. A create in a network with a limit first locks the network's limits row, so racing
-//! creates on any number of servers count one after the other: 200 concurrent creates against a limit of 10 make
-//! exactly 10.
+//! Tenant limits on PostgreSQL. Every create and every change of limits first locks the network's limits row (made,
+//! all NULL, when missing, and never deleted, so there is always a row to lock): racing creates on any number of
+//! servers count one after the other, and a limit set while creates run is counted by all that follow it.
 
 use async_trait::async_trait;
 
@@ -11,8 +11,14 @@ use crate::domain::limits::{self, Held, NetworkLimits, Usage};
 use crate::error::Result;
 use crate::store::Limits;
 
-/// A network's limits (none set: no limit), its row locked until the transaction ends when `lock`.
+/// A network's limits (none set: no limit), its row locked until the transaction ends when `lock` (the row is
+/// made first if missing, so the lock is taken even where no limit was ever set).
 async fn get(tx: &Tx<'_>, network: &NetworkId, lock: bool) -> std::result::Result<NetworkLimits, Failure> {
+    if lock {
+        let make =
+            tx.prepare_cached("INSERT INTO network_limits (network_id) VALUES ($1) ON CONFLICT DO NOTHING").await?;
+        tx.execute(&make, &[&network.as_str()]).await?;
+    }
     let sql = if lock {
         "SELECT max_tickets, max_registrations, max_function_tickets FROM network_limits WHERE network_id = $1 \
          FOR UPDATE"
@@ -27,12 +33,8 @@ async fn get(tx: &Tx<'_>, network: &NetworkId, lock: bool) -> std::result::Resul
     }))
 }
 
-/// Sets a network's limits; limits that are all none leave no row behind.
+/// Sets a network's limits (the row stays when they are all none: it is what creates lock).
 async fn set(tx: &Tx<'_>, network: &NetworkId, limits: &NetworkLimits) -> std::result::Result<(), Failure> {
-    if *limits == NetworkLimits::default() {
-        tx.execute("DELETE FROM network_limits WHERE network_id = $1", &[&network.as_str()]).await?;
-        return Ok(());
-    }
     tx.execute(
         "INSERT INTO network_limits (network_id, max_tickets, max_registrations, max_function_tickets) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (network_id) DO UPDATE SET max_tickets = excluded.max_tickets, \
@@ -62,14 +64,24 @@ async fn usage(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<Usage, F
     })
 }
 
-/// Refuses one more record of `held` past the network's limit. The limits row is locked first, so the count read
-/// after it includes every create that held the lock before.
-pub(super) async fn check_room(tx: &Tx<'_>, network: &NetworkId, held: Held) -> std::result::Result<(), Failure> {
-    let set = get(tx, network, true).await?;
-    if set.of(held).is_none() {
+/// Locks the network's limits for a create: until the transaction ends, other creates and changes of limits in
+/// the network wait, so what the create reads next (a duplicate, a count) is not raced.
+pub(super) async fn lock(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<NetworkLimits, Failure> {
+    get(tx, network, true).await
+}
+
+/// Refuses one more record of `held` past the network's limit, read under [`lock`]: the count includes every
+/// create that held the lock before.
+pub(super) async fn check_room(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    locked: &NetworkLimits,
+    held: Held,
+) -> std::result::Result<(), Failure> {
+    if locked.of(held).is_none() {
         return Ok(());
     }
-    Ok(limits::check_room(&set, held, count(tx, network, held).await?)?)
+    Ok(limits::check_room(locked, held, count(tx, network, held).await?)?)
 }
 
 #[async_trait]

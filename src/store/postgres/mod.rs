@@ -187,6 +187,17 @@ impl ToSql for Cell {
         ty: &Type,
         out: &mut bytes::BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // A value goes only into a column of its own kind: an integer's bytes read as a float would be a silent
+        // corruption, so a mismatch is an error.
+        let fits = match self {
+            Cell::Null => true,
+            Cell::Int(_) => *ty == Type::INT8,
+            Cell::Real(_) => *ty == Type::FLOAT8,
+            Cell::Text(_) => <String as ToSql>::accepts(ty),
+        };
+        if !fits {
+            return Err(format!("{self:?} does not fit a column of type {ty}").into());
+        }
         match self {
             Cell::Null => Ok(IsNull::Yes),
             Cell::Int(v) => v.to_sql(ty, out),

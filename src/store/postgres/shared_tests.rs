@@ -73,7 +73,9 @@ async fn tickets_written_on_one_server_read_the_same_on_the_other() {
     let gone = b.ticket(&scope(), &product("t1")).await.unwrap_err();
     assert!(matches!(gone, Error::NotFound { .. }), "{gone:?}");
     let other = NetworkScope::for_tests("net-b", "token-2");
-    assert!(b.ticket(&other, &product("t1")).await.is_err());
+    a.create_ticket(&scope(), ticket("t1", json!({}))).await.unwrap();
+    let elsewhere = b.ticket(&other, &product("t1")).await.unwrap_err();
+    assert!(matches!(elsewhere, Error::NotFound { .. }), "another network's ticket is not found: {elsewhere:?}");
 }
 
 #[tokio::test]
@@ -128,8 +130,11 @@ async fn of_racing_creates_on_two_servers_one_wins_and_a_limit_is_exact() {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         tokio::spawn(async move { store.create_ticket(&scope(), ticket(&format!("t{i}"), json!({}))).await })
     });
-    let made = futures_util::future::join_all(races).await.into_iter().filter(|o| matches!(o, Ok(Ok(_)))).count();
-    assert_eq!(made, 9, "the limit of 10 counts the ticket made before");
+    let outcomes: Vec<_> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 9, "the limit of 10 counts the ticket made before");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert!(matches!(refused, Error::TenantLimit { value: 10, .. }), "{refused:?}");
+    }
     let (limits, usage) = b.network_limits(&scope()).await.unwrap();
     assert_eq!((limits.max_tickets, usage.tickets), (Some(10), 10));
 }
@@ -157,4 +162,39 @@ async fn a_token_made_on_one_server_is_read_and_revoked_on_the_other() {
     assert_eq!(a.revoke_token("tok-1".into()).await.unwrap(), first, "revoking twice keeps the first time");
     assert_eq!(a.tokens().await.unwrap()[0].1.revoked_at, Some(first));
     assert!(matches!(a.revoke_token("nope".into()).await.unwrap_err(), Error::NotFound { .. }));
+}
+
+#[tokio::test]
+async fn limits_set_at_once_on_two_servers_are_both_kept_and_bind_creates_racing_them() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    // A network that never had limits: both changes land, neither overwrites the other.
+    let here = scope();
+    let (first, second) = tokio::join!(
+        a.change_network_limits(&here, vec![(Held::Tickets, Some(3))]),
+        b.change_network_limits(&here, vec![(Held::Registrations, Some(5))]),
+    );
+    first.unwrap();
+    second.unwrap();
+    let (limits, _) = a.network_limits(&scope()).await.unwrap();
+    assert_eq!((limits.max_tickets, limits.max_registrations), (Some(3), Some(5)));
+
+    // Creates racing the first limit of another network never end above it.
+    let other = NetworkScope::for_tests("net-c", "token-3");
+    let creates = (0..12).map(|i| {
+        let (store, scope) = (if i % 2 == 0 { a.clone() } else { b.clone() }, other.clone());
+        tokio::spawn(async move { store.create_ticket(&scope, ticket(&format!("c{i}"), json!({}))).await })
+    });
+    let limiting = a.change_network_limits(&other, vec![(Held::Tickets, Some(2))]);
+    let (outcomes, limited) = tokio::join!(futures_util::future::join_all(creates), limiting);
+    let (_, usage_when_set) = limited.unwrap();
+    let made = outcomes.into_iter().filter(|o| matches!(o, Ok(Ok(_)))).count() as i64;
+    let (_, usage) = b.network_limits(&other).await.unwrap();
+    assert_eq!(usage.tickets, made);
+    assert!(
+        usage.tickets <= usage_when_set.tickets.max(2),
+        "{} made, {} when the limit was set",
+        made,
+        usage_when_set.tickets
+    );
 }

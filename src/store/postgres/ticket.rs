@@ -44,13 +44,14 @@ async fn create(
     ticket: Ticket,
     sys: Sys,
 ) -> std::result::Result<StoredTicket, Failure> {
-    let duplicate = || Conflict::Duplicate { resource: "ticket", id: ticket.product_id.to_string() };
+    // Under the network's limits lock, racing creates come one after the other: the second sees the first's row.
+    let limits = super::limits::lock(tx, network).await?;
     if find(tx, network, ticket.product_id.as_str(), false).await?.is_some() {
-        return Err(duplicate().into());
+        return Err(Conflict::Duplicate { resource: "ticket", id: ticket.product_id.to_string() }.into());
     }
-    super::limits::check_room(tx, network, Held::Tickets).await?;
+    super::limits::check_room(tx, network, &limits, Held::Tickets).await?;
     let stored = StoredTicket { ticket, sold: 0, sys };
-    // Of racing creates on any server, the constraint lets one in.
+    // The constraint stands behind the lock.
     if !insert(tx, "tickets", &ticket_row(network, &stored)?).await? {
         return Err(Conflict::Duplicate { resource: "ticket", id: stored.ticket.product_id.to_string() }.into());
     }

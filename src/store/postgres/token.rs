@@ -36,7 +36,8 @@ async fn all(tx: &Tx<'_>) -> std::result::Result<Vec<([u8; 32], TokenInfo)>, Fai
     let rows = tx
         .query(
             "SELECT t.id, t.name, t.secret_hash, t.created_at, t.expires_at, t.revoked_at, \
-             coalesce(array_agg(g.permission || '@' || g.scope) FILTER (WHERE g.token_id IS NOT NULL), '{}') \
+             coalesce(array_agg(g.permission || '@' || g.scope ORDER BY g.permission, g.scope) \
+             FILTER (WHERE g.token_id IS NOT NULL), '{}') \
              FROM tokens t LEFT JOIN token_grants g ON g.token_id = t.id \
              GROUP BY t.id ORDER BY t.created_at, t.id",
             &[],
