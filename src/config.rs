@@ -87,8 +87,6 @@ pub struct Config {
     pub synchronous: Synchronous,
     /// Read-only connections, each on its own thread.
     pub readers: usize,
-    /// PostgreSQL connections kept open (PostgreSQL stores only).
-    pub pool_size: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,
 }
@@ -107,7 +105,6 @@ impl Default for Config {
             rates: RateLimits::default(),
             synchronous: Synchronous::Full,
             readers: 4,
-            pool_size: 16,
             bootstrap_token: None,
         }
     }

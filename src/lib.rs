@@ -82,10 +82,9 @@ pub async fn open_store(config: &Config) -> Result<SharedStore, StartError> {
                 .map_err(|e| StartError::Setup(error::Error::Internal(e.to_string())))??;
             Ok(Arc::new(store))
         }
-        Db::Postgres(url) => {
-            // The PostgreSQL store keeps tickets, tokens and limits so far; records come next, and until then the
-            // server does not start on it.
-            let _ = (url, config.pool_size);
+        // The PostgreSQL store keeps tickets, tokens and limits so far; records come next, and until then the server
+        // does not start on it.
+        Db::Postgres(_) => {
             Err(StartError::Config("a PostgreSQL store is not available yet: --db must name a SQLite file".into()))
         }
     }

@@ -79,4 +79,6 @@ pub fn bad_cursor() -> Vec<FieldError> {
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;

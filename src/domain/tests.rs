@@ -7,11 +7,12 @@
 
 use serde_json::{Value, json};
 
+use super::fixtures::{self, function_ticket, ticket};
 use super::function_ticket::{FunctionTicket, FunctionTicketId, StoredFunctionTicket};
 use super::ids::ActorId;
 use super::registration::{self, MAX_NUMBER, Registration, RegistrationId, StoredRegistration};
 use super::sys::{Sys, check_version};
-use super::ticket::{StoredTicket, Ticket, TicketPlace, TicketQuery};
+use super::ticket::{StoredTicket, TicketPlace, TicketQuery};
 use super::time::{self, Timestamp};
 use crate::error::{Conflict, Error};
 
@@ -19,50 +20,16 @@ fn actor() -> ActorId {
     ActorId::new("token-1")
 }
 
-/// A valid ticket object, with `extra` members laid over it.
-fn ticket_json(product_id: &str, extra: Value) -> Value {
-    let mut t = json!({
-        "productId": product_id,
-        "eventName": "Summit",
-        "eventStartDate": "2026-05-01T09:00:00Z",
-        "eventEndDate": "2026-05-03T18:00:00Z",
-        "ticketType": "single",
-        "ticketName": "Standard",
-        "price": 50
-    });
-    for (k, v) in extra.as_object().expect("an object") {
-        t[k] = v.clone();
-    }
-    t
-}
-
-fn ticket(product_id: &str, extra: Value) -> Ticket {
-    Ticket::from_json("ticket", &ticket_json(product_id, extra)).expect("a valid ticket").ticket
-}
-
 fn stored_ticket(product_id: &str, extra: Value, sold: i64) -> StoredTicket {
     StoredTicket { ticket: ticket(product_id, extra), sold, sys: Sys::new(&actor()) }
 }
 
 fn registration(extra: Value) -> Registration {
-    let mut r = json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": "c1", "typeId": "t1", "packageId": "p1"});
-    for (k, v) in extra.as_object().expect("an object") {
-        r[k] = v.clone();
-    }
-    Registration::from_json("registration", &r).expect("a valid registration").registration
+    fixtures::registration("c1", extra)
 }
 
 fn stored_registration(registration: Registration) -> StoredRegistration {
     StoredRegistration { id: RegistrationId::parse("reg-1").unwrap(), number: 1, registration, sys: Sys::new(&actor()) }
-}
-
-fn function_ticket(extra: Value) -> FunctionTicket {
-    let mut t =
-        json!({"name": "Gala seat", "eventId": "ev1", "functionId": "gala", "contactId": "c1", "status": "active"});
-    for (k, v) in extra.as_object().expect("an object") {
-        t[k] = v.clone();
-    }
-    FunctionTicket::from_json("functionTicket", &t).expect("a valid function ticket").ticket
 }
 
 fn stored_function_ticket(ticket: FunctionTicket) -> StoredFunctionTicket {

@@ -109,7 +109,6 @@ pub fn migrations(schema: &'static str) -> Vec<(i64, &'static str)> {
 /// A row as read, by column name.
 pub trait Columns {
     fn int(&self, name: &str) -> Result<Option<i64>>;
-    fn real(&self, name: &str) -> Result<Option<f64>>;
     fn text(&self, name: &str) -> Result<Option<String>>;
     /// A JSON text column, parsed (without copying the text where the store can).
     fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T>;
@@ -128,7 +127,7 @@ fn text(row: &impl Columns, name: &str) -> Result<String> {
 }
 
 /// The sys columns of a row.
-pub fn sys_columns(sys: &Sys) -> [(&'static str, Cell); 5] {
+fn sys_columns(sys: &Sys) -> [(&'static str, Cell); 5] {
     [
         ("sys_version", sys.version.into()),
         ("sys_created_at", sys.created_at.timestamp_millis().into()),
@@ -312,4 +311,16 @@ pub fn function_ticket_from(row: &impl Columns) -> Result<(Position, StoredFunct
             sys: sys_from(row)?,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_schemas_number_their_migrations_from_one_without_gaps() {
+        for schema in [crate::store::sqlite::SCHEMA, crate::store::postgres::SCHEMA] {
+            let numbers: Vec<i64> = super::migrations(schema).iter().map(|(n, _)| *n).collect();
+            assert!(!numbers.is_empty());
+            assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
+        }
+    }
 }

@@ -162,7 +162,7 @@ impl PostgresStore {
             .map_err(failed)?;
         let current: i64 =
             tx.query_opt("SELECT version FROM schema_version", &[]).await.map_err(failed)?.map_or(0, |r| r.get(0));
-        let all = migrations();
+        let all = super::rows::migrations(SCHEMA);
         let supported = all.last().map_or(0, |(n, _)| *n);
         if current > supported {
             return Err(OpenError::TooNew { found: current, supported });
@@ -174,11 +174,6 @@ impl PostgresStore {
         }
         tx.commit().await.map_err(failed)
     }
-}
-
-/// The schema's migrations, numbered from 1, as (number, SQL).
-pub fn migrations() -> Vec<(i64, &'static str)> {
-    super::rows::migrations(SCHEMA)
 }
 
 impl ToSql for Cell {
@@ -218,10 +213,6 @@ pub(super) struct Named<'a>(pub &'a PgRow);
 
 impl Columns for Named<'_> {
     fn int(&self, name: &str) -> Result<Option<i64>> {
-        self.0.try_get(name).map_err(|e| internal(&e))
-    }
-
-    fn real(&self, name: &str) -> Result<Option<f64>> {
         self.0.try_get(name).map_err(|e| internal(&e))
     }
 
@@ -313,15 +304,3 @@ pub(super) async fn record_changes(
 
 #[cfg(test)]
 mod shared_tests;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrations_are_numbered_from_one_without_gaps() {
-        let numbers: Vec<i64> = migrations().iter().map(|(n, _)| *n).collect();
-        assert!(!numbers.is_empty());
-        assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
-    }
-}

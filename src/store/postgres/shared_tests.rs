@@ -9,9 +9,8 @@ use serde_json::json;
 
 use super::PostgresStore;
 use crate::auth::{Grant, NetworkScope, TokenInfo};
-use crate::domain::ids::ProductId;
+use crate::domain::fixtures::{product, ticket};
 use crate::domain::limits::Held;
-use crate::domain::ticket::Ticket;
 use crate::domain::time;
 use crate::error::{Conflict, Error};
 use crate::store::{Limits, TicketChange, TicketChanges, Tickets, Tokens};
@@ -38,21 +37,6 @@ async fn two_servers() -> Option<(cluster::Cluster, PostgresStore, PostgresStore
 
 fn scope() -> NetworkScope {
     NetworkScope::for_tests("net-a", "token-1")
-}
-
-fn ticket(product_id: &str, extra: serde_json::Value) -> Ticket {
-    let mut t = json!({
-        "productId": product_id, "eventName": "Summit", "eventStartDate": "2026-05-01T09:00:00Z",
-        "eventEndDate": "2026-05-03T18:00:00Z", "ticketType": "single", "ticketName": "Standard", "price": 50
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        t[k] = v.clone();
-    }
-    Ticket::from_json("ticket", &t).expect("a valid ticket").ticket
-}
-
-fn product(id: &str) -> ProductId {
-    ProductId::parse(id).unwrap()
 }
 
 #[tokio::test]

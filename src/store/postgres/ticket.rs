@@ -2,6 +2,7 @@
 //! network's ticket generation as its last statement ([`record_changes`]).
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 
 use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, transaction, update};
 use crate::auth::NetworkScope;
@@ -21,7 +22,7 @@ fn not_found(id: &ProductId) -> Error {
 
 /// One ticket of a network, if it exists; its row locked until the transaction ends when `lock`.
 pub(super) async fn find(
-    tx: &Tx<'_>,
+    db: &impl GenericClient,
     network: &NetworkId,
     id: &str,
     lock: bool,
@@ -31,8 +32,8 @@ pub(super) async fn find(
     } else {
         concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE network_id = $1 AND product_id = $2")
     };
-    let statement = tx.prepare_cached(sql).await?;
-    match tx.query_opt(&statement, &[&network.as_str(), &id]).await? {
+    let statement = db.prepare_cached(sql).await?;
+    match db.query_opt(&statement, &[&network.as_str(), &id]).await? {
         Some(row) => Ok(Some(ticket_from(&Named(&row))?)),
         None => Ok(None),
     }
@@ -84,10 +85,10 @@ async fn delete(tx: &Tx<'_>, network: &NetworkId, id: &ProductId) -> std::result
 }
 
 /// The network's generation and the oldest one whose changes are still kept.
-async fn generation(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<(i64, i64), Failure> {
+async fn generation(db: &impl GenericClient, network: &NetworkId) -> std::result::Result<(i64, i64), Failure> {
     let statement =
-        tx.prepare_cached("SELECT generation, kept_after FROM ticket_generations WHERE network_id = $1").await?;
-    Ok(tx.query_opt(&statement, &[&network.as_str()]).await?.map_or((0, 0), |r| (r.get(0), r.get(1))))
+        db.prepare_cached("SELECT generation, kept_after FROM ticket_generations WHERE network_id = $1").await?;
+    Ok(db.query_opt(&statement, &[&network.as_str()]).await?.map_or((0, 0), |r| (r.get(0), r.get(1))))
 }
 
 /// Every ticket of a network, by productId.
@@ -120,10 +121,24 @@ async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::r
              ORDER BY product_id",
         )
         .await?;
-    let mut changes = Vec::new();
-    for row in tx.query(&statement, &[&network.as_str(), &since]).await? {
-        let product: String = row.get(0);
-        changes.push(match find(tx, network, &product, false).await? {
+    let changed: Vec<String> =
+        tx.query(&statement, &[&network.as_str(), &since]).await?.iter().map(|r| r.get(0)).collect();
+    // Each changed ticket as it is now, in one query; one that is not there any more was removed.
+    let statement = tx
+        .prepare_cached(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE network_id = $1 AND product_id = ANY($2) ORDER BY product_id"
+        ))
+        .await?;
+    let mut now = tx.query(&statement, &[&network.as_str(), &changed]).await?.into_iter().peekable();
+    let mut changes = Vec::with_capacity(changed.len());
+    for product in changed {
+        let upserted = match now.next_if(|row| row.get::<_, &str>("product_id") == product) {
+            Some(row) => Some(ticket_from(&Named(&row))?),
+            None => None,
+        };
+        changes.push(match upserted {
             Some(t) => TicketChange::Upserted(Box::new(t)),
             None => TicketChange::Removed(ProductId::parse(&product).map_err(Error::Internal)?),
         });
@@ -148,13 +163,15 @@ impl Tickets for PostgresStore {
     }
 
     async fn ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<StoredTicket> {
-        transaction!(self, |tx| find(&tx, scope.network(), id.as_str(), false)
-            .await?
-            .ok_or_else(|| not_found(id).into()))
+        // One statement: on a connection of the pool, without a transaction around it.
+        let db = self.client().await?;
+        find(&db, scope.network(), id.as_str(), false).await?.ok_or_else(|| not_found(id))
     }
 
+    /// Asked before every ticket list: one statement, one round trip.
     async fn ticket_generation(&self, scope: &NetworkScope) -> Result<u64> {
-        transaction!(self, |tx| Ok(generation(&tx, scope.network()).await?.0 as u64))
+        let db = self.client().await?;
+        Ok(generation(&db, scope.network()).await?.0 as u64)
     }
 
     async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges> {

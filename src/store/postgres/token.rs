@@ -1,6 +1,7 @@
 //! Tokens and their grants on PostgreSQL.
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 
 use super::{Failure, PostgresStore, Tx, transaction};
 use crate::auth::TokenInfo;
@@ -32,8 +33,8 @@ async fn insert(tx: &Tx<'_>, info: &TokenInfo, secret_hash: &[u8; 32]) -> std::r
 }
 
 /// Every token with the hash of its secret, oldest first.
-async fn all(tx: &Tx<'_>) -> std::result::Result<Vec<([u8; 32], TokenInfo)>, Failure> {
-    let rows = tx
+async fn all(db: &impl GenericClient) -> std::result::Result<Vec<([u8; 32], TokenInfo)>, Failure> {
+    let rows = db
         .query(
             "SELECT t.id, t.name, t.secret_hash, t.created_at, t.expires_at, t.revoked_at, \
              coalesce(array_agg(g.permission || '@' || g.scope ORDER BY g.permission, g.scope) \
@@ -90,11 +91,13 @@ impl Tokens for PostgresStore {
     }
 
     async fn tokens(&self) -> Result<Vec<([u8; 32], TokenInfo)>> {
-        transaction!(self, |tx| all(&tx).await)
+        Ok(all(&self.client().await?).await?)
     }
 
     async fn any_token(&self) -> Result<bool> {
-        transaction!(self, |tx| Ok(tx.query_one("SELECT EXISTS (SELECT 1 FROM tokens)", &[]).await?.get::<_, bool>(0)))
+        let db = self.client().await?;
+        let row = db.query_one("SELECT EXISTS (SELECT 1 FROM tokens)", &[]).await.map_err(Failure::from)?;
+        Ok(row.get(0))
     }
 
     async fn revoke_token(&self, token_id: String) -> Result<time::Timestamp> {

@@ -6,7 +6,6 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Row;
 use super::list::{self, Listed};
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, ContactId, NetworkId};
@@ -56,10 +55,6 @@ fn check_registration(conn: &Connection, network: &NetworkId, ticket: &FunctionT
     ticket.check_registration_event(id, &event).map_err(|e| Error::InvalidParams(vec![e]))
 }
 
-fn row(network: &NetworkId, t: &StoredFunctionTicket) -> Result<Row> {
-    function_ticket_row(network, t)
-}
-
 const KEY: &[&str] = &["network_id", "id"];
 
 /// Creates a function ticket; the server makes its id.
@@ -72,7 +67,7 @@ fn create(
     check_registration(conn, network, &ticket)?;
     super::limits::check_room(conn, network, Held::FunctionTickets)?;
     let stored = StoredFunctionTicket { id: FunctionTicketId::new(), ticket, sys: Sys::new(actor) };
-    super::insert(conn, "function_tickets", &row(network, &stored)?)?;
+    super::insert(conn, "function_tickets", &function_ticket_row(network, &stored)?)?;
     Ok(stored)
 }
 
@@ -95,7 +90,13 @@ fn replace(
     current.check_unlocked(Some(&next))?;
     check_registration(conn, network, &next)?;
     let stored = StoredFunctionTicket { id: current.id.clone(), ticket: next, sys: current.sys.changed(actor) };
-    super::update(conn, "function_tickets", KEY, &row(network, &current)?, &row(network, &stored)?)?;
+    super::update(
+        conn,
+        "function_tickets",
+        KEY,
+        &function_ticket_row(network, &current)?,
+        &function_ticket_row(network, &stored)?,
+    )?;
     Ok(stored)
 }
 
@@ -130,7 +131,13 @@ pub fn follow_transfer(
         current.check_unlocked(None)?;
         let ticket = FunctionTicket { contact_id: contact_id.clone(), ..current.ticket.clone() };
         let moved = StoredFunctionTicket { id: current.id.clone(), ticket, sys: current.sys.changed(actor) };
-        super::update(conn, "function_tickets", KEY, &row(network, current)?, &row(network, &moved)?)?;
+        super::update(
+            conn,
+            "function_tickets",
+            KEY,
+            &function_ticket_row(network, current)?,
+            &function_ticket_row(network, &moved)?,
+        )?;
     }
     Ok(tied.len())
 }

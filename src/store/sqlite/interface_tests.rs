@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 
 use super::{SqliteStore, Synchronous};
 use crate::auth::{Grant, NetworkScope, TokenInfo};
+use crate::domain::fixtures::{function_ticket, merged, product, registration, ticket};
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
-use crate::domain::ids::{ContactId, ProductId};
+use crate::domain::ids::ContactId;
 use crate::domain::input::Input;
 use crate::domain::limits::{Held, NetworkLimits, Usage};
 use crate::domain::registration::{
     Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
-use crate::domain::ticket::Ticket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
 use crate::store::{
@@ -47,47 +47,6 @@ fn registrations(store: &SqliteStore) -> &dyn Records<RegistrationKind> {
 
 fn seats(store: &SqliteStore) -> &dyn Records<FunctionTicketKind> {
     store
-}
-
-/// `base` with `extra`'s members laid over it.
-fn merged(mut base: Value, extra: Value) -> Value {
-    for (k, v) in extra.as_object().expect("an object") {
-        base[k] = v.clone();
-    }
-    base
-}
-
-fn ticket(product_id: &str, extra: Value) -> Ticket {
-    let base = json!({
-        "productId": product_id,
-        "eventName": "Summit",
-        "eventStartDate": "2026-05-01T09:00:00Z",
-        "eventEndDate": "2026-05-03T18:00:00Z",
-        "ticketType": "single",
-        "ticketName": "Standard",
-        "price": 50
-    });
-    Ticket::from_json("ticket", &merged(base, extra)).expect("a valid ticket").ticket
-}
-
-fn registration_json(contact_id: &str, extra: Value) -> Value {
-    let base = json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": contact_id, "typeId": "t1",
-        "packageId": "p1"});
-    merged(base, extra)
-}
-
-fn registration(contact_id: &str, extra: Value) -> Registration {
-    Registration::from_json("registration", &registration_json(contact_id, extra)).expect("valid").registration
-}
-
-fn function_ticket(extra: Value) -> FunctionTicket {
-    let base = json!({"name": "Gala seat", "eventId": "ev1", "functionId": "gala", "contactId": "c1",
-        "status": "active"});
-    FunctionTicket::from_json("functionTicket", &merged(base, extra)).expect("valid").ticket
-}
-
-fn product(id: &str) -> ProductId {
-    ProductId::parse(id).unwrap()
 }
 
 /// The conflict a call was refused with.

@@ -354,10 +354,6 @@ impl Columns for Named<'_, '_> {
         Ok(self.0.get(name)?)
     }
 
-    fn real(&self, name: &str) -> Result<Option<f64>> {
-        Ok(self.0.get(name)?)
-    }
-
     fn text(&self, name: &str) -> Result<Option<String>> {
         Ok(self.0.get(name)?)
     }
@@ -584,14 +580,9 @@ impl From<rusqlite::Error> for MigrateError {
     }
 }
 
-/// The schema's migrations, numbered from 1, as (number, SQL).
-pub fn migrations() -> Vec<(i64, &'static str)> {
-    crate::store::rows::migrations(SCHEMA)
-}
-
 fn migrate(conn: &Connection) -> Result<(), MigrateError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let all = migrations();
+    let all = crate::store::rows::migrations(SCHEMA);
     let supported = all.last().map(|(n, _)| *n).unwrap_or(0);
     if current > supported {
         return Err(MigrateError::TooNew { found: current, supported });
@@ -623,13 +614,6 @@ mod tests {
         assert_eq!(samples(&conn), 0);
         let estimates: i64 = conn.query_row("SELECT count(*) FROM sqlite_stat1", [], |r| r.get(0)).unwrap();
         assert!(estimates > 0, "the row estimates stay");
-    }
-
-    #[test]
-    fn migrations_are_numbered_from_one_without_gaps() {
-        let numbers: Vec<i64> = migrations().iter().map(|(n, _)| *n).collect();
-        assert!(!numbers.is_empty());
-        assert_eq!(numbers, (1..=numbers.len() as i64).collect::<Vec<_>>());
     }
 
     #[test]

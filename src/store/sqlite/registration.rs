@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::Value;
 
 use super::list::{self, Listed};
-use super::{Row, SqliteStore, function_ticket, ticket};
+use super::{SqliteStore, function_ticket, ticket};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{ActorId, ContactId, NetworkId, ProductId};
 use crate::domain::limits::Held;
@@ -164,10 +164,6 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
     Ok(number)
 }
 
-fn row(network: &NetworkId, r: &StoredRegistration) -> Result<Row> {
-    registration_row(network, r)
-}
-
 const KEY: &[&str] = &["network_id", "id"];
 
 fn update_row(
@@ -176,7 +172,7 @@ fn update_row(
     before: &StoredRegistration,
     after: &StoredRegistration,
 ) -> Result<()> {
-    super::update(conn, "registrations", KEY, &row(network, before)?, &row(network, after)?)
+    super::update(conn, "registrations", KEY, &registration_row(network, before)?, &registration_row(network, after)?)
 }
 
 /// Creates a registration: the server makes its id, its number (when absent) and its date (when absent).
@@ -195,7 +191,7 @@ fn create(
     change_holding(conn, network, id.as_str(), None, registration.holding().as_ref())?;
     let number = take_number(conn, network, registration.event_id.as_str(), registration.number)?;
     let stored = StoredRegistration { id, number, registration, sys: Sys::new(actor) };
-    super::insert(conn, "registrations", &row(network, &stored)?)?;
+    super::insert(conn, "registrations", &registration_row(network, &stored)?)?;
     count_total(conn, network, 1)?;
     Ok(stored)
 }

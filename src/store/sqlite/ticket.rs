@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::SqliteStore;
 use super::feed::Since;
-use super::{Row, SqliteStore};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
 use crate::domain::limits::Held;
@@ -18,10 +18,6 @@ const SELECT: &str = concat!("SELECT ", ticket_columns!(), " FROM tickets");
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTicket> {
     super::read(row, ticket_from)
-}
-
-fn row(network: &NetworkId, t: &StoredTicket) -> Result<Row> {
-    ticket_row(network, t)
 }
 
 const KEY: &[&str] = &["network_id", "product_id"];
@@ -70,7 +66,7 @@ fn create(conn: &Connection, network: &NetworkId, ticket: Ticket, actor: &ActorI
     }
     super::limits::check_room(conn, network, Held::Tickets)?;
     let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(actor) };
-    super::insert(conn, "tickets", &row(network, &stored)?)?;
+    super::insert(conn, "tickets", &ticket_row(network, &stored)?)?;
     super::touch(network, stored.ticket.product_id.as_str());
     Ok(stored)
 }
@@ -87,7 +83,7 @@ fn update(
     check_version(expected_version, current.sys.version)?;
     // A change that changes nothing writes nothing, so the kept ticket lists stay too.
     let Some(stored) = current.replaced(ticket, actor)? else { return Ok(current) };
-    super::update(conn, "tickets", KEY, &row(network, &current)?, &row(network, &stored)?)?;
+    super::update(conn, "tickets", KEY, &ticket_row(network, &current)?, &ticket_row(network, &stored)?)?;
     super::touch(network, stored.ticket.product_id.as_str());
     Ok(stored)
 }
