@@ -86,11 +86,12 @@ impl TicketFeed {
         if since < kept_after || since > generation {
             return Since::Forgotten;
         }
+        // The changes are kept in generation order: those after `since` are a tail, found by binary search.
         let products: BTreeSet<&String> = state
             .networks
             .get(network)
             .into_iter()
-            .flat_map(|l| l.changes.iter().filter(|(g, _)| *g > since).map(|(_, p)| p))
+            .flat_map(|l| l.changes.range(l.changes.partition_point(|(g, _)| *g <= since)..).map(|(_, p)| p))
             .collect();
         Since::Changed { generation, products: products.into_iter().cloned().collect() }
     }
