@@ -142,11 +142,6 @@ pub struct AdminAccess {
 }
 
 impl AdminAccess {
-    /// The token acting.
-    pub fn actor(&self) -> &ActorId {
-        &self.actor
-    }
-
     /// `all@*` may act on any network: the scope of the one an admin method names.
     pub fn scope(&self, network: NetworkId) -> NetworkScope {
         NetworkScope { network, actor: self.actor.clone() }

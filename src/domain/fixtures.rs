@@ -32,13 +32,13 @@ pub fn ticket(product_id: &str, extra: Value) -> Ticket {
 pub fn registration(contact_id: &str, extra: Value) -> Registration {
     let base = json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": contact_id, "typeId": "t1",
         "packageId": "p1"});
-    Registration::from_json("registration", &merged(base, extra)).expect("a valid registration").registration
+    Registration::from_json("registration", &merged(base, extra)).expect("a valid registration").record
 }
 
 pub fn function_ticket(extra: Value) -> FunctionTicket {
     let base = json!({"name": "Gala seat", "eventId": "ev1", "functionId": "gala", "contactId": "c1",
         "status": "active"});
-    FunctionTicket::from_json("functionTicket", &merged(base, extra)).expect("a valid function ticket").ticket
+    FunctionTicket::from_json("functionTicket", &merged(base, extra)).expect("a valid function ticket").record
 }
 
 pub fn product(id: &str) -> ProductId {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::ids::{ContactId, EventId, RecordId};
 use super::input::{Input, MAX_SAFE_INTEGER};
-use super::record::{self, Kind};
+use super::record::{self, Kind, RecordInput};
 use super::sys::{Shown, Sys};
 use crate::error::{Error, FieldError};
 
@@ -75,22 +75,18 @@ pub struct FunctionTicket {
     pub sys_locked: bool,
 }
 
-/// A function ticket read from a request.
-pub struct FunctionTicketInput {
-    pub ticket: FunctionTicket,
-    pub expected_version: Option<i64>,
-    pub id: Option<String>,
-}
-
 impl FunctionTicket {
     /// Validates a `functionTicket` object.
-    pub fn from_json(path: &str, value: &Value) -> Result<FunctionTicketInput, Vec<FieldError>> {
+    pub fn from_json(path: &str, value: &Value) -> Result<RecordInput<FunctionTicket>, Vec<FieldError>> {
         let mut input = Input::new(path, value).map_err(|e| vec![e])?;
         let fields = record::read_fields(&mut input, FIELDS);
-        let id = input.optional("id", |v| record::strict_id(v.as_str().ok_or("must be a string")?));
+        let id = input.optional("id", |v| {
+            let strict = record::strict_id(v.as_str().ok_or("must be a string")?)?;
+            RecordId::parse(&strict)
+        });
         let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.finish()?;
-        Ok(FunctionTicketInput { ticket: record::typed(path, fields)?, expected_version, id })
+        Ok(RecordInput { record: record::typed(path, fields)?, id, expected_version })
     }
 
     /// The fields worth storing: the non-default ones, in table order (read back, the others take their defaults).
@@ -184,7 +180,7 @@ mod tests {
     fn requires_its_fields_and_the_strict_id_pattern() {
         let ok =
             json!({"name": "Gala seat", "eventId": "ev1", "functionId": "gala", "contactId": "c1", "status": "active"});
-        let t = FunctionTicket::from_json("functionTicket", &ok).unwrap().ticket;
+        let t = FunctionTicket::from_json("functionTicket", &ok).unwrap().record;
         assert_eq!((t.custom_field_values.len(), t.registration_id.as_deref()), (0, None));
         assert_eq!(Value::Object(t.stored_fields()), ok, "only the required fields are stored");
         let bad = json!({"name": "", "eventId": "ev.1", "functionId": "g", "contactId": "c1", "status": "pending",
@@ -205,13 +201,13 @@ mod tests {
         let mut input = Input::new("functionTicket", &full).unwrap();
         let canonical = record::read_fields(&mut input, FIELDS);
         input.finish().unwrap();
-        let t = FunctionTicket::from_json("functionTicket", &full).unwrap().ticket;
+        let t = FunctionTicket::from_json("functionTicket", &full).unwrap().record;
         let members = record::to_object(&t);
         assert!(members.keys().map(String::as_str).eq(FIELDS.iter().map(|(name, _)| *name)), "{:?}", members.keys());
         assert_eq!(members, canonical);
         assert_eq!(serde_json::to_string(&t).unwrap(), serde_json::to_string(&canonical).unwrap());
         assert_eq!(t.stored_fields(), members, "fully populated: every member differs from its default");
-        assert_eq!(FunctionTicket::from_json("functionTicket", &Value::Object(members)).unwrap().ticket, t);
+        assert_eq!(FunctionTicket::from_json("functionTicket", &Value::Object(members)).unwrap().record, t);
         let stored = serde_json::to_string(&t.stored_fields()).unwrap();
         assert_eq!(serde_json::from_str::<FunctionTicket>(&stored).unwrap(), t);
         for (i, &name) in STATUSES.iter().enumerate() {

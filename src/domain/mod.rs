@@ -16,9 +16,6 @@ pub mod sys;
 pub mod ticket;
 pub mod time;
 
-use serde_json::{Map, Value};
-
-use crate::error::FieldError;
 use input::Input;
 
 /// Most items one page may hold.
@@ -54,28 +51,10 @@ impl Page {
         Page { limit, cursor, fields }
     }
 
-    /// Whether an item's member `name` is kept: `fields` names it, or it is the item's id, or no `fields` was sent.
-    pub fn keeps(&self, name: &str, id_field: &str) -> bool {
-        self.trimming(id_field).is_none_or(|keep| keep(name))
-    }
-
     /// Which members of an item are kept, when a `fields` list was sent (`None`: every member).
     pub fn trimming<'a>(&'a self, id_field: &'a str) -> Option<impl Fn(&str) -> bool + 'a> {
         self.fields.as_ref().map(|fields| move |name: &str| name == id_field || fields.iter().any(|f| f == name))
     }
-
-    /// Keeps only the requested members of an item (and always `id_field`).
-    pub fn trim(&self, item: Map<String, Value>, id_field: &str) -> Map<String, Value> {
-        if self.fields.is_none() {
-            return item;
-        }
-        item.into_iter().filter(|(k, _)| self.keeps(k, id_field)).collect()
-    }
-}
-
-/// A problem with the `cursor` member.
-pub fn bad_cursor() -> Vec<FieldError> {
-    vec![FieldError::new("cursor", "is not a cursor this list handed out")]
 }
 
 #[cfg(test)]

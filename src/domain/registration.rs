@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::ids::{ContactId, EventId, ProductId, RecordId};
 use super::input::{self, Input, MAX_SAFE_INTEGER};
 use super::money::Cents;
-use super::record;
+use super::record::{self, RecordInput};
 pub use super::record::{Kind, check, reference};
 use super::sys::{Shown, Sys};
 use super::time::{self, Timestamp};
@@ -244,14 +244,6 @@ pub struct Registration {
     pub number: Option<i64>,
 }
 
-/// A registration read from a request, with the `sysVersion` the client expects (if any).
-pub struct RegistrationInput {
-    pub registration: Registration,
-    pub expected_version: Option<i64>,
-    /// The `id` member, when the client sent one (refused on create, must match on update).
-    pub id: Option<String>,
-}
-
 /// The largest registration number, made or given: numbers fit the 32-bit integers clients keep them in.
 pub const MAX_NUMBER: i64 = i32::MAX as i64;
 
@@ -298,16 +290,16 @@ const SERVER_MADE: &[&str] = &["id", "number"];
 
 impl Registration {
     /// Validates a `registration` object; `path` names it in errors.
-    pub fn from_json(path: &str, value: &Value) -> Result<RegistrationInput, Vec<FieldError>> {
+    pub fn from_json(path: &str, value: &Value) -> Result<RecordInput<Registration>, Vec<FieldError>> {
         let mut input = Input::new(path, value).map_err(|e| vec![e])?;
         let fields = record::read_fields(&mut input, FIELDS);
-        let id = input.optional("id", |v| reference(v.as_str().ok_or("must be a string")?));
+        let id = input.optional("id", |v| RecordId::parse(v.as_str().ok_or("must be a string")?));
         let number = input.optional_int("number", 1, MAX_NUMBER);
         let expected_version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
         input.accept(SERVER_MADE);
         input.finish()?;
-        let registration = Registration { number, ..record::typed(path, fields)? };
-        Ok(RegistrationInput { registration, expected_version, id })
+        let record = Registration { number, ..record::typed(path, fields)? };
+        Ok(RecordInput { record, id, expected_version })
     }
 
     /// The fields worth storing: the non-default ones, in table order (read back, the others take their defaults).
@@ -695,7 +687,7 @@ mod tests {
 
     #[test]
     fn the_struct_has_the_fields_of_the_table_in_order() {
-        let r = Registration::from_json("registration", &full()).unwrap().registration;
+        let r = Registration::from_json("registration", &full()).unwrap().record;
         let members = record::to_object(&r);
         assert!(members.keys().map(String::as_str).eq(FIELDS.iter().map(|(name, _)| *name)), "{:?}", members.keys());
         assert_eq!(r.stored_fields(), members, "fully populated: every member differs from its default");
@@ -709,19 +701,19 @@ mod tests {
             let mut input = Input::new("registration", &sent).unwrap();
             let canonical = record::read_fields(&mut input, FIELDS);
             input.finish().unwrap();
-            let r = Registration::from_json("registration", &sent).unwrap().registration;
+            let r = Registration::from_json("registration", &sent).unwrap().record;
             assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&canonical).unwrap());
             let stored = serde_json::to_string(&r.stored_fields()).unwrap();
             assert_eq!(stored, serde_json::to_string(&record::compact(canonical, FIELDS)).unwrap());
             let shown = serde_json::to_value(&r).unwrap();
-            assert_eq!(Registration::from_json("registration", &shown).unwrap().registration, r, "{shown}");
+            assert_eq!(Registration::from_json("registration", &shown).unwrap().record, r, "{shown}");
             assert_eq!(serde_json::from_str::<Registration>(&stored).unwrap(), r, "{stored}");
         }
     }
 
     #[test]
     fn a_minimal_registration_gets_defaults() {
-        let r = Registration::from_json("registration", &valid()).unwrap().registration;
+        let r = Registration::from_json("registration", &valid()).unwrap().record;
         assert_eq!(r.status, RegistrationStatus::Active);
         assert_eq!((r.sessions.len(), r.is_guest_registration, r.city.as_deref()), (0, false, None));
         assert_eq!(Value::Object(r.stored_fields()), valid(), "only the required fields are stored");
@@ -736,7 +728,7 @@ mod tests {
         sent["orderTotal"] = json!(19.99);
         sent["date"] = json!(1777658400000i64);
         let read: Registration = serde_json::from_str(stored).unwrap();
-        assert_eq!(read, Registration::from_json("r", &sent).unwrap().registration);
+        assert_eq!(read, Registration::from_json("r", &sent).unwrap().record);
     }
 
     #[test]
@@ -775,17 +767,10 @@ mod tests {
     }
 
     #[test]
-    fn numbers_stop_at_the_maximum() {
-        assert_eq!(next_number("ev", 0), Ok(1));
-        assert_eq!(next_number("ev", MAX_NUMBER - 1), Ok(MAX_NUMBER));
-        for used_up in [MAX_NUMBER, MAX_NUMBER + 1] {
-            let e = next_number("ev", used_up).unwrap_err();
-            assert_eq!(e.field, "registration.number");
-            assert!(e.message.contains("used up"), "{}", e.message);
-        }
+    fn a_given_number_stops_at_the_maximum() {
         let mut v = valid();
         v["number"] = json!(MAX_NUMBER);
-        assert_eq!(Registration::from_json("r", &v).unwrap().registration.number, Some(MAX_NUMBER));
+        assert_eq!(Registration::from_json("r", &v).unwrap().record.number, Some(MAX_NUMBER));
         v["number"] = json!(MAX_NUMBER + 1);
         assert!(Registration::from_json("r", &v).is_err());
     }
@@ -793,12 +778,12 @@ mod tests {
     #[test]
     fn only_active_registrations_with_a_ticket_hold_one() {
         let mut v = valid();
-        assert_eq!(Registration::from_json("r", &v).unwrap().registration.holding(), None);
+        assert_eq!(Registration::from_json("r", &v).unwrap().record.holding(), None);
         v["productId"] = json!("vip");
-        let held = Registration::from_json("r", &v).unwrap().registration.holding().unwrap();
+        let held = Registration::from_json("r", &v).unwrap().record.holding().unwrap();
         assert_eq!((held.product_id.as_str(), held.contact_id.as_str()), ("vip", "c1"));
         v["status"] = json!("cancelled");
-        assert_eq!(Registration::from_json("r", &v).unwrap().registration.holding(), None);
+        assert_eq!(Registration::from_json("r", &v).unwrap().record.holding(), None);
     }
 
     fn slot(start: i64, end: i64) -> Slot {

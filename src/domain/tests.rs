@@ -140,9 +140,16 @@ fn made_numbers_count_up_to_the_maximum_and_no_further() {
         assert_eq!(last, expected);
     }
     assert_eq!(registration::next_number("ev1", MAX_NUMBER - 1), Ok(MAX_NUMBER));
-    let used_up = registration::next_number("ev1", MAX_NUMBER).unwrap_err();
-    assert_eq!(used_up.field, "registration.number");
-    assert!(used_up.message.contains("ev1") && used_up.message.contains("give a free number"), "{}", used_up.message);
+    for last in [MAX_NUMBER, MAX_NUMBER + 1] {
+        let used_up = registration::next_number("ev1", last).unwrap_err();
+        assert_eq!(used_up.field, "registration.number");
+        assert!(used_up.message.contains("used up"), "{}", used_up.message);
+        assert!(
+            used_up.message.contains("ev1") && used_up.message.contains("give a free number"),
+            "{}",
+            used_up.message
+        );
+    }
 }
 
 #[test]
@@ -304,7 +311,7 @@ fn page(
 ) -> (Vec<String>, usize, Option<TicketPlace>) {
     // `select` reads the tickets in ascending order of the query's place, as the kept orderings hold them.
     let mut sorted = list.to_vec();
-    sorted.sort_by(|a, b| q.place(a).cmp(&q.place(b)));
+    sorted.sort_by(|a, b| q.order_by.place(a).cmp(&q.order_by.place(b)));
     let s = q.select(sorted.as_slice(), after, now());
     let ids = s.items.iter().map(|&i| sorted[i].ticket.product_id.to_string()).collect();
     (ids, s.count, s.next)

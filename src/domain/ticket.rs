@@ -309,6 +309,11 @@ impl TicketOrder {
             TicketOrder::LastModified => t.sys.last_modified_at.timestamp_millis(),
         }
     }
+
+    /// A ticket's place in this ordering, ascending: its sort key, ties broken by productId.
+    pub fn place(self, t: &StoredTicket) -> (i64, &str) {
+        (self.key(t), t.ticket.product_id.as_str())
+    }
 }
 
 /// The filters, ordering and paging of `ticket.getPurchasableTickets`.
@@ -333,7 +338,7 @@ pub struct TicketPlace {
     pub product_id: String,
 }
 
-/// Tickets in ascending order of a query's [`place`](TicketQuery::place), by index.
+/// Tickets in ascending order of a query's [`place`](TicketOrder::place), by index.
 pub trait InOrder {
     /// How many tickets there are.
     fn size(&self) -> usize;
@@ -447,11 +452,6 @@ impl TicketQuery {
         format!("{}:{}", self.order_by.name(), if self.descending { "desc" } else { "asc" })
     }
 
-    /// A ticket's place in the query's ordering: its sort key, ties broken by productId.
-    pub fn place<'a>(&self, t: &'a StoredTicket) -> (i64, &'a str) {
-        (self.order_by.key(t), t.ticket.product_id.as_str())
-    }
-
     /// Whether the query filters nothing out.
     pub fn is_unfiltered(&self) -> bool {
         self.product_ids.is_none()
@@ -469,7 +469,7 @@ impl TicketQuery {
     /// indexes into it. Without filters only the page is looked at, whatever the number of tickets.
     pub fn select(&self, sorted: &(impl InOrder + ?Sized), after: Option<&TicketPlace>, now: Timestamp) -> Selection {
         let len = sorted.size();
-        let place = |i: usize| self.place(sorted.ticket(i));
+        let place = |i: usize| self.order_by.place(sorted.ticket(i));
         let limit = self.page.limit.unwrap_or(usize::MAX);
         let after = after.map(|a| (a.key, a.product_id.as_str()));
         let mut items = Vec::new();

@@ -4,7 +4,6 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::bad_cursor;
 use crate::domain::ticket::{TicketPlace, TicketQuery};
 use crate::error::{Error, FieldError, Result};
 use crate::store::Position;
@@ -74,6 +73,11 @@ pub fn ticket_place(query: &TicketQuery) -> Result<Option<TicketPlace>> {
         )])),
         At::Record(_) => Err(Error::InvalidParams(bad_cursor())),
     }
+}
+
+/// A problem with the `cursor` member.
+fn bad_cursor() -> Vec<FieldError> {
+    vec![FieldError::new("cursor", "is not a cursor this list handed out")]
 }
 
 #[cfg(test)]

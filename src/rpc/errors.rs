@@ -7,26 +7,26 @@ use serde_json::{Value, json};
 use crate::error::{Conflict, Error};
 
 /// Wire code: invalid params.
-pub const INVALID_PARAMS: i32 = -32602;
+const INVALID_PARAMS: i32 = -32602;
 /// Wire code: internal error.
-pub const INTERNAL_ERROR: i32 = -32603;
+const INTERNAL_ERROR: i32 = -32603;
 /// Wire code: the caller is not authenticated.
-pub const NOT_AUTHENTICATED: i32 = -32001;
+const NOT_AUTHENTICATED: i32 = -32001;
 /// Wire code: the caller lacks the permission.
-pub const FORBIDDEN: i32 = -32003;
+const FORBIDDEN: i32 = -32003;
 /// Wire code: the resource does not exist.
-pub const NOT_FOUND: i32 = -32004;
+const NOT_FOUND: i32 = -32004;
 /// Wire code: a conflict with the stored state.
-pub const CONFLICT: i32 = -32009;
+const CONFLICT: i32 = -32009;
 /// Wire code: the record is locked.
-pub const LOCKED: i32 = -32023;
+const LOCKED: i32 = -32023;
 /// Wire code: a rate limit or a tenant limit is exceeded.
-pub const LIMIT_EXCEEDED: i32 = -32029;
+const LIMIT_EXCEEDED: i32 = -32029;
 /// Wire code: the call ran past the server's call timeout.
-pub const TIMED_OUT: i32 = -32000;
+const TIMED_OUT: i32 = -32000;
 
 /// The wire code of an error.
-pub fn code(e: &Error) -> i32 {
+fn code(e: &Error) -> i32 {
     match e {
         Error::InvalidParams(_) => INVALID_PARAMS,
         Error::NotAuthenticated => NOT_AUTHENTICATED,
@@ -41,7 +41,7 @@ pub fn code(e: &Error) -> i32 {
 }
 
 /// The wire name of a conflict's reason, `data.reason`.
-pub fn reason(c: &Conflict) -> &'static str {
+fn reason(c: &Conflict) -> &'static str {
     match c {
         Conflict::Duplicate { .. } | Conflict::NumberTaken { .. } => "duplicate",
         Conflict::StaleVersion { .. } => "staleVersion",

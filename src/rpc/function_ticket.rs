@@ -11,7 +11,7 @@ use crate::store::FunctionTicketKind;
 /// Function tickets as a record resource.
 pub struct FunctionTickets;
 
-crate::records!(FunctionTickets, "functionTicket", FunctionTicketKind, function_ticket::field_names, ticket);
+crate::records!(FunctionTickets, "functionTicket", FunctionTicketKind, function_ticket::field_names);
 
 /// The look-ups: method, and the members that must all match.
 const LOOKUPS: &[Lookup<FunctionTicketKey>] = &[

@@ -14,7 +14,7 @@ use super::{Ctx, params};
 use crate::auth::NetworkScope;
 use crate::domain::ids::RecordId;
 use crate::domain::input::{Input, MAX_SAFE_INTEGER};
-use crate::domain::record::reference;
+use crate::domain::record::{RecordInput, reference};
 use crate::domain::{DEFAULT_LIMIT, Page, patch};
 use crate::error::{Error, FieldError, Result};
 use crate::store::{self, Found, RecordKind, Store, Window};
@@ -26,13 +26,6 @@ pub const MAX_BATCH_OPERATIONS: usize = 100;
 /// Members a patch may not change: the server makes them.
 const PROTECTED: &[&str] =
     &["id", "number", "sysVersion", "sysCreatedAt", "sysLastModifiedAt", "sysCreatedById", "sysLastModifiedById"];
-
-/// A record read from a request: the record, the `id` it names (if any), the `sysVersion` expected (if any).
-pub struct Parsed<R> {
-    pub record: R,
-    pub id: Option<String>,
-    pub version: Option<i64>,
-}
 
 /// The method names of a resource.
 pub struct Names {
@@ -50,7 +43,7 @@ pub trait Records: Send + Sync + 'static {
     const MEMBER: &'static str;
     /// What the store keeps them as.
     type Kind: RecordKind;
-    fn parse(value: &Value) -> std::result::Result<Parsed<Record<Self>>, Vec<FieldError>>;
+    fn parse(value: &Value) -> std::result::Result<RecordInput<Record<Self>>, Vec<FieldError>>;
     fn to_json(stored: &Stored<Self>) -> Map<String, Value>;
     /// `to_json` written as text; only the members `keep` allows, when it is given.
     fn write_json(stored: &Stored<Self>, out: &mut Vec<u8>, keep: Option<&dyn Fn(&str) -> bool>);
@@ -66,11 +59,11 @@ pub type Stored<R> = <<R as Records>::Kind as RecordKind>::Stored;
 /// A record's id.
 pub type Id<R> = RecordId<Record<R>>;
 
-/// Implements [`Records`] for a resource whose record has `from_json(path, value)` (with `id` and
-/// `expected_version`) and whose stored type has `to_json()` and `write_json(out, keep)`.
+/// Implements [`Records`] for a resource whose record has `from_json(path, value)` (a [`RecordInput`]) and whose
+/// stored type has `to_json()` and `write_json(out, keep)`.
 #[macro_export]
 macro_rules! records {
-    ($resource:ident, $member:literal, $kind:ty, $fields:path, $input_record:ident) => {
+    ($resource:ident, $member:literal, $kind:ty, $fields:path) => {
         impl $crate::rpc::records::Records for $resource {
             const MEMBER: &'static str = $member;
             type Kind = $kind;
@@ -78,15 +71,10 @@ macro_rules! records {
             fn parse(
                 value: &serde_json::Value,
             ) -> std::result::Result<
-                $crate::rpc::records::Parsed<$crate::rpc::records::Record<Self>>,
+                $crate::domain::record::RecordInput<$crate::rpc::records::Record<Self>>,
                 Vec<$crate::error::FieldError>,
             > {
-                let parsed = <$crate::rpc::records::Record<Self>>::from_json($member, value)?;
-                Ok($crate::rpc::records::Parsed {
-                    record: parsed.$input_record,
-                    id: parsed.id,
-                    version: parsed.expected_version,
-                })
+                <$crate::rpc::records::Record<Self>>::from_json($member, value)
             }
             fn to_json(stored: &$crate::rpc::records::Stored<Self>) -> serde_json::Map<String, serde_json::Value> {
                 stored.to_json()
@@ -125,10 +113,10 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
-        let id = required_id(&mut input, "id");
+        let id = required_id::<Record<R>>(&mut input, "id");
         let page = Page::read(&mut input, &R::field_names(), None);
         params::finish(input, Vec::new())?;
-        let id: Id<R> = record_id(id)?;
+        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
         let found = R::table(ctx.store.as_ref()).get(&scope, &id).await?;
         let mut out = Vec::with_capacity(2048);
         out.extend_from_slice(b"{");
@@ -144,8 +132,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let id = parsed.id.ok_or_else(|| {
             Error::invalid(format!("{}.id", R::MEMBER), "is required: it names the record to replace")
         })?;
-        let updated =
-            R::table(ctx.store.as_ref()).replace(&scope, &Id::<R>::stored(id), parsed.record, parsed.version).await?;
+        let updated = R::table(ctx.store.as_ref()).replace(&scope, &id, parsed.record, parsed.expected_version).await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&updated) }))
     })?;
     module.register_async_method(names.patch, |p, ctx, ext| async move {
@@ -155,21 +142,22 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let operation = read_patch(&mut input);
         params::finish(input, Vec::new())?;
         let (id, ops, version) = operation.ok_or_else(|| Error::invalid("patch", "is required"))?;
-        let patched = patch_record::<R>(&ctx, &scope, id, ops, version).await?;
+        let patched = patch_record::<R>(&ctx, &scope, &id, ops, version).await?;
         Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&patched) }))
     })?;
     module.register_async_method(names.delete, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
         let value = params::json(&p)?;
         let mut input = params::object(&value)?;
-        let id = required_id(&mut input, "id");
+        let id = required_id::<Record<R>>(&mut input, "id");
         params::finish(input, Vec::new())?;
-        R::table(ctx.store.as_ref()).delete(&scope, &record_id(id)?).await?;
+        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        R::table(ctx.store.as_ref()).delete(&scope, &id).await?;
         Ok::<_, Error>(json!({}))
     })?;
     module.register_async_method(names.batch, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
-        let operations = batch_operations(&params::json(&p)?)?;
+        let operations = batch_operations::<Record<R>>(&params::json(&p)?)?;
         // Each operation is a write of its own: they are group-committed together but succeed or fail alone.
         let results = join_all(operations.into_iter().map(|op| {
             let (ctx, scope) = (ctx.clone(), scope.clone());
@@ -180,12 +168,12 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
                         (id, Err(e))
                     }
                     Ok(BatchOp::Patch { id, ops, version }) => {
-                        let outcome = patch_record::<R>(&ctx, &scope, id.clone(), ops, version).await;
-                        (Value::String(id), outcome.map(|r| Some(R::to_json(&r))))
+                        let outcome = patch_record::<R>(&ctx, &scope, &id, ops, version).await;
+                        (Value::String(id.to_string()), outcome.map(|r| Some(R::to_json(&r))))
                     }
                     Ok(BatchOp::Delete { id }) => {
-                        let outcome = R::table(ctx.store.as_ref()).delete(&scope, &Id::<R>::stored(id.clone())).await;
-                        (Value::String(id), outcome.map(|()| None))
+                        let outcome = R::table(ctx.store.as_ref()).delete(&scope, &id).await;
+                        (Value::String(id.to_string()), outcome.map(|()| None))
                     }
                 }
             }
@@ -197,7 +185,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
 }
 
 /// Reads `{<member>}`.
-fn record_param<R: Records>(value: &Value) -> Result<Parsed<Record<R>>> {
+fn record_param<R: Records>(value: &Value) -> Result<RecordInput<Record<R>>> {
     let mut input = params::object(value)?;
     let mut errors: Vec<FieldError> = Vec::new();
     let parsed = match input.raw(R::MEMBER) {
@@ -211,18 +199,13 @@ fn record_param<R: Records>(value: &Value) -> Result<Parsed<Record<R>>> {
     parsed.ok_or_else(|| Error::invalid(R::MEMBER, "is required"))
 }
 
-/// A required id-like member.
-pub fn required_id(input: &mut Input<'_>, name: &'static str) -> Option<String> {
-    input.required(name, |v| reference(v.as_str().ok_or("must be a string")?))
-}
-
-/// The id a required member gave, or `-32602` when it was missing.
-fn record_id<T>(id: Option<String>) -> Result<RecordId<T>> {
-    id.map(RecordId::stored).ok_or_else(|| Error::invalid("id", "is required"))
+/// A required member naming a record.
+pub fn required_id<T>(input: &mut Input<'_>, name: &'static str) -> Option<RecordId<T>> {
+    input.required(name, |v| RecordId::parse(v.as_str().ok_or("must be a string")?))
 }
 
 /// Reads `{id, patch, sysVersion?}`.
-fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOperation>, Option<i64>)> {
+fn read_patch<T>(input: &mut Input<'_>) -> Option<(RecordId<T>, Vec<json_patch::PatchOperation>, Option<i64>)> {
     let id = required_id(input, "id");
     let ops = input.required("patch", patch::parse);
     let version = input.optional_int("sysVersion", 1, MAX_SAFE_INTEGER);
@@ -233,7 +216,7 @@ fn read_patch(input: &mut Input<'_>) -> Option<(String, Vec<json_patch::PatchOpe
 async fn patch_record<R: Records>(
     ctx: &Ctx,
     scope: &NetworkScope,
-    id: String,
+    id: &Id<R>,
     ops: Vec<json_patch::PatchOperation>,
     version: Option<i64>,
 ) -> Result<Stored<R>> {
@@ -241,7 +224,7 @@ async fn patch_record<R: Records>(
         let patched = patch::apply(&Value::Object(R::to_json(current)), &ops, PROTECTED)?;
         Ok(R::parse(&patched).map_err(Error::InvalidParams)?.record)
     });
-    R::table(ctx.store.as_ref()).change(scope, &Id::<R>::stored(id), version, change).await
+    R::table(ctx.store.as_ref()).change(scope, id, version, change).await
 }
 
 /// An operation of a batch that could not be read: its id (as sent) and why.
@@ -251,13 +234,13 @@ type Rejected = Box<(Value, Error)>;
 type OpOutcome = (Value, Result<Option<Map<String, Value>>>);
 
 /// One operation of a batch.
-enum BatchOp {
-    Patch { id: String, ops: Vec<json_patch::PatchOperation>, version: Option<i64> },
-    Delete { id: String },
+enum BatchOp<T> {
+    Patch { id: RecordId<T>, ops: Vec<json_patch::PatchOperation>, version: Option<i64> },
+    Delete { id: RecordId<T> },
 }
 
 /// Reads `{operations}`: each operation on its own (a malformed one becomes that operation's error).
-fn batch_operations(value: &Value) -> Result<Vec<std::result::Result<BatchOp, Rejected>>> {
+fn batch_operations<T>(value: &Value) -> Result<Vec<std::result::Result<BatchOp<T>, Rejected>>> {
     let mut input = params::object(value)?;
     let operations = input.required("operations", |v| match v.as_array() {
         Some(list) if list.len() > MAX_BATCH_OPERATIONS => {
@@ -271,7 +254,7 @@ fn batch_operations(value: &Value) -> Result<Vec<std::result::Result<BatchOp, Re
     Ok(operations.iter().enumerate().map(|(i, op)| batch_operation(i, op)).collect())
 }
 
-fn batch_operation(index: usize, op: &Value) -> std::result::Result<BatchOp, Rejected> {
+fn batch_operation<T>(index: usize, op: &Value) -> std::result::Result<BatchOp<T>, Rejected> {
     let id = op.get("id").cloned().unwrap_or(Value::Null);
     let fail = |errors: Vec<FieldError>| Box::new((id.clone(), Error::InvalidParams(errors)));
     let mut input = Input::new(&format!("operations[{index}]"), op).map_err(|e| fail(vec![e]))?;
@@ -346,8 +329,12 @@ pub fn register_lookups<R: Records>(
             let scope = params::network(&ext)?;
             let value = params::json(&p)?;
             let mut input = params::object(&value)?;
-            let equal: Vec<_> =
-                members.iter().filter_map(|&(member, key)| required_id(&mut input, member).map(|v| (key, v))).collect();
+            let equal: Vec<_> = members
+                .iter()
+                .filter_map(|&(member, key)| {
+                    input.required(member, |v| reference(v.as_str().ok_or("must be a string")?)).map(|v| (key, v))
+                })
+                .collect();
             let page = Page::read(&mut input, &R::field_names(), Some(DEFAULT_LIMIT));
             params::finish(input, Vec::new())?;
             if equal.len() != members.len() {

@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use super::records::{self, Lookup, Names, required_id};
 use super::{Ctx, params};
 use crate::domain::ids::ContactId;
-use crate::domain::registration::{self, RegistrationId, RegistrationKey, RegistrationQuery};
+use crate::domain::registration::{self, RegistrationKey, RegistrationQuery};
 use crate::error::Error;
 use crate::store::RegistrationKind;
 
 /// Registrations as a record resource.
 pub struct Registrations;
 
-crate::records!(Registrations, "registration", RegistrationKind, registration::field_names, registration);
+crate::records!(Registrations, "registration", RegistrationKind, registration::field_names);
 
 /// The look-ups: method, and the members that must all match.
 const LOOKUPS: &[Lookup<RegistrationKey>] = &[
@@ -70,7 +70,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let (Some(id), Some(contact)) = (id, contact) else {
             return Err(Error::invalid("params", "id and contactId are required"));
         };
-        let moved = ctx.store.transfer_registration(&scope, &RegistrationId::stored(id), contact).await?;
+        let moved = ctx.store.transfer_registration(&scope, &id, contact).await?;
         Ok::<_, Error>(json!({ "registration": moved.to_json() }))
     })?;
     module.register_async_method("registration.detectSchedulingConflicts", |p, _ctx, ext| async move {

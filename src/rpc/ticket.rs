@@ -103,14 +103,16 @@ fn render(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
 fn write(query: &TicketQuery, page: &[&Entry], selection: Selection) -> Result<Box<RawValue>> {
     let mut out = String::with_capacity(64 + page.iter().map(|e| e.json.get().len() + 1).sum::<usize>());
     out.push_str("{\"tickets\":[");
+    let keep = query.page.trimming("productId");
     for (n, entry) in page.iter().enumerate() {
         if n > 0 {
             out.push(',');
         }
-        match &query.page.fields {
+        match &keep {
             None => out.push_str(entry.json.get()),
-            Some(_) => {
-                let trimmed = query.page.trim(entry.ticket.to_json(), "productId");
+            Some(keep) => {
+                let trimmed: serde_json::Map<String, Value> =
+                    entry.ticket.to_json().into_iter().filter(|(name, _)| keep(name)).collect();
                 out.push_str(&serde_json::to_string(&trimmed).map_err(|e| Error::Internal(e.to_string()))?);
             }
         }

@@ -33,11 +33,6 @@ impl Entry {
 
 type Tickets = imbl::Vector<Arc<Entry>>;
 
-/// Where a ticket goes in an ordering: its sort key, then its productId.
-fn place(order: TicketOrder, e: &Entry) -> (i64, &str) {
-    (order.key(&e.ticket), e.ticket.ticket.product_id.as_str())
-}
-
 /// A network's tickets at one generation, in every ordering asked for so far. The sequences are persistent
 /// vectors: a copy shares all but the changed parts, so a change costs its own insertions, not a copy of the list.
 pub struct TicketList {
@@ -91,7 +86,7 @@ impl TicketList {
             return kept;
         }
         let mut sorted: Vec<Arc<Entry>> = self.by_id.iter().cloned().collect();
-        sorted.sort_by(|a, b| place(order, a).cmp(&place(order, b)));
+        sorted.sort_by(|a, b| order.place(&a.ticket).cmp(&order.place(&b.ticket)));
         let sorted: Tickets = sorted.into_iter().collect();
         if let Ok(mut orders) = self.orders.lock() {
             orders.insert(order, sorted.clone());
@@ -126,12 +121,14 @@ impl TicketList {
             }
             for (&order, sorted) in orders.iter_mut() {
                 if let Some(old) = &old
-                    && let Ok(i) = sorted.binary_search_by(|e| place(order, e).cmp(&place(order, old)))
+                    && let Ok(i) = sorted.binary_search_by(|e| order.place(&e.ticket).cmp(&order.place(&old.ticket)))
                 {
                     sorted.remove(i);
                 }
                 if let Some(new) = &new {
-                    let i = sorted.binary_search_by(|e| place(order, e).cmp(&place(order, new))).unwrap_or_else(|i| i);
+                    let i = sorted
+                        .binary_search_by(|e| order.place(&e.ticket).cmp(&order.place(&new.ticket)))
+                        .unwrap_or_else(|i| i);
                     sorted.insert(i, new.clone());
                 }
             }
@@ -207,17 +204,18 @@ impl TicketLists {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures;
     use crate::domain::ids::{ActorId, ProductId};
     use crate::domain::sys::Sys;
-    use crate::domain::ticket::Ticket;
     use proptest::prelude::*;
 
     fn ticket(id: u8, display_order: i64, price: f64) -> StoredTicket {
-        let t = serde_json::json!({"productId": format!("t{id:03}"), "eventName": "E", "eventStartDate":
-            "2030-01-01T10:00:00Z", "eventEndDate": "2030-01-02T10:00:00Z", "ticketType": "single",
-            "ticketName": "T", "price": price, "displayOrder": display_order});
-        let ticket: Ticket = Ticket::from_json("ticket", &t).expect("valid").ticket;
-        StoredTicket { ticket, sold: 0, sys: Sys::new(&ActorId::new("a")) }
+        let extra = serde_json::json!({"price": price, "displayOrder": display_order});
+        StoredTicket {
+            ticket: fixtures::ticket(&format!("t{id:03}"), extra),
+            sold: 0,
+            sys: Sys::new(&ActorId::new("a")),
+        }
     }
 
     fn ids(tickets: &Tickets) -> Vec<String> {
@@ -275,11 +273,8 @@ mod tests {
         let first = lists.get(&store, &scope).await.unwrap();
         assert_eq!(sold(&first), [0]);
         assert!(Arc::ptr_eq(&first, &lists.get(&store, &scope).await.unwrap()), "unchanged: the kept list answers");
-        let seat = |number: i64| {
-            let r = serde_json::json!({"eventId": "e", "name": "N", "contactId": "c", "typeId": "t", "packageId": "p",
-                "productId": "t001", "number": number});
-            crate::domain::registration::Registration::from_json("registration", &r).unwrap().registration
-        };
+        let seat =
+            |number: i64| fixtures::registration("c", serde_json::json!({"productId": "t001", "number": number}));
         Records::<RegistrationKind>::create(&store, &scope, seat(1)).await.unwrap();
         let seated = lists.get(&store, &scope).await.unwrap();
         assert_eq!(sold(&seated), [1], "the seat just taken");

@@ -341,9 +341,7 @@ async fn a_change_sees_the_stored_record_and_a_refused_change_changes_nothing() 
                 saw.store(true, Ordering::SeqCst);
                 let mut next = stored.to_json();
                 next.insert("city".into(), json!("Rome"));
-                Ok(Registration::from_json("registration", &Value::Object(next))
-                    .map_err(Error::InvalidParams)?
-                    .registration)
+                Ok(Registration::from_json("registration", &Value::Object(next)).map_err(Error::InvalidParams)?.record)
             }),
         )
         .await
@@ -623,7 +621,7 @@ async fn a_function_ticket_is_read_replaced_changed_and_deleted_unless_locked() 
                 next.insert("sysLocked".into(), json!(true));
                 Ok(FunctionTicket::from_json("functionTicket", &Value::Object(next))
                     .map_err(Error::InvalidParams)?
-                    .ticket)
+                    .record)
             }),
         )
         .await
