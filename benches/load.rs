@@ -254,6 +254,8 @@ struct PartOutcome {
 struct Outcome {
     name: String,
     requests_per_s: f64,
+    /// The calls made, and per second.
+    calls: u64,
     calls_per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -329,6 +331,7 @@ async fn drive(
     Outcome {
         name: name.to_owned(),
         requests_per_s: requests as f64 / elapsed,
+        calls,
         calls_per_s: calls as f64 / elapsed,
         p50_ms: ms(&histogram, 0.5),
         p99_ms: ms(&histogram, 0.99),
@@ -575,8 +578,7 @@ fn main() {
             let cpu_before = server.cpu_us();
             let mut outcome = drive(name, target, &token, network, &o, make, part).await;
             if !name.starts_with("floor") {
-                let calls = outcome.calls_per_s * o.seconds as f64;
-                outcome.server_us_per_call = Some((server.cpu_us() - cpu_before) / calls.max(1.0));
+                outcome.server_us_per_call = Some((server.cpu_us() - cpu_before) / outcome.calls.max(1) as f64);
             }
             if writes {
                 let after = writer_stats(&addr).await;

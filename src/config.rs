@@ -1,7 +1,7 @@
 //! The server's one configuration value: defaults here, then `TICKET_ADMIN_*` environment, then flags (both read
 //! in `main.rs`). It is passed down, never global, so a test starts a server with exactly the settings it names.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::store::Synchronous;
@@ -34,12 +34,6 @@ impl Db {
 impl From<PathBuf> for Db {
     fn from(path: PathBuf) -> Db {
         Db::Sqlite(path)
-    }
-}
-
-impl From<&Path> for Db {
-    fn from(path: &Path) -> Db {
-        Db::Sqlite(path.to_owned())
     }
 }
 
@@ -130,8 +124,8 @@ impl Config {
         if let Some((flag, _)) = most.iter().find(|(_, n)| *n > 1_000_000) {
             return Err(format!("{flag} must be at most 1000000"));
         }
-        // A quarter of the budget is kept for requests without a token; a largest body must fit in the rest.
-        let for_tokens = self.bounds.max_body_memory - self.bounds.max_body_memory / 4;
+        // A share of the budget is kept for requests without a token; a largest body must fit in the rest.
+        let (for_tokens, _) = self.bounds.body_budgets();
         if for_tokens < self.max_body_bytes {
             return Err(format!(
                 "--max-body-memory ({}) must be at least 4/3 of --max-body-bytes ({}): a quarter of it is kept for \
@@ -175,6 +169,17 @@ impl Default for Bounds {
             max_body_memory: 256 * 1024 * 1024,
             shutdown_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+/// Requests without a valid token may hold one part in this many of the body-memory budget.
+const ANONYMOUS_SHARE: usize = 4;
+
+impl Bounds {
+    /// The body-memory budget, split: what requests with a valid token may hold, and what those without one may.
+    pub fn body_budgets(&self) -> (usize, usize) {
+        let anonymous = self.max_body_memory / ANONYMOUS_SHARE;
+        (self.max_body_memory - anonymous, anonymous)
     }
 }
 

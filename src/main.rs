@@ -1,14 +1,12 @@
 //! The command line: `serve` (the default) and offline token management. Everything else lives in the library.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ticket_admin::auth::{TokenTable, token::Grant};
 use ticket_admin::config::{Bounds, Config, Db, LogFormat, RateLimits};
-use ticket_admin::rpc::Ctx;
-use ticket_admin::store::Synchronous;
+use ticket_admin::store::{Store, Synchronous};
 
 #[derive(Parser)]
 #[command(name = "ticket-admin", version, about = "JSON-RPC 2.0 admin server for purchasable event tickets")]
@@ -81,43 +79,43 @@ struct ServeArgs {
     #[arg(long, env = "TICKET_ADMIN_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogArg,
     /// Largest request body in bytes (HTTP 413 beyond).
-    #[arg(long, env = "TICKET_ADMIN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_BODY_BYTES", default_value_t = Config::default().max_body_bytes)]
     max_body_bytes: usize,
     /// Most calls in one batch.
-    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = 100)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = Config::default().max_batch)]
     max_batch: usize,
     /// Most HTTP requests in flight, counted once their body is read (HTTP 429 beyond).
-    #[arg(long, env = "TICKET_ADMIN_MAX_IN_FLIGHT", default_value_t = 10_000)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_IN_FLIGHT", default_value_t = Config::default().max_in_flight)]
     max_in_flight: usize,
     /// A request head must arrive within this of its first byte (a new connection's, of its opening).
-    #[arg(long, env = "TICKET_ADMIN_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
-    header_timeout: Duration,
+    #[arg(long, env = "TICKET_ADMIN_HEADER_TIMEOUT", default_value_t = Wait(Bounds::default().header_timeout))]
+    header_timeout: Wait,
     /// The whole request body must arrive within this (HTTP 408 beyond).
-    #[arg(long, env = "TICKET_ADMIN_BODY_TIMEOUT", default_value = "10s", value_parser = duration)]
-    body_timeout: Duration,
+    #[arg(long, env = "TICKET_ADMIN_BODY_TIMEOUT", default_value_t = Wait(Bounds::default().body_timeout))]
+    body_timeout: Wait,
     /// A keep-alive connection idle this long between requests is closed.
-    #[arg(long, env = "TICKET_ADMIN_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
-    idle_timeout: Duration,
+    #[arg(long, env = "TICKET_ADMIN_IDLE_TIMEOUT", default_value_t = Wait(Bounds::default().idle_timeout))]
+    idle_timeout: Wait,
     /// A call (or batch) running longer is answered -32000 "timed out".
-    #[arg(long, env = "TICKET_ADMIN_CALL_TIMEOUT", default_value = "30s", value_parser = duration)]
-    call_timeout: Duration,
+    #[arg(long, env = "TICKET_ADMIN_CALL_TIMEOUT", default_value_t = Wait(Bounds::default().call_timeout))]
+    call_timeout: Wait,
     /// Most open connections; at the cap the server stops accepting until one closes.
-    #[arg(long, env = "TICKET_ADMIN_MAX_CONNECTIONS", default_value_t = 4_096)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_CONNECTIONS", default_value_t = Bounds::default().max_connections)]
     max_connections: usize,
     /// Bytes of request bodies buffered at once over all connections (HTTP 429 beyond).
-    #[arg(long, env = "TICKET_ADMIN_MAX_BODY_MEMORY", default_value_t = 256 * 1024 * 1024)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_BODY_MEMORY", default_value_t = Bounds::default().max_body_memory)]
     max_body_memory: usize,
     /// How long a graceful shutdown waits for open connections before closing them.
-    #[arg(long, env = "TICKET_ADMIN_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration)]
-    shutdown_timeout: Duration,
+    #[arg(long, env = "TICKET_ADMIN_SHUTDOWN_TIMEOUT", default_value_t = Wait(Bounds::default().shutdown_timeout))]
+    shutdown_timeout: Wait,
     /// Calls per second per token (burst twice that); 0 is no limit.
-    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_TOKEN", default_value_t = 2_000)]
+    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_TOKEN", default_value_t = RateLimits::default().token)]
     rate_limit_token: u32,
     /// Calls per second per network, over all its callers (burst twice that); 0 is no limit.
-    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_NETWORK", default_value_t = 5_000)]
+    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_NETWORK", default_value_t = RateLimits::default().network)]
     rate_limit_network: u32,
     /// Calls per second per client address without a valid token (burst twice that); 0 is no limit.
-    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_ANONYMOUS", default_value_t = 50)]
+    #[arg(long, env = "TICKET_ADMIN_RATE_LIMIT_ANONYMOUS", default_value_t = RateLimits::default().anonymous)]
     rate_limit_anonymous: u32,
     /// SQLite synchronous mode: full survives power loss, normal only a crash of the process.
     #[arg(long, env = "TICKET_ADMIN_SYNCHRONOUS", value_enum, default_value = "full")]
@@ -138,13 +136,13 @@ impl ServeArgs {
             max_batch: self.max_batch,
             max_in_flight: self.max_in_flight,
             bounds: Bounds {
-                header_timeout: self.header_timeout,
-                body_timeout: self.body_timeout,
-                idle_timeout: self.idle_timeout,
-                call_timeout: self.call_timeout,
+                header_timeout: self.header_timeout.0,
+                body_timeout: self.body_timeout.0,
+                idle_timeout: self.idle_timeout.0,
+                call_timeout: self.call_timeout.0,
                 max_connections: self.max_connections,
                 max_body_memory: self.max_body_memory,
-                shutdown_timeout: self.shutdown_timeout,
+                shutdown_timeout: self.shutdown_timeout.0,
             },
             rates: RateLimits {
                 token: self.rate_limit_token,
@@ -166,12 +164,26 @@ fn db(text: &str) -> Result<Db, String> {
     if text.is_empty() { Err("must name a file or a postgres:// URL".into()) } else { Ok(Db::parse(text)) }
 }
 
-/// A duration such as `10s`, `500ms` or `2m`; it must be more than zero.
-fn duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("must be more than zero".into()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!("{e} (write it as 10s, 500ms or 2m)")),
+/// A duration on the command line, such as `10s`, `500ms` or `2m`; it must be more than zero. Shown the same way,
+/// so that `--help` prints each default from [`Bounds::default`].
+#[derive(Clone, Copy)]
+struct Wait(Duration);
+
+impl std::str::FromStr for Wait {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Wait, String> {
+        match humantime::parse_duration(text) {
+            Ok(d) if d.is_zero() => Err("must be more than zero".into()),
+            Ok(d) => Ok(Wait(d)),
+            Err(e) => Err(format!("{e} (write it as 10s, 500ms or 2m)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Wait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
     }
 }
 
@@ -242,14 +254,13 @@ async fn shutdown_signal() {
 async fn token(action: TokenAction, db: Db) -> Result<(), String> {
     let config = Config { db, ..Config::default() };
     let store = ticket_admin::open_store(&config).await.map_err(|e| e.to_string())?;
-    let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: Arc::new(TokenTable::default()) };
-    let outcome = run_token(action, &ctx).await;
+    let outcome = run_token(action, store.as_ref()).await;
     let closing = store.clone();
     let _ = tokio::task::spawn_blocking(move || closing.close()).await;
     outcome
 }
 
-async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
+async fn run_token(action: TokenAction, store: &dyn Store) -> Result<(), String> {
     match action {
         TokenAction::Create { name, grants, expires_at } => {
             let grants = grants
@@ -261,20 +272,21 @@ async fn run_token(action: TokenAction, ctx: &Ctx) -> Result<(), String> {
                 .map(|t| ticket_admin::auth::token::expires_at(&serde_json::Value::String(t), now))
                 .transpose()
                 .map_err(|e| format!("--expires-at {e}"))?;
-            let (secret, info) = ticket_admin::auth::issue(ctx.store.as_ref(), &ctx.tokens, name, grants, expires_at)
+            // No server runs on the store: the token table the issue fills is this command's own.
+            let (secret, info) = ticket_admin::auth::issue(store, &TokenTable::default(), name, grants, expires_at)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{secret}");
             eprintln!("token {} created; the secret above is shown only this once", info.id);
         }
         TokenAction::List => {
-            let all = ctx.store.tokens().await.map_err(|e| e.to_string())?;
+            let all = store.tokens().await.map_err(|e| e.to_string())?;
             for (_, info) in all {
                 println!("{}", info.to_json());
             }
         }
         TokenAction::Revoke { id } => {
-            ctx.store.revoke_token(id.clone()).await.map_err(|e| e.to_string())?;
+            store.revoke_token(id.clone()).await.map_err(|e| e.to_string())?;
             eprintln!("token {id} revoked");
         }
     }

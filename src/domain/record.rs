@@ -128,7 +128,7 @@ pub fn check(kind: Kind, v: &Value) -> Result<Value, String> {
     })
 }
 
-fn too_many_entries() -> String {
+pub fn too_many_entries() -> String {
     format!("must have at most {MAX_ENTRIES} entries")
 }
 

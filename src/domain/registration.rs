@@ -592,8 +592,7 @@ pub fn slots(registration: &Value) -> Result<Vec<Slot>, Vec<FieldError>> {
             continue;
         };
         if entries.len() > record::MAX_ENTRIES {
-            let message = format!("must have at most {} entries", record::MAX_ENTRIES);
-            errors.push(FieldError::new(format!("registration.{member}"), message));
+            errors.push(FieldError::new(format!("registration.{member}"), record::too_many_entries()));
             continue;
         }
         for (i, entry) in entries.iter().enumerate() {

@@ -15,7 +15,6 @@
 //! writer had not yet begun is dropped ([`crate::store::CALL_DEADLINE`]).
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -43,9 +42,9 @@ pub struct Caller {
     pub in_batch: bool,
     /// The client's address: the key of the rate limit of calls without a valid token.
     pub peer: Option<IpAddr>,
-    /// Set when the HTTP front already charged one call of this request to the caller's bucket; the first call to
-    /// take it pays nothing more (shared by every entry of a batch).
-    pub prepaid: Arc<AtomicBool>,
+    /// Set on the one call of a request that the HTTP front already charged to the caller's bucket (the request's
+    /// call, or a batch's first call): it pays nothing more.
+    pub prepaid: bool,
     /// When the request's calls run out of time.
     pub deadline: Option<tokio::time::Instant>,
 }
@@ -54,16 +53,6 @@ impl Caller {
     /// Charges one call of this caller to its rate limit: its token's, or else its address's.
     pub fn charge(&self, limits: &RateLimiter) -> Result<(), Error> {
         limits.charge(self.token.as_ref().map(|t| t.id.as_str()), self.peer)
-    }
-
-    /// Notes that one call of this request is paid for.
-    pub fn prepay(&self) {
-        self.prepaid.store(true, Ordering::Release);
-    }
-
-    /// Takes the prepaid call, if it is still there.
-    fn take_prepaid(&self) -> bool {
-        self.prepaid.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -147,7 +136,7 @@ fn network_of(caller: &Caller, params: Option<&RawValue>) -> Result<NetworkId, E
 /// Charges a call to its rate limits, checks it, and hands out its capability; the error is the call's answer.
 fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Result<Option<String>, Error> {
     let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
-    if !caller.take_prepaid() {
+    if !caller.prepaid {
         caller.charge(limits)?;
     }
     if methods.method(req.method_name()).is_none() {

@@ -94,9 +94,9 @@ impl<S> Front<S> {
         limits: Arc<RateLimiter>,
     ) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
-        let budget = config.bounds.max_body_memory.min(Semaphore::MAX_PERMITS);
-        let anonymous_bodies = Arc::new(Semaphore::new(budget / ANONYMOUS_SHARE));
-        let bodies = Arc::new(Semaphore::new(budget - budget / ANONYMOUS_SHARE));
+        let (for_tokens, anonymous) = config.bounds.body_budgets();
+        let anonymous_bodies = Arc::new(Semaphore::new(anonymous.min(Semaphore::MAX_PERMITS)));
+        let bodies = Arc::new(Semaphore::new(for_tokens.min(Semaphore::MAX_PERMITS)));
         Front { rpc, tokens, store, config: Arc::new(config), in_flight, bodies, anonymous_bodies, limits, peer: None }
     }
 }
@@ -232,7 +232,7 @@ where
                 Err(refusal) => too_many(refusal),
             },
             (Route::Health, _) => method_not_allowed("GET"),
-            (_, &Method::POST) => self.post(req).await,
+            (route, &Method::POST) => self.post(req, route).await,
             _ => method_not_allowed("POST"),
         }
     }
@@ -254,7 +254,7 @@ where
         }
     }
 
-    async fn post<B>(self, req: Request<B>) -> Response<HttpBody>
+    async fn post<B>(self, req: Request<B>, route: Route) -> Response<HttpBody>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -269,8 +269,7 @@ where
         if let Err(refusal) = caller.charge(&self.limits) {
             return closing(too_many(refusal));
         }
-        caller.prepay();
-        let route = route(req.uri().path());
+        caller.prepaid = true;
         let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         let mut body = std::pin::pin!(req.into_body());
         let reading = self.read_body(body.as_mut(), declared, caller.token.is_none());
@@ -380,10 +379,14 @@ where
             let message = format!("a batch of {} exceeds the limit of {}", entries.len(), self.config.max_batch);
             return answer(Some(jsonrpc::error_response(INVALID_REQUEST, &message)));
         }
-        let batch_caller = Caller { in_batch: true, ..caller };
-        let answers =
-            join_all(entries.into_iter().map(|e| jsonrpc::answer(&self.rpc, batch_caller.clone(), jsonrpc::check(e))))
-                .await;
+        // The call charged before the body was read is the batch's first call; the others pay as they come.
+        let entries: Vec<_> = entries.into_iter().map(jsonrpc::check).collect();
+        let first_call = entries.iter().position(|e| matches!(e, jsonrpc::Entry::Call { .. }));
+        let answers = join_all(entries.into_iter().enumerate().map(|(i, entry)| {
+            let caller = Caller { in_batch: true, prepaid: caller.prepaid && Some(i) == first_call, ..caller.clone() };
+            jsonrpc::answer(&self.rpc, caller, entry)
+        }))
+        .await;
         let answers: Vec<String> = answers.into_iter().flatten().collect();
         if answers.is_empty() { no_content() } else { respond(StatusCode::OK, format!("[{}]", answers.join(","))) }
     }
@@ -438,9 +441,6 @@ where
 
 /// Largest body of a request without a valid token: its calls can only be refused (or, later, discover the API).
 const ANONYMOUS_BODY_BYTES: usize = 64 * 1024;
-
-/// Requests without a valid token may hold one part in this many of the body-memory budget.
-const ANONYMOUS_SHARE: usize = 4;
 
 /// Most bytes of a refused body read and dropped.
 const DRAIN_BYTES: usize = 64 * 1024 * 1024;

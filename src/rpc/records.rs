@@ -107,7 +107,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
             return Err(Error::invalid(format!("{}.id", R::MEMBER), "is made by the server; leave it out on create"));
         }
         let created = R::table(ctx.store.as_ref()).create(&scope, parsed.record).await?;
-        Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&created) }))
+        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&created, None)?))
     })?;
     module.register_async_method(names.get, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -118,13 +118,8 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
         let found = R::table(ctx.store.as_ref()).get(&scope, &id).await?;
-        let mut out = Vec::with_capacity(2048);
-        out.extend_from_slice(b"{");
-        let _ = serde_json::to_writer(&mut out, R::MEMBER);
-        out.push(b':');
-        R::write_json(&found, &mut out, page.trimming("id").as_ref().map(|keep| keep as _));
-        out.push(b'}');
-        Ok::<_, Error>(ResultSlot::answer(&ext, raw(out)?))
+        let keep = page.trimming("id");
+        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&found, keep.as_ref().map(|keep| keep as _))?))
     })?;
     module.register_async_method(names.update, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -133,7 +128,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
             Error::invalid(format!("{}.id", R::MEMBER), "is required: it names the record to replace")
         })?;
         let updated = R::table(ctx.store.as_ref()).replace(&scope, &id, parsed.record, parsed.expected_version).await?;
-        Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&updated) }))
+        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&updated, None)?))
     })?;
     module.register_async_method(names.patch, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -143,7 +138,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         params::finish(input, Vec::new())?;
         let (id, ops, version) = operation.ok_or_else(|| Error::invalid("patch", "is required"))?;
         let patched = patch_record::<R>(&ctx, &scope, &id, ops, version).await?;
-        Ok::<_, Error>(json!({ R::MEMBER: R::to_json(&patched) }))
+        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&patched, None)?))
     })?;
     module.register_async_method(names.delete, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -182,6 +177,18 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         Ok::<_, Error>(batch_report(results, R::MEMBER))
     })?;
     Ok(())
+}
+
+/// The answer holding one record, `{<member>: record}`, written straight from it (only the members `keep` allows,
+/// when given).
+fn one<R: Records>(stored: &Stored<R>, keep: Option<&dyn Fn(&str) -> bool>) -> Result<Box<RawValue>> {
+    let mut out = Vec::with_capacity(2048);
+    out.extend_from_slice(b"{");
+    let _ = serde_json::to_writer(&mut out, R::MEMBER);
+    out.push(b':');
+    R::write_json(stored, &mut out, keep);
+    out.push(b'}');
+    raw(out)
 }
 
 /// Reads `{<member>}`.
