@@ -5,16 +5,8 @@ use crate::common;
 
 use std::collections::HashSet;
 
-use common::{Client, RpcError, manager, network};
+use common::{Client, create_seat as create, manager, network, seat};
 use serde_json::{Value, json};
-
-fn seat(function: &str, contact: &str) -> Value {
-    json!({"name": "Gala dinner seat", "eventId": "ev1", "functionId": function, "contactId": contact, "status": "active"})
-}
-
-async fn create(client: &Client, seat: Value) -> Result<Value, RpcError> {
-    client.call("functionTicket.create", json!({ "functionTicket": seat })).await.map(|r| r["functionTicket"].clone())
-}
 
 async fn register(client: &Client, contact: &str, extra: Value) -> Value {
     let mut r = json!({"eventId": "ev1", "name": "Ada", "contactId": contact, "typeId": "t", "packageId": "p"});

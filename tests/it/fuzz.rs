@@ -11,8 +11,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use common::{ADMIN, ticket};
+use common::ticket;
 use ticket_admin::config::RateLimits;
+use ticket_admin::rpc::guard::cut;
 
 /// Requests a run sends.
 const REQUESTS: usize = 3_000;
@@ -217,20 +218,11 @@ async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_se
         if rng.random_bool(0.1) {
             body = garble(body, &mut rng);
         }
-        let resp = client
-            .http
-            .post(format!("{}{path}", client.base))
-            .bearer_auth(ADMIN)
-            .header("x-network-id", "fuzz")
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .expect("an answer");
+        let resp = client.request(&path).body(body.clone()).send().await.expect("an answer");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("a body");
         let shown = String::from_utf8_lossy(&body);
-        let replay = format!("FUZZ_SEED={seed}, request {n}: POST {path} {}", common_prefix(&shown));
+        let replay = format!("FUZZ_SEED={seed}, request {n}: POST {path} {}", cut(&shown, 2000));
         assert!(status == 200 || status == 204, "HTTP {status} for {replay}: {text}");
         if status == 204 {
             continue;
@@ -248,12 +240,4 @@ async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_se
     let me = client.call("admin.whoami", json!({})).await.expect("still serving");
     assert_eq!(me["tokenInfo"]["name"], "bootstrap");
     server.stop().await;
-}
-
-/// The first 2,000 characters of a body, for a failure message.
-fn common_prefix(body: &str) -> &str {
-    match body.char_indices().nth(2000) {
-        Some((end, _)) => &body[..end],
-        None => body,
-    }
 }

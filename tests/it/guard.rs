@@ -896,23 +896,19 @@ async fn tokens_expire() {
         .unwrap_err();
     assert_eq!((e.code, e.fields()), (INVALID_PARAMS, vec!["expiresAt".to_owned()]), "no token is made expired");
 
-    // A token whose time has passed was made before: here, in the database of a server of its own, while stopped.
-    let dir = tempfile::tempdir().unwrap();
-    ticket_admin::start(common::config(dir.path())).await.expect("first start").shutdown().await;
-    let db = common::config(dir.path()).db;
-    let (secret, info) = common::token_made_long_ago(&db, "past", &["all@*"], "2020-01-01T00:00:00Z").await;
-    assert_eq!(info["expiresAt"], "2020-01-01T00:00:00.000Z");
-    let server = ticket_admin::start(common::config(dir.path())).await.expect("second start");
-    let past = Client::of(server.local_addr()).with_token(&secret);
+    // A token whose time has passed was made before the shared server started (see `common::shared`).
+    let shared = common::shared();
+    let info = shared.expired_info.clone();
+    assert_eq!(info["expiresAt"], "2001-01-01T00:00:00.000Z");
+    let past = Client::anonymous().with_token(&shared.expired_token);
     assert_eq!(past.call("admin.whoami", json!({})).await.unwrap_err().code, NOT_AUTHENTICATED);
     let e = past.clone().on(&a).call("ticket.getPurchasableTickets", json!({})).await.unwrap_err();
     assert_eq!(e.code, NOT_AUTHENTICATED);
     let e = past.call("admin.listTokens", json!({})).await.unwrap_err();
     assert_eq!(e.code, NOT_AUTHENTICATED);
-    let listed = Client::of(server.local_addr()).with_token(ADMIN).call("admin.listTokens", json!({})).await.unwrap();
+    let listed = Client::admin().call("admin.listTokens", json!({})).await.unwrap();
     let row = listed["tokens"].as_array().unwrap().iter().find(|t| t["id"] == info["id"]).cloned();
     assert_eq!(row, Some(info), "listed as made");
-    server.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

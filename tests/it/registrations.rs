@@ -5,17 +5,9 @@ use crate::common;
 
 use std::collections::HashSet;
 
-use common::{Client, RpcError, manager, network, ticket};
+use common::{Client, RpcError, call_many, create_registration as create, manager, network, registration, ticket};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-
-fn registration(contact: &str) -> Value {
-    json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": contact, "typeId": "attendee", "packageId": "full"})
-}
-
-async fn create(client: &Client, registration: Value) -> Result<Value, RpcError> {
-    client.call("registration.create", json!({ "registration": registration })).await.map(|r| r["registration"].clone())
-}
 
 async fn sold(client: &Client, product: &str) -> i64 {
     let t = client.call("ticket.getPurchasableTicket", json!({"productId": product})).await.unwrap();
@@ -32,23 +24,8 @@ async fn ticket_with(client: &Client, product: &str, extra: Value) {
 
 /// Creates registrations in JSON-RPC batches of 100; returns them in the order given.
 async fn create_many(client: &Client, registrations: Vec<Value>) -> Vec<Value> {
-    let mut out = Vec::new();
-    for chunk in registrations.chunks(100) {
-        let batch: Vec<Value> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, r)| json!({"jsonrpc": "2.0", "id": i, "method": "registration.create", "params": {"registration": r}}))
-            .collect();
-        let (status, answers) = client.post(&Value::Array(batch)).await;
-        assert_eq!(status, 200);
-        let mut answers = answers.as_array().unwrap().clone();
-        answers.sort_by_key(|a| a["id"].as_u64());
-        for a in answers {
-            assert!(a["error"].is_null(), "{a}");
-            out.push(a["result"]["registration"].clone());
-        }
-    }
-    out
+    let params = registrations.into_iter().map(|r| json!({ "registration": r })).collect();
+    call_many(client, "registration.create", params).await.into_iter().map(|r| r["registration"].clone()).collect()
 }
 
 #[tokio::test]

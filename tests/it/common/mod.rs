@@ -25,6 +25,8 @@ pub struct Shared {
     pub addr: SocketAddr,
     /// The secret of a token (`all@*`) whose `expiresAt` has passed.
     pub expired_token: String,
+    /// Its `tokenInfo`, as made.
+    pub expired_info: Value,
     _dir: tempfile::TempDir,
 }
 
@@ -57,14 +59,14 @@ pub fn shared() -> &'static Shared {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(async move {
                 ticket_admin::start(config.clone()).await.expect("first start").shutdown().await;
-                let (expired, _) = token_made_long_ago(&config.db, "expired", &["all@*"], "2001-01-01T00:00:00Z").await;
+                let expired = token_made_long_ago(&config.db, "expired", &["all@*"], "2001-01-01T00:00:00Z").await;
                 let running = ticket_admin::start(config).await.expect("server starts");
                 tx.send((running.local_addr(), expired)).unwrap();
                 std::future::pending::<()>().await;
             });
         });
-        let (addr, expired_token) = rx.recv().expect("server address");
-        Shared { addr, expired_token, _dir: dir }
+        let (addr, (expired_token, expired_info)) = rx.recv().expect("server address");
+        Shared { addr, expired_token, expired_info, _dir: dir }
     })
 }
 
@@ -166,7 +168,8 @@ impl Client {
         self
     }
 
-    fn request(&self, path: &str) -> reqwest::RequestBuilder {
+    /// A POST to `path` with this client's JSON content type, token and network header, to be given its body.
+    pub fn request(&self, path: &str) -> reqwest::RequestBuilder {
         let mut req = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json");
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -283,4 +286,45 @@ pub async fn token_made_long_ago(
 pub async fn manager(network: &str) -> Client {
     let token = Client::admin().make_token(&[&format!("network.manage@{network}")]).await;
     Client::anonymous().with_token(&token).on(network)
+}
+
+/// A valid registration of `contact` at event `ev1`.
+pub fn registration(contact: &str) -> Value {
+    json!({"eventId": "ev1", "name": "Ada Lovelace", "contactId": contact, "typeId": "attendee", "packageId": "full"})
+}
+
+/// A valid function ticket: `contact`'s seat at `function` of event `ev1`.
+pub fn seat(function: &str, contact: &str) -> Value {
+    json!({"name": "Gala dinner seat", "eventId": "ev1", "functionId": function, "contactId": contact, "status": "active"})
+}
+
+/// `registration.create`; the registration made.
+pub async fn create_registration(client: &Client, registration: Value) -> Result<Value, RpcError> {
+    client.call("registration.create", json!({ "registration": registration })).await.map(|r| r["registration"].clone())
+}
+
+/// `functionTicket.create`; the function ticket made.
+pub async fn create_seat(client: &Client, seat: Value) -> Result<Value, RpcError> {
+    client.call("functionTicket.create", json!({ "functionTicket": seat })).await.map(|r| r["functionTicket"].clone())
+}
+
+/// Calls `method` once per params in JSON-RPC batches of 100; the results in the order given (each must succeed).
+pub async fn call_many(client: &Client, method: &str, params: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for chunk in params.chunks(100) {
+        let batch: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"jsonrpc": "2.0", "id": i, "method": method, "params": p}))
+            .collect();
+        let (status, answers) = client.post(&Value::Array(batch)).await;
+        assert_eq!(status, 200);
+        let mut answers = answers.as_array().expect("a batch answer").clone();
+        answers.sort_by_key(|a| a["id"].as_u64());
+        for a in answers {
+            assert!(a["error"].is_null(), "{a}");
+            out.push(a["result"].clone());
+        }
+    }
+    out
 }
