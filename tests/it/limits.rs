@@ -202,15 +202,20 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
         c.bounds.max_body_memory = 4000;
     })
     .await;
-    let holder = stalled_admin_body(server.addr, 3000, &[b' '; 2900]).await;
+    let mut holder = stalled_admin_body(server.addr, 3000, &[b' '; 2900]).await;
     let padded = format!("{}{}", " ".repeat(300), json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}));
     let admin = server.admin();
     let refused = tokio::time::timeout(BOUND, async {
         loop {
             let resp = admin.request("/jsonRpc").body(padded.clone()).send().await.expect("an answer");
-            // The holder's bytes may still be on their way to the server: wait until they are held.
             if resp.status() == 429 {
                 return resp;
+            }
+            // The holder's bytes may still be on their way to the server: wait until they are held. If they
+            // arrived while this request's bytes were held, the holder was the one refused: start another.
+            let mut probe = [0u8; 1];
+            if !matches!(holder.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
+                holder = stalled_admin_body(server.addr, 3000, &[b' '; 2900]).await;
             }
         }
     })
