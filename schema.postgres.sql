@@ -161,3 +161,65 @@ CREATE TABLE network_limits (
     max_registrations    bigint,
     max_function_tickets bigint
 );
+
+-- migration: 2
+
+-- Case-insensitive "contains" search on the name and address fields. Each searched column has a folded copy,
+-- written by the server with the same folding as the SQLite store's trigram index (src/domain/fold.rs), behind a
+-- trigram index (pg_trgm) that serves LIKE '%text%'.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+ALTER TABLE registrations
+    ADD COLUMN first_name_folded    text,
+    ADD COLUMN last_name_folded     text,
+    ADD COLUMN name_folded          text,
+    ADD COLUMN email_address_folded text,
+    ADD COLUMN city_folded          text,
+    ADD COLUMN state_folded         text,
+    ADD COLUMN country_folded       text,
+    ADD COLUMN job_title_folded     text;
+CREATE INDEX registrations_first_name_text ON registrations USING gin (first_name_folded gin_trgm_ops);
+CREATE INDEX registrations_last_name_text ON registrations USING gin (last_name_folded gin_trgm_ops);
+CREATE INDEX registrations_name_text ON registrations USING gin (name_folded gin_trgm_ops);
+CREATE INDEX registrations_email_address_text ON registrations USING gin (email_address_folded gin_trgm_ops);
+CREATE INDEX registrations_city_text ON registrations USING gin (city_folded gin_trgm_ops);
+CREATE INDEX registrations_state_text ON registrations USING gin (state_folded gin_trgm_ops);
+CREATE INDEX registrations_country_text ON registrations USING gin (country_folded gin_trgm_ops);
+CREATE INDEX registrations_job_title_text ON registrations USING gin (job_title_folded gin_trgm_ops);
+
+-- How many registrations each network holds, and each event per status: the count of an unfiltered search, and of
+-- a search by event (and status), without counting rows. Kept by triggers in the writing transaction.
+CREATE TABLE registration_totals (
+    network_id text PRIMARY KEY,
+    total      bigint NOT NULL
+);
+CREATE TABLE registration_event_counts (
+    network_id text NOT NULL,
+    event_id   text NOT NULL,
+    status     text NOT NULL,
+    n          bigint NOT NULL,
+    PRIMARY KEY (network_id, event_id, status)
+);
+CREATE FUNCTION registrations_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE registration_event_counts SET n = n - 1
+            WHERE network_id = OLD.network_id AND event_id = OLD.event_id AND status = OLD.status;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO registration_event_counts (network_id, event_id, status, n)
+            VALUES (NEW.network_id, NEW.event_id, NEW.status, 1)
+            ON CONFLICT (network_id, event_id, status) DO UPDATE SET n = registration_event_counts.n + 1;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO registration_totals (network_id, total) VALUES (NEW.network_id, 1)
+            ON CONFLICT (network_id) DO UPDATE SET total = registration_totals.total + 1;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE registration_totals SET total = total - 1 WHERE network_id = OLD.network_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER registrations_counted_insert_delete AFTER INSERT OR DELETE ON registrations
+    FOR EACH ROW EXECUTE FUNCTION registrations_counted();
+CREATE TRIGGER registrations_counted_update AFTER UPDATE OF event_id, status ON registrations
+    FOR EACH ROW WHEN (OLD.event_id IS DISTINCT FROM NEW.event_id OR OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION registrations_counted();

@@ -79,8 +79,10 @@ pub struct Config {
     pub rates: RateLimits,
     /// `FULL` by default: an acknowledged write survives power loss.
     pub synchronous: Synchronous,
-    /// Read-only connections, each on its own thread.
+    /// Read-only connections, each on its own thread (SQLite).
     pub readers: usize,
+    /// Connections in the pool (PostgreSQL): the most calls that reach the database at once.
+    pub db_connections: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,
 }
@@ -99,6 +101,7 @@ impl Default for Config {
             rates: RateLimits::default(),
             synchronous: Synchronous::Full,
             readers: 4,
+            db_connections: 16,
             bootstrap_token: None,
         }
     }
@@ -112,6 +115,7 @@ impl Config {
             ("--max-in-flight", self.max_in_flight),
             ("--max-connections", self.bounds.max_connections),
             ("--max-body-bytes", self.max_body_bytes),
+            ("--db-connections", self.db_connections),
         ];
         if let Some((flag, _)) = at_least_one.iter().find(|(_, n)| *n == 0) {
             return Err(format!("{flag} must be at least 1"));

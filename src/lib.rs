@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{TokenTable, token::Grant};
 use crate::config::{Config, Db};
 use crate::rpc::Ctx;
-use crate::store::{SharedStore, SqliteStore};
+use crate::store::{PostgresStore, SharedStore, SqliteStore};
 
 /// Largest response body the RPC layer writes.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -39,6 +39,8 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] store::OpenError),
+    #[error(transparent)]
+    Postgres(#[from] store::postgres::OpenError),
 
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: String, cause: std::io::Error },
@@ -82,11 +84,7 @@ pub async fn open_store(config: &Config) -> Result<SharedStore, StartError> {
                 .map_err(|e| StartError::Setup(error::Error::Internal(e.to_string())))??;
             Ok(Arc::new(store))
         }
-        // The PostgreSQL store keeps tickets, tokens and limits so far; records come next, and until then the server
-        // does not start on it.
-        Db::Postgres(_) => {
-            Err(StartError::Config("a PostgreSQL store is not available yet: --db must name a SQLite file".into()))
-        }
+        Db::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, config.db_connections).await?)),
     }
 }
 

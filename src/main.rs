@@ -120,6 +120,9 @@ struct ServeArgs {
     /// SQLite synchronous mode: full survives power loss, normal only a crash of the process.
     #[arg(long, env = "TICKET_ADMIN_SYNCHRONOUS", value_enum, default_value = "full")]
     synchronous: SyncArg,
+    /// PostgreSQL: connections in the pool, the most calls that reach the database at once.
+    #[arg(long, env = "TICKET_ADMIN_DB_CONNECTIONS", default_value_t = Config::default().db_connections)]
+    db_connections: usize,
 }
 
 impl ServeArgs {
@@ -153,6 +156,7 @@ impl ServeArgs {
                 SyncArg::Full => Synchronous::Full,
                 SyncArg::Normal => Synchronous::Normal,
             },
+            db_connections: self.db_connections,
             bootstrap_token: std::env::var("TICKET_ADMIN_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()),
             ..Config::default()
         }

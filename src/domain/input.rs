@@ -212,8 +212,19 @@ fn display_path(prefix: &str) -> String {
     if prefix.is_empty() { "params".to_owned() } else { prefix.to_owned() }
 }
 
-/// A string of at most `max` characters; empty allowed only when `allow_empty`.
+/// A string to be kept, of at most `max` characters; empty allowed only when `allow_empty`. Never with a NUL
+/// character: no store keeps one in a text column (PostgreSQL refuses it), and no client means one.
 pub fn text(v: &Value, max: usize, allow_empty: bool) -> Result<String, String> {
+    let s = filter_text(v, max, allow_empty)?;
+    if s.contains('\0') {
+        return Err("must not contain the NUL character (\\u0000)".into());
+    }
+    Ok(s)
+}
+
+/// A string to search by, of at most `max` characters, any characters included; empty allowed only when
+/// `allow_empty`.
+pub fn filter_text(v: &Value, max: usize, allow_empty: bool) -> Result<String, String> {
     let s = v.as_str().ok_or("must be a string")?;
     if !allow_empty && s.trim().is_empty() {
         return Err("must not be empty".into());
@@ -309,6 +320,13 @@ mod tests {
         assert_eq!(int_in(&json!(6), 0, 5).unwrap_err(), "must be at most 5");
         assert_eq!(int_in(&json!(-1), 0, 5).unwrap_err(), "must be at least 0");
         assert_eq!(int_in(&json!(1e3), 0, 5).unwrap_err(), "must be at most 5");
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_refused() {
+        assert_eq!(text(&json!("a\0b"), 10, false), Err("must not contain the NUL character (\\u0000)".into()));
+        assert_eq!(text(&json!("a\u{1}b"), 10, false), Ok("a\u{1}b".into()));
+        assert_eq!(filter_text(&json!("a\0b"), 10, false), Ok("a\0b".into()), "a filter may hold any characters");
     }
 
     #[test]

@@ -541,7 +541,7 @@ impl RegistrationQuery {
             ..RegistrationQuery::default()
         };
         for &key in CONTAINS {
-            if let Some(text) = input.optional(key.member(), |v| input::text(v, 200, false)) {
+            if let Some(text) = input.optional(key.member(), |v| input::filter_text(v, 200, false)) {
                 query.contains.push((key, super::fold::fold(&text)));
             }
         }

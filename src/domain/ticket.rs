@@ -406,7 +406,7 @@ impl TicketQuery {
         let value = if value.is_null() { &empty } else { value };
         let mut input = Input::new("", value).map_err(|e| vec![e])?;
         let product_ids = input.strings("productIds", false, ProductId::parse);
-        let event_name = input.optional("eventName", |v| input::text(v, MAX_SHORT, false));
+        let event_name = input.optional("eventName", |v| input::filter_text(v, MAX_SHORT, false));
         let ticket_type = input.optional("ticketType", |v| TicketType::parse(v.as_str().ok_or("must be a string")?));
         let visible = input.optional_bool("visible");
         let on_sale = input.optional_bool("onSale");

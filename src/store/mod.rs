@@ -80,8 +80,9 @@ pub enum TicketChange {
     Removed(ProductId),
 }
 
-/// A change computed from a record as stored, inside the transaction that writes it.
-pub type Change<S, R> = Box<dyn FnOnce(&S) -> Result<R> + Send>;
+/// A change computed from a record as stored, inside the transaction that writes it (again, from the record as it
+/// is then, when a store runs the transaction again).
+pub type Change<S, R> = Box<dyn Fn(&S) -> Result<R> + Send + Sync>;
 
 /// Purchasable tickets of a network.
 #[async_trait]

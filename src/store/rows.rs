@@ -6,10 +6,10 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::domain::function_ticket::{FunctionTicketId, StoredFunctionTicket};
+use crate::domain::function_ticket::{FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
 use crate::domain::money::Cents;
-use crate::domain::registration::{Registration, RegistrationId, StoredRegistration};
+use crate::domain::registration::{Registration, RegistrationId, RegistrationKey, StoredRegistration};
 use crate::domain::sys::Sys;
 use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
 use crate::domain::time;
@@ -213,6 +213,38 @@ pub fn ticket_from(row: &impl Columns) -> Result<StoredTicket> {
     })
 }
 
+/// The column of a registration's indexed member (the same in both schemas).
+pub fn registration_column(key: RegistrationKey) -> &'static str {
+    use RegistrationKey as K;
+    match key {
+        K::EventId => "event_id",
+        K::ContactId => "contact_id",
+        K::TypeId => "type_id",
+        K::PackageId => "package_id",
+        K::Status => "status",
+        K::FirstName => "first_name",
+        K::LastName => "last_name",
+        K::Name => "name",
+        K::EmailAddress => "email_address",
+        K::City => "city",
+        K::State => "state",
+        K::Country => "country",
+        K::JobTitle => "job_title",
+        K::OrganizationId => "organization_id",
+        K::OrderId => "order_id",
+        K::OrderNumber => "order_number",
+        K::OrderStatus => "order_status",
+        K::IsGuestRegistration => "is_guest_registration",
+        K::GroupId => "group_id",
+        K::DeadlineId => "deadline_id",
+        K::ParentRegistrationId => "parent_registration_id",
+        K::Date => "date",
+        K::OrderBalanceDue => "order_balance_due",
+        K::OrderAmountPaid => "order_amount_paid",
+        K::OrderTotal => "order_total",
+    }
+}
+
 /// The columns a registration is read from.
 macro_rules! registration_columns {
     () => {
@@ -275,6 +307,15 @@ pub fn registration_from(row: &impl Columns) -> Result<(Position, StoredRegistra
             sys: sys_from(row)?,
         },
     ))
+}
+
+/// The column of a function ticket's look-up member (the same in both schemas).
+pub fn function_ticket_column(key: FunctionTicketKey) -> &'static str {
+    match key {
+        FunctionTicketKey::FunctionId => "function_id",
+        FunctionTicketKey::EventId => "event_id",
+        FunctionTicketKey::ContactId => "contact_id",
+    }
 }
 
 /// The columns a function ticket is read from.

@@ -8,8 +8,8 @@ use crate::common;
 use std::collections::HashSet;
 
 use common::{
-    Client, RpcError, call_many, create_registration as create, create_seat, manager, network, registration, seat,
-    ticket,
+    Client, RpcError, call_many, create_registration as create, create_seat, creation_order, manager, network,
+    registration, seat, ticket,
 };
 use serde_json::{Value, json};
 /// Asserts a `-32602` that names exactly `field`, with a message containing `words`.
@@ -252,7 +252,8 @@ async fn record_lists_answer_100_items_without_a_limit() {
         })
         .collect();
     let made = call_many(&client, "registration.create", guests).await;
-    let expected: Vec<String> = made.iter().map(|r| r["registration"]["id"].as_str().unwrap().to_owned()).collect();
+    let made: Vec<String> = made.iter().map(|r| r["registration"]["id"].as_str().unwrap().to_owned()).collect();
+    let expected = creation_order(&client, "registration.listByContact", json!({"contactId": "c-many"}), &made).await;
     let lists = [
         ("registration.search", json!({"contactId": ["c-many"]})),
         ("registration.listByContact", json!({"contactId": "c-many"})),
@@ -287,7 +288,8 @@ async fn function_ticket_lists_answer_100_items_without_a_limit() {
     let client = manager(&network("in-seat-pages")).await;
     let seats: Vec<Value> = (0..120).map(|_| json!({"functionTicket": seat("gala", "c-many")})).collect();
     let made = call_many(&client, "functionTicket.create", seats).await;
-    let expected: Vec<String> = made.iter().map(|r| r["functionTicket"]["id"].as_str().unwrap().to_owned()).collect();
+    let made: Vec<String> = made.iter().map(|r| r["functionTicket"]["id"].as_str().unwrap().to_owned()).collect();
+    let expected = creation_order(&client, "functionTicket.listByFunction", json!({"functionId": "gala"}), &made).await;
     for (method, params) in [
         ("functionTicket.listByFunction", json!({"functionId": "gala"})),
         ("functionTicket.listByEventContact", json!({"eventId": "ev1", "contactId": "c-many"})),

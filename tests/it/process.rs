@@ -605,10 +605,10 @@ async fn idle_connections_cannot_exhaust_the_file_table() {
 }
 
 #[tokio::test]
-async fn a_postgres_url_is_refused_at_start_with_the_reason_while_that_store_is_being_built() {
+async fn an_unreachable_postgres_database_stops_the_start_with_the_reason() {
     let out = finish(serve_args(Path::new("postgres://someone:secret@127.0.0.1:1/none"))).await;
     assert!(!out.status.success());
     let said = text(&out.stderr);
-    assert!(said.contains("PostgreSQL store is not available yet"), "{said}");
+    assert!(said.contains("cannot connect to PostgreSQL"), "{said}");
     assert!(!said.contains("secret"), "the password is never shown: {said}");
 }

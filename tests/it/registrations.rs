@@ -5,7 +5,9 @@ use crate::common;
 
 use std::collections::HashSet;
 
-use common::{Client, RpcError, call_many, create_registration as create, manager, network, registration, ticket};
+use common::{
+    Client, RpcError, call_many, create_registration as create, creation_order, manager, network, registration, ticket,
+};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -341,7 +343,8 @@ async fn a_page_walk_skips_and_repeats_nothing_while_others_are_inserted() {
     let client = manager(&network("reg-paging")).await;
     let initial: Vec<Value> = (0..1000).map(|i| registration(&format!("c{i}"))).collect();
     let created = create_many(&client, initial).await;
-    let expected: Vec<String> = created.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    let made: Vec<String> = created.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    let expected = creation_order(&client, "registration.search", json!({"eventId": "ev1"}), &made).await;
 
     let writer = client.clone();
     let inserting = tokio::spawn(async move {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{Failure, PostgresStore, Tx, transaction};
+use super::{Failure, PostgresStore, Tx, snapshot, transaction};
 use crate::auth::NetworkScope;
 use crate::domain::ids::NetworkId;
 use crate::domain::limits::{self, Held, NetworkLimits, Usage};
@@ -49,7 +49,8 @@ async fn set(tx: &Tx<'_>, network: &NetworkId, limits: &NetworkLimits) -> std::r
 async fn count(tx: &Tx<'_>, network: &NetworkId, held: Held) -> std::result::Result<i64, Failure> {
     let sql = match held {
         Held::Tickets => "SELECT count(*) FROM tickets WHERE network_id = $1",
-        Held::Registrations => "SELECT count(*) FROM registrations WHERE network_id = $1",
+        // Kept by the registrations' triggers: no rows counted however many the network holds.
+        Held::Registrations => "SELECT coalesce(sum(total), 0)::bigint FROM registration_totals WHERE network_id = $1",
         Held::FunctionTickets => "SELECT count(*) FROM function_tickets WHERE network_id = $1",
     };
     let statement = tx.prepare_cached(sql).await?;
@@ -88,7 +89,7 @@ pub(super) async fn check_room(
 impl Limits for PostgresStore {
     async fn network_limits(&self, scope: &NetworkScope) -> Result<(NetworkLimits, Usage)> {
         let network = scope.network();
-        transaction!(self, |tx| Ok((get(&tx, network, false).await?, usage(&tx, network).await?)))
+        snapshot!(self, |tx| Ok((get(&tx, network, false).await?, usage(&tx, network).await?)))
     }
 
     async fn change_network_limits(

@@ -11,10 +11,94 @@
 //!
 //! Rows are written and read with the one codec of [`rows`](super::rows), from the schema in `schema.postgres.sql`.
 
+/// The shared record methods of a kind, from the functions its module defines alike (`create`, `get`, `replace`,
+/// `delete`, `LISTED`, `column`); each write in a transaction of its own.
+macro_rules! records {
+    ($kind:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Records<$kind> for $crate::store::PostgresStore {
+            async fn create(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                record: <$kind as $crate::store::RecordKind>::Record,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                super::transaction!(self, |tx| create(&tx, scope.network(), record.clone(), scope.actor()).await)
+            }
+
+            async fn get(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let db = self.client().await?;
+                Ok(get(&db, scope.network(), id.as_str(), super::Lock::None).await?)
+            }
+
+            async fn replace(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+                record: <$kind as $crate::store::RecordKind>::Record,
+                expected: Option<i64>,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let network = scope.network();
+                super::transaction!(self, |tx| {
+                    let current = get(&tx, network, id.as_str(), super::Lock::Update).await?;
+                    replace(&tx, network, current, record.clone(), expected, scope.actor()).await
+                })
+            }
+
+            async fn change(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+                expected: Option<i64>,
+                change: $crate::store::Change<
+                    <$kind as $crate::store::RecordKind>::Stored,
+                    <$kind as $crate::store::RecordKind>::Record,
+                >,
+            ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
+                let network = scope.network();
+                super::transaction!(self, |tx| {
+                    let current = get(&tx, network, id.as_str(), super::Lock::Update).await?;
+                    let next = change(&current)?;
+                    replace(&tx, network, current, next, expected, scope.actor()).await
+                })
+            }
+
+            async fn delete(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
+            ) -> $crate::error::Result<()> {
+                super::transaction!(self, |tx| delete(&tx, scope.network(), id.as_str()).await)
+            }
+
+            async fn list_by(
+                &self,
+                scope: &$crate::auth::NetworkScope,
+                keys: Vec<(<$kind as $crate::store::RecordKind>::Key, String)>,
+                window: $crate::store::Window,
+            ) -> $crate::error::Result<$crate::store::Found<<$kind as $crate::store::RecordKind>::Stored>> {
+                let mut filter = super::list::Filter::new(scope.network());
+                for (key, value) in keys {
+                    filter.equal(column(key), value.into());
+                }
+                // The count and the page in one snapshot.
+                super::snapshot!(self, |tx| super::list::page(&tx, &LISTED, filter.clone(), window, None).await)
+            }
+        }
+    };
+}
+
+mod function_ticket;
 mod limits;
+mod list;
+mod registration;
 mod ticket;
 mod token;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -49,6 +133,8 @@ pub enum OpenError {
 /// A store on a PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
+    /// Write transactions committed.
+    commits: AtomicU64,
 }
 
 /// How a statement inside a transaction failed: the database (maybe worth a retry) or a rule.
@@ -99,19 +185,52 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 
 pub(super) type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
+/// The lock a read takes on the rows it returns, until its transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lock {
+    None,
+    /// The row is about to change: other changes and `KEY SHARE` holders wait.
+    Update,
+}
+
+impl Lock {
+    fn clause(self) -> &'static str {
+        match self {
+            Lock::None => "",
+            Lock::Update => " FOR UPDATE",
+        }
+    }
+}
+
 /// Runs `$body` (an expression of `Result<T, Failure>` using the transaction `$tx`) in a transaction of its own on
-/// `$store`, committed when it succeeds and run again when PostgreSQL could not serialize it.
+/// `$store`, committed when it succeeds and run again when PostgreSQL could not serialize it. A write counts in
+/// the store's [`WriteStats`](crate::store::WriteStats).
 macro_rules! transaction {
-    ($store:expr, |$tx:ident| $body:expr) => {{
+    ($store:expr, |$tx:ident| $body:expr) => {
+        $crate::store::postgres::transaction!(@run $store, None, true, |$tx| $body)
+    };
+    (@run $store:expr, $start:expr, $write:expr, |$tx:ident| $body:expr) => {{
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut client = $store.client().await?;
             let $tx = client.transaction().await.map_err(|e| $crate::store::postgres::Failure::Db(e))?;
-            let outcome: std::result::Result<_, $crate::store::postgres::Failure> = async { $body }.await;
+            let outcome: std::result::Result<_, $crate::store::postgres::Failure> = async {
+                let start: Option<&str> = $start;
+                if let Some(start) = start {
+                    $tx.batch_execute(start).await?;
+                }
+                $body
+            }
+            .await;
             match outcome {
                 Ok(value) => match $tx.commit().await {
-                    Ok(()) => break Ok(value),
+                    Ok(()) => {
+                        if $write {
+                            $store.committed();
+                        }
+                        break Ok(value);
+                    }
                     Err(e) if $crate::store::postgres::retryable(&e) && attempt < $crate::store::postgres::RETRIES => {}
                     Err(e) => break Err($crate::store::postgres::Failure::Db(e).into()),
                 },
@@ -123,6 +242,20 @@ macro_rules! transaction {
     }};
 }
 pub(super) use transaction;
+
+/// Runs `$body` as [`transaction!`] does, in a read-only transaction that sees one snapshot throughout (`REPEATABLE
+/// READ`): a count and a page, or a generation and the tickets, agree.
+macro_rules! snapshot {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        $crate::store::postgres::transaction!(
+            @run $store,
+            Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+            false,
+            |$tx| $body
+        )
+    };
+}
+pub(super) use snapshot;
 
 impl From<deadpool_postgres::PoolError> for Failure {
     fn from(e: deadpool_postgres::PoolError) -> Self {
@@ -142,9 +275,13 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| OpenError::Connect(e.to_string()))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, commits: AtomicU64::new(0) };
         store.migrate().await?;
         Ok(store)
+    }
+
+    fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) async fn client(&self) -> std::result::Result<deadpool_postgres::Object, Failure> {
@@ -263,7 +400,7 @@ pub(super) async fn update(
 pub(super) async fn record_changes(
     tx: &Tx<'_>,
     network: &NetworkId,
-    products: &[&str],
+    products: &[impl AsRef<str>],
 ) -> std::result::Result<(), Failure> {
     if products.is_empty() {
         return Ok(());
@@ -283,7 +420,7 @@ pub(super) async fn record_changes(
         )
         .await?;
     for product in products {
-        tx.execute(&note, &[&network.as_str(), &generation, product]).await?;
+        tx.execute(&note, &[&network.as_str(), &generation, &product.as_ref()]).await?;
     }
     // Now and then, forget the changes no server still needs (one that far behind reads the list whole).
     let forget_up_to = generation - KEPT_GENERATIONS;
@@ -300,6 +437,25 @@ pub(super) async fn record_changes(
         .await?;
     }
     Ok(())
+}
+
+#[async_trait::async_trait]
+impl super::Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        let db = self.client().await?;
+        db.simple_query("SELECT 1").await.map_err(|e| internal(&e))?;
+        Ok(())
+    }
+
+    /// Each write is a transaction of its own: as many commits as calls.
+    fn stats(&self) -> super::WriteStats {
+        let commits = self.commits.load(Ordering::Relaxed);
+        super::WriteStats { commits, calls: commits }
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 
-use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, transaction, update};
+use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, snapshot, transaction, update};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::limits::Held;
@@ -104,10 +104,8 @@ async fn all(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<Vec<Stored
     Ok(rows.iter().map(|r| ticket_from(&Named(r))).collect::<Result<Vec<_>>>()?)
 }
 
-/// What changed since `since`, read in one snapshot (the transaction is `REPEATABLE READ`): the generation and the
-/// tickets agree.
+/// What changed since `since`, read in one [`snapshot!`]: the generation and the tickets agree.
 async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::result::Result<TicketChanges, Failure> {
-    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
     let (now, kept_after) = generation(tx, network).await?;
     let generation = now as u64;
     let since = match since {
@@ -175,6 +173,6 @@ impl Tickets for PostgresStore {
     }
 
     async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges> {
-        transaction!(self, |tx| changes(&tx, scope.network(), since).await)
+        snapshot!(self, |tx| changes(&tx, scope.network(), since).await)
     }
 }

@@ -7,12 +7,14 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::list::{self, Listed};
-use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
+use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, ContactId, NetworkId};
 use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::error::{Conflict, Error, Result};
-use crate::store::rows::{function_ticket_columns, function_ticket_from, function_ticket_row};
+use crate::store::rows::{
+    function_ticket_column as column, function_ticket_columns, function_ticket_from, function_ticket_row,
+};
 use crate::store::{FunctionTicketKind, Position};
 
 const SELECT: &str = concat!("SELECT ", function_ticket_columns!(), " FROM function_tickets");
@@ -23,15 +25,6 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredFuncti
 
 const LISTED: Listed<StoredFunctionTicket> =
     Listed { select: SELECT, count: "SELECT count(*) FROM function_tickets", total: None, from_row };
-
-/// The column of a look-up's member.
-fn column(key: FunctionTicketKey) -> &'static str {
-    match key {
-        FunctionTicketKey::FunctionId => "function_id",
-        FunctionTicketKey::EventId => "event_id",
-        FunctionTicketKey::ContactId => "contact_id",
-    }
-}
 
 /// One function ticket of a network, or `-32004`.
 fn get(conn: &Connection, network: &NetworkId, id: &str) -> Result<StoredFunctionTicket> {

@@ -23,40 +23,8 @@ use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::StoredTicket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
-use crate::store::rows::{registration_columns, registration_from, registration_row};
+use crate::store::rows::{registration_column as column, registration_columns, registration_from, registration_row};
 use crate::store::{Found, Position, RegistrationKind, RegistrationsExtra, Window};
-
-/// The column of an indexed member.
-pub(super) fn column(key: RegistrationKey) -> &'static str {
-    use RegistrationKey as K;
-    match key {
-        K::EventId => "event_id",
-        K::ContactId => "contact_id",
-        K::TypeId => "type_id",
-        K::PackageId => "package_id",
-        K::Status => "status",
-        K::FirstName => "first_name",
-        K::LastName => "last_name",
-        K::Name => "name",
-        K::EmailAddress => "email_address",
-        K::City => "city",
-        K::State => "state",
-        K::Country => "country",
-        K::JobTitle => "job_title",
-        K::OrganizationId => "organization_id",
-        K::OrderId => "order_id",
-        K::OrderNumber => "order_number",
-        K::OrderStatus => "order_status",
-        K::IsGuestRegistration => "is_guest_registration",
-        K::GroupId => "group_id",
-        K::DeadlineId => "deadline_id",
-        K::ParentRegistrationId => "parent_registration_id",
-        K::Date => "date",
-        K::OrderBalanceDue => "order_balance_due",
-        K::OrderAmountPaid => "order_amount_paid",
-        K::OrderTotal => "order_total",
-    }
-}
 
 /// The columns a registration is read from.
 macro_rules! select {

@@ -1,5 +1,6 @@
 //! The test harness, shared by every test module: one real server for the whole binary (a real SQLite file in a
-//! temporary directory, a real HTTP listener on 127.0.0.1:0), and a small client that speaks both wire forms.
+//! temporary directory, or a real PostgreSQL database when [`on_postgres`]; a real HTTP listener on 127.0.0.1:0),
+//! and a small client that speaks both wire forms.
 //!
 //! Tests share the server and stay apart by using networks of their own ([`network`]). The shared server runs
 //! without rate limits, so that the whole suite calling it at once from one address never trips them; the limits
@@ -30,11 +31,41 @@ pub struct Shared {
     _dir: tempfile::TempDir,
 }
 
+/// Whether this run of the suite is on PostgreSQL: `TICKET_ADMIN_TEST_STORE=postgres`, as `postgres.rs` runs the
+/// whole binary again. Every server of the suite then keeps its data in a database of its own on one throwaway
+/// cluster, and the same tests hold it to the same contract.
+pub fn on_postgres() -> bool {
+    std::env::var("TICKET_ADMIN_TEST_STORE").is_ok_and(|store| store == "postgres")
+}
+
+/// The cluster of a run on PostgreSQL, started on first use and stopped when the test binary ends.
+fn cluster() -> &'static cluster::Cluster {
+    static CLUSTER: OnceLock<cluster::Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| cluster::Cluster::start(false).expect("a PostgreSQL cluster for the suite"))
+}
+
+/// The store of the server whose directory is `dir`: a SQLite file in it, or (on PostgreSQL) a database of its own,
+/// made on first use and named in a file in `dir`, so that a server started again on `dir` finds its data.
+pub fn db_in(dir: &std::path::Path) -> ticket_admin::config::Db {
+    if !on_postgres() {
+        return dir.join("ticket-admin.db").into();
+    }
+    let named = dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return ticket_admin::config::Db::Postgres(url);
+    }
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let url =
+        cluster().create_database(&format!("server_{}", NEXT.fetch_add(1, Ordering::Relaxed))).expect("a database");
+    std::fs::write(&named, &url).expect("the database named");
+    ticket_admin::config::Db::Postgres(url)
+}
+
 /// A config for a test server on a fresh port with its database in `dir`.
 pub fn config(dir: &std::path::Path) -> Config {
     Config {
         addr: "127.0.0.1:0".into(),
-        db: dir.join("ticket-admin.db").into(),
+        db: db_in(dir),
         bootstrap_token: Some(ADMIN.into()),
         synchronous: Synchronous::Normal,
         ..Config::default()
@@ -327,4 +358,22 @@ pub async fn call_many(client: &Client, method: &str, params: Vec<Value>) -> Vec
         }
     }
     out
+}
+
+/// The ids of records made at once (the calls of a batch run concurrently, so their order is the server's) in the
+/// order the server made them: as one read of `method` with `params` lists them, checked to hold exactly `made`,
+/// in the order of their `sysCreatedAt`.
+pub async fn creation_order(client: &Client, method: &str, mut params: Value, made: &[String]) -> Vec<String> {
+    params["limit"] = json!(1000);
+    let listed = client.call(method, params).await.expect("the list");
+    let items = listed["items"].as_array().expect("items");
+    let ids: Vec<String> = items.iter().map(|r| r["id"].as_str().expect("id").to_owned()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let mut expected = made.to_vec();
+    expected.sort();
+    assert_eq!(sorted, expected, "{method} lists exactly the records made");
+    let times: Vec<&str> = items.iter().map(|r| r["sysCreatedAt"].as_str().expect("sysCreatedAt")).collect();
+    assert!(times.is_sorted(), "{method} lists in creation order: {times:?}");
+    ids
 }

@@ -1,0 +1,122 @@
+//! Paged lists on PostgreSQL: a filter, the count of all that match, and one page in creation order (`seq`), after
+//! the position of the last item seen, as the SQLite store pages (`store/sqlite/list.rs`).
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row as PgRow;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use super::Failure;
+use crate::domain::ids::NetworkId;
+use crate::error::Result;
+use crate::store::rows::Cell;
+use crate::store::{Found, Position, Window};
+
+/// A statement parameter: one value, or a list of them for `= ANY($n)` (one statement for any number of values,
+/// so the prepared-statement cache does not grow with the length of a list).
+#[derive(Debug, Clone)]
+pub(super) enum Arg {
+    One(Cell),
+    Texts(Vec<String>),
+    Ints(Vec<i64>),
+}
+
+impl ToSql for Arg {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Arg::One(cell) => cell.to_sql(ty, out),
+            Arg::Texts(values) => values.to_sql(ty, out),
+            Arg::Ints(values) => values.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <Cell as ToSql>::accepts(ty) || <Vec<String> as ToSql>::accepts(ty) || <Vec<i64> as ToSql>::accepts(ty)
+    }
+
+    to_sql_checked!();
+}
+
+/// The WHERE clauses of a list and their parameters, the first always the network.
+#[derive(Debug, Clone)]
+pub(super) struct Filter {
+    pub clauses: Vec<String>,
+    pub args: Vec<Arg>,
+}
+
+impl Filter {
+    pub fn new(network: &NetworkId) -> Filter {
+        Filter { clauses: vec!["network_id = $1".to_owned()], args: vec![Arg::One(network.as_str().into())] }
+    }
+
+    /// Adds a parameter; its placeholder.
+    pub fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Adds `<column> = <value>`.
+    pub fn equal(&mut self, column: &str, value: Cell) {
+        let hole = self.arg(Arg::One(value));
+        self.clauses.push(format!("{column} = {hole}"));
+    }
+}
+
+/// How a table's items are read for a list.
+pub(super) struct Listed<T> {
+    /// `SELECT <columns> FROM <table>`, the columns as `from_row` reads them.
+    pub select: &'static str,
+    /// The table.
+    pub table: &'static str,
+    /// A kept total per network (`$1`), used when the only filter is the network.
+    pub total: Option<&'static str>,
+    pub from_row: fn(&PgRow) -> Result<(Position, T)>,
+}
+
+fn params(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+/// One page of the items matching `filter`, and their count, unless the caller has it without counting rows
+/// (`counted`).
+pub(super) async fn page<T>(
+    db: &impl GenericClient,
+    listed: &Listed<T>,
+    mut filter: Filter,
+    window: Window,
+    counted: Option<i64>,
+) -> std::result::Result<Found<T>, Failure> {
+    let condition = filter.clauses.join(" AND ");
+    let count: i64 = match (counted, listed.total) {
+        (Some(counted), _) => counted,
+        (None, Some(total)) if filter.clauses.len() == 1 => {
+            let statement = db.prepare_cached(total).await?;
+            db.query_opt(&statement, &params(&filter.args)).await?.map_or(0, |r| r.get(0))
+        }
+        (None, _) => {
+            let sql = format!("SELECT count(*) FROM {} WHERE {condition}", listed.table);
+            let statement = db.prepare_cached(&sql).await?;
+            db.query_one(&statement, &params(&filter.args)).await?.get(0)
+        }
+    };
+    let after = filter.arg(Arg::One(window.after.map_or(0, |p| p.0).into()));
+    let limit = match window.limit {
+        Some(l) => format!(" LIMIT {}", filter.arg(Arg::One((l as i64 + 1).into()))),
+        None => String::new(),
+    };
+    let sql = format!("{} WHERE {condition} AND seq > {after} ORDER BY seq{limit}", listed.select);
+    let statement = db.prepare_cached(&sql).await?;
+    let rows = db.query(&statement, &params(&filter.args)).await?;
+    let mut items = rows.iter().map(listed.from_row).collect::<Result<Vec<_>>>()?;
+    let next = match window.limit {
+        Some(l) if items.len() > l => {
+            items.truncate(l);
+            items.last().map(|(position, _)| *position)
+        }
+        _ => None,
+    };
+    Ok(Found { count, items, next })
+}
