@@ -111,6 +111,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         bounds: bounds.clone(),
     };
     let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates));
+    let syncing =
+        store.token_changes().map(|changed| tokio::spawn(sync_tokens(store.clone(), tokens.clone(), changed)));
     let service = rpc::service(module, tokens, store.clone(), http, limits.clone(), MAX_RESPONSE_BYTES);
     let (stop, handle) = stop_channel();
     let task = tokio::spawn(async move {
@@ -123,10 +125,29 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         });
         rpc::listener::serve(listener, service, bounds, stop).await;
         pruning.abort();
+        if let Some(syncing) = syncing {
+            syncing.abort();
+        }
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         tracing::info!("stopped; database closed");
     });
     Ok(Running { addr, handle, task })
+}
+
+/// The longest a token made or revoked on another server sharing the store goes unseen here, when its
+/// announcement was missed.
+const TOKEN_RELOAD: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the token table in step with a store that other servers share: reloaded when any server announces a
+/// change, and at least every [`TOKEN_RELOAD`] in case an announcement was missed.
+async fn sync_tokens(store: SharedStore, tokens: Arc<TokenTable>, changed: Arc<tokio::sync::Notify>) {
+    loop {
+        let _ = tokio::time::timeout(TOKEN_RELOAD, changed.notified()).await;
+        match store.tokens().await {
+            Ok(all) => tokens.refresh(all),
+            Err(e) => tracing::warn!(error = %e, "cannot reload the tokens"),
+        }
+    }
 }
 
 /// Open files kept free for the database, its WAL, the log and the listener.
@@ -153,19 +174,14 @@ fn connection_cap(wanted: usize) -> usize {
 
 /// On first start (no token at all), makes the admin token `all@*` and prints it once on standard error.
 async fn bootstrap(ctx: &Ctx, supplied: Option<String>) -> Result<(), StartError> {
-    if ctx.store.any_token().await? {
-        return Ok(());
-    }
     let admin = vec![Grant { permission: auth::Permission::All, scope: auth::Scope::Any }];
-    match supplied {
+    let (secret, generated) = match supplied {
         Some(secret) if secret.len() < 32 => return Err(StartError::WeakBootstrapToken),
-        Some(secret) => {
-            auth::issue_with_secret(ctx.store.as_ref(), &ctx.tokens, &secret, "bootstrap".into(), admin, None).await?;
-        }
-        None => {
-            let (secret, _) = auth::issue(ctx.store.as_ref(), &ctx.tokens, "bootstrap".into(), admin, None).await?;
-            eprintln!("ticket-admin: first start: admin token (all@*), shown only this once:\n{secret}");
-        }
+        Some(secret) => (secret, false),
+        None => (auth::token::new_secret(), true),
+    };
+    if auth::issue_first(ctx.store.as_ref(), &ctx.tokens, &secret, admin).await? && generated {
+        eprintln!("ticket-admin: first start: admin token (all@*), shown only this once:\n{secret}");
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub async fn issue(
     Ok((secret, info))
 }
 
-/// Makes a token whose secret is given (the operator's bootstrap token), stores its hash, and makes it usable.
+/// Makes a token whose secret is given, stores its hash, and makes it usable.
 pub async fn issue_with_secret(
     store: &dyn Store,
     tokens: &TokenTable,
@@ -44,13 +44,28 @@ pub async fn issue_with_secret(
     grants: Vec<Grant>,
     expires_at: Option<Timestamp>,
 ) -> Result<TokenInfo> {
-    let now = crate::domain::time::now();
-    let info =
-        TokenInfo { id: crate::domain::ids::new_id(), name, grants, created_at: now, expires_at, revoked_at: None };
+    let info = new_token(name, grants, expires_at);
     let hash = token::hash(secret);
     store.insert_token(info.clone(), hash).await?;
     tokens.insert(hash, info.clone());
     Ok(info)
+}
+
+/// Makes the store's first token (the bootstrap token) with the given secret, unless the store holds a token
+/// already (another server sharing the store may have made it a moment ago); whether it was made.
+pub async fn issue_first(store: &dyn Store, tokens: &TokenTable, secret: &str, grants: Vec<Grant>) -> Result<bool> {
+    let info = new_token("bootstrap".into(), grants, None);
+    let hash = token::hash(secret);
+    let made = store.insert_first_token(info.clone(), hash).await?;
+    if made {
+        tokens.insert(hash, info);
+    }
+    Ok(made)
+}
+
+fn new_token(name: String, grants: Vec<Grant>, expires_at: Option<Timestamp>) -> TokenInfo {
+    let created_at = crate::domain::time::now();
+    TokenInfo { id: crate::domain::ids::new_id(), name, grants, created_at, expires_at, revoked_at: None }
 }
 
 /// What a method needs from its caller.
@@ -186,6 +201,20 @@ impl TokenTable {
     pub fn insert(&self, hash: [u8; 32], info: TokenInfo) {
         if let Ok(mut map) = self.by_hash.write() {
             map.insert(hash, Arc::new(info));
+        }
+    }
+
+    /// Takes in the tokens as the store holds them now (another server sharing the store may have made or revoked
+    /// some): new ones are added and revocations applied. A revocation is never undone, not even by a read of the
+    /// store that began before it.
+    pub fn refresh(&self, tokens: Vec<([u8; 32], TokenInfo)>) {
+        if let Ok(mut map) = self.by_hash.write() {
+            for (hash, info) in tokens {
+                let revoked_here = map.get(&hash).is_some_and(|known| known.revoked_at.is_some());
+                if !revoked_here {
+                    map.insert(hash, Arc::new(info));
+                }
+            }
         }
     }
 

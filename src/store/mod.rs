@@ -191,9 +191,11 @@ pub trait RegistrationsExtra: Send + Sync {
 #[async_trait]
 pub trait Tokens: Send + Sync {
     async fn insert_token(&self, info: TokenInfo, secret_hash: [u8; 32]) -> Result<()>;
+    /// Stores the first token of the store; `false`, storing nothing, when it holds a token already (however many
+    /// servers starting at once on a shared store try: one makes it).
+    async fn insert_first_token(&self, info: TokenInfo, secret_hash: [u8; 32]) -> Result<bool>;
     /// Every token with the hash of its secret, oldest first.
     async fn tokens(&self) -> Result<Vec<([u8; 32], TokenInfo)>>;
-    async fn any_token(&self) -> Result<bool>;
     /// Revokes a token; revoking twice keeps the first time, which is answered.
     async fn revoke_token(&self, token_id: String) -> Result<Timestamp>;
 }
@@ -228,6 +230,11 @@ pub trait Store:
     /// Whether the store answers.
     async fn ping(&self) -> Result<()>;
     fn stats(&self) -> WriteStats;
+    /// On a store that several servers share, a signal that wakes when any of them changes a token (made or
+    /// revoked), so that each server reloads its token table; `None` on a store only this server writes.
+    fn token_changes(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
     /// Stops taking work, lets queued work finish, and closes.
     fn close(&self);
 }

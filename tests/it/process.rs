@@ -25,7 +25,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ticket-admin");
 const BOUND: Duration = Duration::from_secs(60);
 
 /// The binary, with no `TICKET_ADMIN_*` setting inherited from whoever runs the tests.
-fn ticket_admin() -> Command {
+pub(crate) fn ticket_admin() -> Command {
     scrubbed(BIN)
 }
 
@@ -77,7 +77,7 @@ async fn token_list(db: &Path) -> Vec<Value> {
 }
 
 /// A server child process. Dropping it kills the process.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     stderr: Lines<BufReader<ChildStderr>>,
     addr: SocketAddr,
@@ -106,7 +106,7 @@ fn listening(line: &str) -> Option<SocketAddr> {
 
 impl Server {
     /// Spawns `command` (a `serve`) and reads its standard error until the `listening` line.
-    async fn start(mut command: Command) -> Server {
+    pub(crate) async fn start(mut command: Command) -> Server {
         command.stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().expect("the server spawns");
         let stderr = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
@@ -126,7 +126,7 @@ impl Server {
         server
     }
 
-    fn client(&self, token: &str, network: &str) -> Client {
+    pub(crate) fn client(&self, token: &str, network: &str) -> Client {
         Client::of(self.addr).with_token(token).on(network)
     }
 

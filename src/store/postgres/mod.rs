@@ -96,15 +96,18 @@ mod limits;
 mod list;
 mod registration;
 mod ticket;
-mod token;
+pub mod token;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::StreamExt;
+use tokio::sync::Notify;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{NoTls, Row as PgRow};
+use tokio_postgres::{AsyncMessage, NoTls, Row as PgRow};
 
 use super::rows::{Cell, Columns, Row};
 use crate::domain::ids::NetworkId;
@@ -135,6 +138,10 @@ pub struct PostgresStore {
     pool: Pool,
     /// Write transactions committed.
     commits: AtomicU64,
+    /// Wakes when any server announces a change of the tokens.
+    token_changes: Arc<Notify>,
+    /// The task listening for those announcements.
+    listener: tokio::task::AbortHandle,
 }
 
 /// How a statement inside a transaction failed: the database (maybe worth a retry) or a rule.
@@ -268,14 +275,17 @@ impl PostgresStore {
     /// at a time, under an advisory lock).
     pub async fn open(url: &str, size: usize) -> std::result::Result<PostgresStore, OpenError> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| OpenError::Connect(format!("{e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(size.max(1))
             .wait_timeout(Some(Duration::from_secs(30)))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| OpenError::Connect(e.to_string()))?;
-        let store = PostgresStore { pool, commits: AtomicU64::new(0) };
+        let token_changes = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(config, token_changes.clone())).abort_handle();
+        let store = PostgresStore { pool, commits: AtomicU64::new(0), token_changes, listener };
         store.migrate().await?;
         Ok(store)
     }
@@ -310,6 +320,49 @@ impl PostgresStore {
             tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&number]).await.map_err(failed)?;
         }
         tx.commit().await.map_err(failed)
+    }
+}
+
+/// How long the listener waits before connecting again after its connection failed.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Listens for announcements of token changes ([`token::CHANNEL`]) on a connection of its own and wakes
+/// `changed` for each; on a new connection too, since announcements made while there was none are missed (the
+/// server's periodic reload catches those as well). Runs until aborted.
+async fn listen(config: tokio_postgres::Config, changed: Arc<Notify>) {
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let signal = changed.clone();
+                let driver = tokio::spawn(async move {
+                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(Ok(message)) = messages.next().await {
+                        if let AsyncMessage::Notification(_) = message {
+                            signal.notify_one();
+                        }
+                    }
+                });
+                match client.batch_execute(&format!("LISTEN {}", token::CHANNEL)).await {
+                    Ok(()) => {
+                        changed.notify_one();
+                        let _ = driver.await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %internal(&e), "cannot listen for token changes");
+                        driver.abort();
+                    }
+                }
+                tracing::debug!("the connection listening for token changes ended");
+            }
+            Err(e) => tracing::warn!(error = %internal(&e), "cannot connect to listen for token changes"),
+        }
+        tokio::time::sleep(LISTEN_RETRY).await;
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
     }
 }
 
@@ -454,7 +507,12 @@ impl super::Store for PostgresStore {
     }
 
     fn close(&self) {
+        self.listener.abort();
         self.pool.close();
+    }
+
+    fn token_changes(&self) -> Option<Arc<Notify>> {
+        Some(self.token_changes.clone())
     }
 }
 

@@ -10,6 +10,18 @@ use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::store::Tokens;
 
+/// The advisory lock under which the first token is made.
+const FIRST_TOKEN_LOCK: i64 = 7256340013;
+
+/// The channel on which a change of the tokens is announced to every server (at the commit of its transaction).
+pub const CHANNEL: &str = "ticket_admin_tokens";
+
+/// Tells every server, once the transaction commits, that the tokens changed.
+async fn announce(tx: &Tx<'_>) -> std::result::Result<(), Failure> {
+    tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
+    Ok(())
+}
+
 async fn insert(tx: &Tx<'_>, info: &TokenInfo, secret_hash: &[u8; 32]) -> std::result::Result<(), Failure> {
     tx.execute(
         "INSERT INTO tokens (id, name, secret_hash, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -29,7 +41,7 @@ async fn insert(tx: &Tx<'_>, info: &TokenInfo, secret_hash: &[u8; 32]) -> std::r
         let (permission, scope) = text.split_once('@').unwrap_or((&text, "*"));
         tx.execute(&grant, &[&info.id, &permission, &scope]).await?;
     }
-    Ok(())
+    announce(tx).await
 }
 
 /// Every token with the hash of its secret, oldest first.
@@ -79,6 +91,7 @@ async fn revoke(tx: &Tx<'_>, token_id: &str) -> std::result::Result<time::Timest
             let now = time::now();
             tx.execute("UPDATE tokens SET revoked_at = $2 WHERE id = $1", &[&token_id, &now.timestamp_millis()])
                 .await?;
+            announce(tx).await?;
             Ok(now)
         }
     }
@@ -94,10 +107,16 @@ impl Tokens for PostgresStore {
         Ok(all(&self.client().await?).await?)
     }
 
-    async fn any_token(&self) -> Result<bool> {
-        let db = self.client().await?;
-        let row = db.query_one("SELECT EXISTS (SELECT 1 FROM tokens)", &[]).await.map_err(Failure::from)?;
-        Ok(row.get(0))
+    async fn insert_first_token(&self, info: TokenInfo, secret_hash: [u8; 32]) -> Result<bool> {
+        transaction!(self, |tx| {
+            // Servers starting at once on an empty database come here one at a time.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_TOKEN_LOCK]).await?;
+            if tx.query_one("SELECT EXISTS (SELECT 1 FROM tokens)", &[]).await?.get(0) {
+                return Ok(false);
+            }
+            insert(&tx, &info, &secret_hash).await?;
+            Ok(true)
+        })
     }
 
     async fn revoke_token(&self, token_id: String) -> Result<time::Timestamp> {

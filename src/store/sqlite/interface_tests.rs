@@ -659,12 +659,11 @@ fn token(id: &str, created_ms: i64, grant: &str) -> TokenInfo {
 #[tokio::test]
 async fn tokens_are_kept_oldest_first_and_revoked_once() {
     let (_dir, store) = open();
-    assert!(!store.any_token().await.unwrap());
     assert!(store.tokens().await.unwrap().is_empty());
     let (newer, older) = (token("t2", 2_000, "network.manage@net-a"), token("t1", 1_000, "all@*"));
-    store.insert_token(newer.clone(), [2; 32]).await.unwrap();
+    assert!(store.insert_first_token(newer.clone(), [2; 32]).await.unwrap(), "the first token is made");
+    assert!(!store.insert_first_token(token("t3", 500, "all@*"), [3; 32]).await.unwrap(), "and only the first");
     store.insert_token(older.clone(), [1; 32]).await.unwrap();
-    assert!(store.any_token().await.unwrap());
     assert_eq!(store.tokens().await.unwrap(), vec![([1; 32], older.clone()), ([2; 32], newer.clone())]);
 
     let revoked_at = store.revoke_token("t2".into()).await.unwrap();

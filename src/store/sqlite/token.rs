@@ -107,8 +107,15 @@ impl Tokens for super::SqliteStore {
         self.read(all).await
     }
 
-    async fn any_token(&self) -> Result<bool> {
-        self.read(any).await
+    async fn insert_first_token(&self, info: TokenInfo, secret_hash: [u8; 32]) -> Result<bool> {
+        self.write(move |c| {
+            if any(c)? {
+                return Ok(false);
+            }
+            insert(c, &info, &secret_hash)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn revoke_token(&self, token_id: String) -> Result<time::Timestamp> {

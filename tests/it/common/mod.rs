@@ -38,10 +38,30 @@ pub fn on_postgres() -> bool {
     std::env::var("TICKET_ADMIN_TEST_STORE").is_ok_and(|store| store == "postgres")
 }
 
-/// The cluster of a run on PostgreSQL, started on first use and stopped when the test binary ends.
+/// The PostgreSQL cluster of this test binary, started on first use and stopped when the binary ends.
 fn cluster() -> &'static cluster::Cluster {
     static CLUSTER: OnceLock<cluster::Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| cluster::Cluster::start(false).expect("a PostgreSQL cluster for the suite"))
+}
+
+/// Whether the tests that need PostgreSQL can run: its server binaries are installed. Where they are not, those
+/// tests are skipped, unless `TICKET_ADMIN_REQUIRE_POSTGRES` is set (as CI sets it): then they fail.
+pub fn postgres_available() -> bool {
+    if cluster::Cluster::binaries().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("TICKET_ADMIN_REQUIRE_POSTGRES").is_none(),
+        "TICKET_ADMIN_REQUIRE_POSTGRES is set but PostgreSQL's server binaries are not installed"
+    );
+    eprintln!("PostgreSQL is not installed: skipped");
+    false
+}
+
+/// A new empty database on this binary's cluster; its URL.
+pub fn postgres_database() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    cluster().create_database(&format!("db_{}", NEXT.fetch_add(1, Ordering::Relaxed))).expect("a database")
 }
 
 /// The store of the server whose directory is `dir`: a SQLite file in it, or (on PostgreSQL) a database of its own,
@@ -54,9 +74,7 @@ pub fn db_in(dir: &std::path::Path) -> ticket_admin::config::Db {
     if let Ok(url) = std::fs::read_to_string(&named) {
         return ticket_admin::config::Db::Postgres(url);
     }
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let url =
-        cluster().create_database(&format!("server_{}", NEXT.fetch_add(1, Ordering::Relaxed))).expect("a database");
+    let url = postgres_database();
     std::fs::write(&named, &url).expect("the database named");
     ticket_admin::config::Db::Postgres(url)
 }
