@@ -22,7 +22,9 @@ macro_rules! records {
                 scope: &$crate::auth::NetworkScope,
                 record: <$kind as $crate::store::RecordKind>::Record,
             ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
-                super::transaction!(self, |tx| create(&tx, scope.network(), record.clone(), scope.actor()).await)
+                let scope = scope.clone();
+                super::writer::write!(self, (scope, record), |tx| create(tx, scope.network(), record, scope.actor())
+                    .await)
             }
 
             async fn get(
@@ -41,10 +43,10 @@ macro_rules! records {
                 record: <$kind as $crate::store::RecordKind>::Record,
                 expected: Option<i64>,
             ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
-                let network = scope.network();
-                super::transaction!(self, |tx| {
-                    let current = get(&tx, network, id.as_str(), super::Lock::Update).await?;
-                    replace(&tx, network, current, record.clone(), expected, scope.actor()).await
+                let (scope, id) = (scope.clone(), id.clone());
+                super::writer::write!(self, (scope, id, record), |tx| {
+                    let current = get(tx, scope.network(), id.as_str(), super::Lock::Update).await?;
+                    replace(tx, scope.network(), current, record, expected, scope.actor()).await
                 })
             }
 
@@ -58,11 +60,11 @@ macro_rules! records {
                     <$kind as $crate::store::RecordKind>::Record,
                 >,
             ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
-                let network = scope.network();
-                super::transaction!(self, |tx| {
-                    let current = get(&tx, network, id.as_str(), super::Lock::Update).await?;
+                let (scope, id, change) = (scope.clone(), id.clone(), std::sync::Arc::new(change));
+                super::writer::write!(self, (scope, id, change), |tx| {
+                    let current = get(tx, scope.network(), id.as_str(), super::Lock::Update).await?;
                     let next = change(&current)?;
-                    replace(&tx, network, current, next, expected, scope.actor()).await
+                    replace(tx, scope.network(), current, next, expected, scope.actor()).await
                 })
             }
 
@@ -71,7 +73,8 @@ macro_rules! records {
                 scope: &$crate::auth::NetworkScope,
                 id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
             ) -> $crate::error::Result<()> {
-                super::transaction!(self, |tx| delete(&tx, scope.network(), id.as_str()).await)
+                let (scope, id) = (scope.clone(), id.clone());
+                super::writer::write!(self, (scope, id), |tx| delete(tx, scope.network(), id.as_str()).await)
             }
 
             async fn list_by(
@@ -97,6 +100,7 @@ mod list;
 mod registration;
 mod ticket;
 pub mod token;
+mod writer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,8 +140,10 @@ pub enum OpenError {
 /// A store on a PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
-    /// Write transactions committed.
-    commits: AtomicU64,
+    /// The group commit of the calls' writes.
+    writer: writer::Writer,
+    /// Write transactions committed, and the calls they carried.
+    stats: Arc<(AtomicU64, AtomicU64)>,
     /// Wakes when any server announces a change of the tokens.
     token_changes: Arc<Notify>,
     /// The task listening for those announcements.
@@ -285,13 +291,21 @@ impl PostgresStore {
             .map_err(|e| OpenError::Connect(e.to_string()))?;
         let token_changes = Arc::new(Notify::new());
         let listener = tokio::spawn(listen(config, token_changes.clone())).abort_handle();
-        let store = PostgresStore { pool, commits: AtomicU64::new(0), token_changes, listener };
+        let stats = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+        let counted = stats.clone();
+        let committed = Arc::new(move |calls: usize| {
+            counted.0.fetch_add(1, Ordering::Relaxed);
+            counted.1.fetch_add(calls as u64, Ordering::Relaxed);
+        });
+        let writer = writer::Writer::start(pool.clone(), committed);
+        let store = PostgresStore { pool, writer, stats, token_changes, listener };
         store.migrate().await?;
         Ok(store)
     }
 
     fn committed(&self) {
-        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats.0.fetch_add(1, Ordering::Relaxed);
+        self.stats.1.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) async fn client(&self) -> std::result::Result<deadpool_postgres::Object, Failure> {
@@ -363,6 +377,7 @@ async fn listen(config: tokio_postgres::Config, changed: Arc<Notify>) {
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         self.listener.abort();
+        self.writer.stop();
     }
 }
 
@@ -500,14 +515,13 @@ impl super::Store for PostgresStore {
         Ok(())
     }
 
-    /// Each write is a transaction of its own: as many commits as calls.
     fn stats(&self) -> super::WriteStats {
-        let commits = self.commits.load(Ordering::Relaxed);
-        super::WriteStats { commits, calls: commits }
+        super::WriteStats { commits: self.stats.0.load(Ordering::Relaxed), calls: self.stats.1.load(Ordering::Relaxed) }
     }
 
     fn close(&self) {
         self.listener.abort();
+        self.writer.stop();
         self.pool.close();
     }
 

@@ -11,9 +11,8 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row as PgRow;
 
 use super::list::{self, Arg, Filter, Listed};
-use super::{
-    Failure, Lock, Named, PostgresStore, Tx, function_ticket, insert, record_changes, snapshot, transaction, update,
-};
+use super::writer::write;
+use super::{Failure, Lock, Named, PostgresStore, Tx, function_ticket, insert, record_changes, snapshot, update};
 use crate::auth::NetworkScope;
 use crate::domain::fold::fold;
 use crate::domain::ids::{ActorId, ContactId, NetworkId, ProductId};
@@ -447,6 +446,14 @@ impl RegistrationsExtra for PostgresStore {
         id: &RegistrationId,
         contact_id: ContactId,
     ) -> Result<StoredRegistration> {
-        transaction!(self, |tx| transfer(&tx, scope.network(), id.as_str(), &contact_id, scope.actor()).await)
+        let (scope, id) = (scope.clone(), id.clone());
+        write!(self, (scope, id, contact_id), |tx| transfer(
+            tx,
+            scope.network(),
+            id.as_str(),
+            &contact_id,
+            scope.actor()
+        )
+        .await)
     }
 }

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 
-use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, snapshot, transaction, update};
+use super::writer::write;
+use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, snapshot, update};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::limits::Held;
@@ -147,17 +148,18 @@ async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::r
 #[async_trait]
 impl Tickets for PostgresStore {
     async fn create_ticket(&self, scope: &NetworkScope, ticket: Ticket) -> Result<StoredTicket> {
-        let network = scope.network();
-        transaction!(self, |tx| create(&tx, network, ticket.clone(), Sys::new(scope.actor())).await)
+        let scope = scope.clone();
+        write!(self, (scope, ticket), |tx| create(tx, scope.network(), ticket, Sys::new(scope.actor())).await)
     }
 
     async fn update_ticket(&self, scope: &NetworkScope, ticket: Ticket, expected: Option<i64>) -> Result<StoredTicket> {
-        let network = scope.network();
-        transaction!(self, |tx| update_ticket(&tx, network, ticket.clone(), expected, scope.actor()).await)
+        let scope = scope.clone();
+        write!(self, (scope, ticket), |tx| update_ticket(tx, scope.network(), ticket, expected, scope.actor()).await)
     }
 
     async fn delete_ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<()> {
-        transaction!(self, |tx| delete(&tx, scope.network(), id).await)
+        let (scope, id) = (scope.clone(), id.clone());
+        write!(self, (scope, id), |tx| delete(tx, scope.network(), &id).await)
     }
 
     async fn ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<StoredTicket> {
