@@ -2,13 +2,18 @@
 //!
 //! Starts a real server (release build) on a temporary database, seeds it over HTTP in JSON-RPC batches, then
 //! times each query sequentially and prints the median and the 99th percentile per query. `SEARCH_BENCH_DB=path`
-//! keeps the seeded database there.
+//! keeps the seeded database there. `-- --store postgres` runs the same on PostgreSQL: a cluster of its own (with
+//! PostgreSQL's durable defaults) in a temporary directory, from the machine's server binaries.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use ticket_admin::config::Config;
+use ticket_admin::config::{Config, Db};
 
+// Its unit test is compiled out in a benchmark, which leaves the test's imports unused.
+#[allow(unused_imports)]
+#[path = "../tests/it/common/cluster.rs"]
+mod cluster;
 mod common;
 use common::registration;
 
@@ -36,9 +41,16 @@ fn main() {
         // SEARCH_BENCH_DB keeps the seeded database at that path, for looking into query plans afterwards.
         let db: std::path::PathBuf =
             std::env::var_os("SEARCH_BENCH_DB").map_or_else(|| dir.path().join("bench.db"), Into::into);
+        let on_postgres = std::env::args().skip(1).collect::<Vec<_>>().windows(2).any(|w| w == ["--store", "postgres"]);
+        let cluster = on_postgres.then(|| cluster::Cluster::start(true).expect("a PostgreSQL cluster"));
+        let store = match &cluster {
+            Some(cluster) => Db::Postgres(cluster.create_database("search").expect("a database")),
+            None => db.clone().into(),
+        };
+        println!("store: {store}");
         let config = Config {
             addr: "127.0.0.1:0".into(),
-            db: db.clone().into(),
+            db: store,
             bootstrap_token: Some(ADMIN.into()),
             ..Config::default()
         };
@@ -90,8 +102,10 @@ fn main() {
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             println!("{label:<38} {count:>8} {:>10.2} {:>10.2}", ms(times[RUNS / 2]), ms(times[RUNS * 99 / 100]));
         }
-        let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-        println!("database file: {:.1} MB, {} bytes per registration", size as f64 / 1e6, size / REGISTRATIONS as u64);
+        if cluster.is_none() {
+            let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+            println!("database file: {:.1} MB, {} bytes per registration", size as f64 / 1e6, size / REGISTRATIONS as u64);
+        }
         running.shutdown().await;
     });
 }

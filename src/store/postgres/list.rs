@@ -76,8 +76,33 @@ pub(super) struct Listed<T> {
     pub from_row: fn(&PgRow) -> Result<(Position, T)>,
 }
 
+/// How a list's statements are planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// Prepared once per connection and kept: for filters whose best plan does not depend on the values.
+    Kept,
+    /// Planned for the values of each call: a text filter's selectivity decides between its trigram index and a
+    /// walk in creation order, and a kept generic plan cannot tell (it walked all of a network's rows for a name
+    /// that matches 11 of them).
+    EachCall,
+}
+
 fn params(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+/// Runs a statement, prepared and kept or planned for these values (an unnamed statement is planned when its
+/// values are bound).
+async fn query(
+    db: &impl GenericClient,
+    sql: &str,
+    args: &[Arg],
+    plan: Plan,
+) -> std::result::Result<Vec<PgRow>, Failure> {
+    Ok(match plan {
+        Plan::Kept => db.query(&db.prepare_cached(sql).await?, &params(args)).await?,
+        Plan::EachCall => db.query(sql, &params(args)).await?,
+    })
 }
 
 /// One page of the items matching `filter`, and their count, unless the caller has it without counting rows
@@ -88,6 +113,7 @@ pub(super) async fn page<T>(
     mut filter: Filter,
     window: Window,
     counted: Option<i64>,
+    plan: Plan,
 ) -> std::result::Result<Found<T>, Failure> {
     let condition = filter.clauses.join(" AND ");
     let count: i64 = match (counted, listed.total) {
@@ -98,8 +124,7 @@ pub(super) async fn page<T>(
         }
         (None, _) => {
             let sql = format!("SELECT count(*) FROM {} WHERE {condition}", listed.table);
-            let statement = db.prepare_cached(&sql).await?;
-            db.query_one(&statement, &params(&filter.args)).await?.get(0)
+            query(db, &sql, &filter.args, plan).await?.first().map_or(0, |r| r.get(0))
         }
     };
     let after = filter.arg(Arg::One(window.after.map_or(0, |p| p.0).into()));
@@ -108,8 +133,7 @@ pub(super) async fn page<T>(
         None => String::new(),
     };
     let sql = format!("{} WHERE {condition} AND seq > {after} ORDER BY seq{limit}", listed.select);
-    let statement = db.prepare_cached(&sql).await?;
-    let rows = db.query(&statement, &params(&filter.args)).await?;
+    let rows = query(db, &sql, &filter.args, plan).await?;
     let mut items = rows.iter().map(listed.from_row).collect::<Result<Vec<_>>>()?;
     let next = match window.limit {
         Some(l) if items.len() > l => {

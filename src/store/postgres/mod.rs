@@ -88,7 +88,15 @@ macro_rules! records {
                     filter.equal(column(key), value.into());
                 }
                 // The count and the page in one snapshot.
-                super::snapshot!(self, |tx| super::list::page(&tx, &LISTED, filter.clone(), window, None).await)
+                super::snapshot!(self, |tx| super::list::page(
+                    &tx,
+                    &LISTED,
+                    filter.clone(),
+                    window,
+                    None,
+                    super::list::Plan::Kept
+                )
+                .await)
             }
         }
     };

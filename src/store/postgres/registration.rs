@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row as PgRow;
 
-use super::list::{self, Arg, Filter, Listed};
+use super::list::{self, Arg, Filter, Listed, Plan};
 use super::writer::write;
 use super::{Failure, Lock, Named, PostgresStore, Tx, function_ticket, insert, record_changes, snapshot, update};
 use crate::auth::NetworkScope;
@@ -424,7 +424,7 @@ async fn search(
     window: Window,
 ) -> std::result::Result<Found<StoredRegistration>, Failure> {
     let counted = event_count(db, network, query).await?;
-    list::page(db, &LISTED, filter(network, query), window, counted).await
+    list::page(db, &LISTED, filter(network, query), window, counted, Plan::EachCall).await
 }
 
 records!(RegistrationKind);
