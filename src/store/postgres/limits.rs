@@ -68,7 +68,13 @@ async fn usage(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<Usage, F
 /// Locks the network's limits for a create: until the transaction ends, other creates and changes of limits in
 /// the network wait, so what the create reads next (a duplicate, a count) is not raced.
 pub(super) async fn lock(tx: &Tx<'_>, network: &NetworkId) -> std::result::Result<NetworkLimits, Failure> {
-    get(tx, network, true).await
+    // An earlier write of the same group took it already: the lock is this transaction's until the commit.
+    if let Some(held) = super::writer::held_limits(network) {
+        return Ok(held);
+    }
+    let limits = get(tx, network, true).await?;
+    super::writer::note(|notes| notes.limits.push((network.as_str().to_owned(), limits)))?;
+    Ok(limits)
 }
 
 /// Refuses one more record of `held` past the network's limit, read under [`lock`]: the count includes every

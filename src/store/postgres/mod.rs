@@ -471,46 +471,51 @@ pub(super) async fn update(
     Ok(())
 }
 
-/// Raises the network's ticket generation and notes which tickets it changed. The last statement of a transaction
-/// that changed tickets: the generation's row stays locked until the commit, so generations commit in order.
-pub(super) async fn record_changes(
+/// Notes that a write changed these tickets of a network. Their network's ticket generation is raised once for
+/// the whole group, as its last statement before the commit ([`raise_generations`]), if the write is kept.
+pub(super) fn record_changes(network: &NetworkId, products: &[impl AsRef<str>]) -> std::result::Result<(), Failure> {
+    writer::note(|notes| {
+        notes.changed.extend(products.iter().map(|p| (network.as_str().to_owned(), p.as_ref().to_owned())));
+    })
+}
+
+/// Raises the ticket generation of each network whose tickets a group changed, and notes which tickets each
+/// changed. The last statements of the group's transaction: a generation's row stays locked from its raise to the
+/// commit, so generations commit in order, and the networks are taken in one order, so two groups never wait for
+/// each other's.
+pub(super) async fn raise_generations(
     tx: &Tx<'_>,
-    network: &NetworkId,
-    products: &[impl AsRef<str>],
-) -> std::result::Result<(), Failure> {
-    if products.is_empty() {
-        return Ok(());
-    }
-    let statement = tx
+    mut changed: Vec<(String, String)>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    changed.sort();
+    changed.dedup();
+    let raise = tx
         .prepare_cached(
             "INSERT INTO ticket_generations (network_id, generation) VALUES ($1, 1) \
              ON CONFLICT (network_id) DO UPDATE SET generation = ticket_generations.generation + 1 \
              RETURNING generation, kept_after",
         )
         .await?;
-    let row = tx.query_one(&statement, &[&network.as_str()]).await?;
-    let (generation, kept_after): (i64, i64) = (row.get(0), row.get(1));
     let note = tx
         .prepare_cached(
-            "INSERT INTO ticket_changes (network_id, generation, product_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            "INSERT INTO ticket_changes (network_id, generation, product_id) \
+             SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING",
         )
         .await?;
-    for product in products {
-        tx.execute(&note, &[&network.as_str(), &generation, &product.as_ref()]).await?;
-    }
-    // Now and then, forget the changes no server still needs (one that far behind reads the list whole).
-    let forget_up_to = generation - KEPT_GENERATIONS;
-    if forget_up_to > kept_after + KEPT_GENERATIONS / 4 {
-        tx.execute(
-            "DELETE FROM ticket_changes WHERE network_id = $1 AND generation <= $2",
-            &[&network.as_str(), &forget_up_to],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE ticket_generations SET kept_after = $2 WHERE network_id = $1",
-            &[&network.as_str(), &forget_up_to],
-        )
-        .await?;
+    for network in changed.chunk_by(|a, b| a.0 == b.0) {
+        let id = &network[0].0;
+        let products: Vec<&str> = network.iter().map(|(_, p)| p.as_str()).collect();
+        let row = tx.query_one(&raise, &[id]).await?;
+        let (generation, kept_after): (i64, i64) = (row.get(0), row.get(1));
+        tx.execute(&note, &[id, &generation, &products]).await?;
+        // Now and then, forget the changes no server still needs (one that far behind reads the list whole).
+        let forget_up_to = generation - KEPT_GENERATIONS;
+        if forget_up_to > kept_after + KEPT_GENERATIONS / 4 {
+            tx.execute("DELETE FROM ticket_changes WHERE network_id = $1 AND generation <= $2", &[id, &forget_up_to])
+                .await?;
+            tx.execute("UPDATE ticket_generations SET kept_after = $2 WHERE network_id = $1", &[id, &forget_up_to])
+                .await?;
+        }
     }
     Ok(())
 }

@@ -224,7 +224,7 @@ async fn create(
         // The event's counter is locked, so only a number taken outside it (never, by this server) lands here.
         registration::check_number_free(stored.registration.event_id.as_str(), number, true)?;
     }
-    record_changes(tx, network, &moved).await?;
+    record_changes(network, &moved)?;
     Ok(stored)
 }
 
@@ -263,7 +263,7 @@ async fn replace(
     let stored =
         StoredRegistration { id: current.id.clone(), number, registration: next, sys: current.sys.changed(actor) };
     update_row(tx, network, &current, &stored).await?;
-    record_changes(tx, network, &moved).await?;
+    record_changes(network, &moved)?;
     Ok(stored)
 }
 
@@ -279,7 +279,7 @@ async fn delete(tx: &Tx<'_>, network: &NetworkId, id: &str) -> std::result::Resu
     registration::check_unreferenced(id, guests, tied, "deleted")?;
     let moved = change_holding(tx, network, id, current.registration.holding().as_ref(), None).await?;
     tx.execute("DELETE FROM registrations WHERE network_id = $1 AND id = $2", &[&network.as_str(), &id]).await?;
-    record_changes(tx, network, &moved).await
+    record_changes(network, &moved)
 }
 
 /// Moves a registration to another contact, re-checking the new contact's `maxPerAttendee`; a transfer to the
@@ -307,7 +307,7 @@ async fn transfer(
     };
     update_row(tx, network, &current, &stored).await?;
     function_ticket::follow_transfer(tx, network, id, contact_id, actor).await?;
-    record_changes(tx, network, &moved).await?;
+    record_changes(network, &moved)?;
     Ok(stored)
 }
 
@@ -378,6 +378,8 @@ fn filter(network: &NetworkId, query: &RegistrationQuery) -> Filter {
     }
     // The texts come folded as the folded columns are.
     for (key, text) in &query.contains {
+        // Three characters or more make a trigram the index can look up.
+        filter.selective |= text.chars().count() >= 3;
         let hole = filter.arg(Arg::One(containing(text).into()));
         filter.clauses.push(format!("{}_folded LIKE {hole}", column(*key)));
     }

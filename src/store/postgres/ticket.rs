@@ -1,5 +1,5 @@
 //! Purchasable tickets on PostgreSQL, always within one network. A change locks the ticket's row, and raises the
-//! network's ticket generation as its last statement ([`record_changes`]).
+//! network's ticket generation, once for its group, as the last statement before the commit ([`record_changes`]).
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -57,7 +57,7 @@ async fn create(
     if !insert(tx, "tickets", &ticket_row(network, &stored)?).await? {
         return Err(Conflict::Duplicate { resource: "ticket", id: stored.ticket.product_id.to_string() }.into());
     }
-    record_changes(tx, network, &[stored.ticket.product_id.as_str()]).await?;
+    record_changes(network, &[stored.ticket.product_id.as_str()])?;
     Ok(stored)
 }
 
@@ -73,7 +73,7 @@ async fn update_ticket(
     check_version(expected, current.sys.version)?;
     let Some(stored) = current.replaced(ticket, actor)? else { return Ok(current) };
     update(tx, "tickets", KEY, &ticket_row(network, &current)?, &ticket_row(network, &stored)?).await?;
-    record_changes(tx, network, &[id.as_str()]).await?;
+    record_changes(network, &[id.as_str()])?;
     Ok(stored)
 }
 
@@ -81,7 +81,7 @@ async fn delete(tx: &Tx<'_>, network: &NetworkId, id: &ProductId) -> std::result
     find(tx, network, id.as_str(), true).await?.ok_or_else(|| not_found(id))?.check_deletable()?;
     tx.execute("DELETE FROM tickets WHERE network_id = $1 AND product_id = $2", &[&network.as_str(), &id.as_str()])
         .await?;
-    record_changes(tx, network, &[id.as_str()]).await?;
+    record_changes(network, &[id.as_str()])?;
     Ok(())
 }
 

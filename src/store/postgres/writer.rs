@@ -10,12 +10,15 @@
 //! the same tickets in another order), is rolled back to its savepoint and run again in a later group; a write is
 //! a function of the transaction it runs in, so running it again is running it on the database as it is then.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Failure, Tx, internal, retryable};
+use crate::domain::ids::NetworkId;
+use crate::domain::limits::NetworkLimits;
 use crate::error::{Error, Result};
 use crate::store::CALL_DEADLINE;
 
@@ -27,6 +30,42 @@ pub const WRITERS: usize = 4;
 
 /// How many times a write is run again after PostgreSQL could not serialize it.
 const ATTEMPTS: usize = 8;
+
+/// What a write leaves to its group, taken in only if the write is kept (a write rolled back to its savepoint
+/// released its locks and changed nothing).
+#[derive(Debug, Default)]
+pub(super) struct Notes {
+    /// Networks whose limits row the write locked, with the limits read under the lock.
+    pub limits: Vec<(String, NetworkLimits)>,
+    /// Tickets the write changed, by network.
+    pub changed: Vec<(String, String)>,
+}
+
+/// The write being run, and what its group holds already.
+struct Running {
+    /// The limits rows the group's kept writes locked: the locks are the transaction's until the commit.
+    held: HashMap<String, NetworkLimits>,
+    notes: Mutex<Notes>,
+}
+
+tokio::task_local! {
+    static RUNNING: Arc<Running>;
+}
+
+/// Adds to the notes of the write being run; an internal error outside a writer's group.
+pub(super) fn note(add: impl FnOnce(&mut Notes)) -> std::result::Result<(), Failure> {
+    RUNNING
+        .try_with(|running| running.notes.lock().map(|mut notes| add(&mut notes)).is_ok())
+        .ok()
+        .filter(|noted| *noted)
+        .map(|_| ())
+        .ok_or_else(|| Failure::Rule(Error::Internal("a write outside the writer's group".into())))
+}
+
+/// The limits of a network whose row the group holds locked already, if it does.
+pub(super) fn held_limits(network: &NetworkId) -> Option<NetworkLimits> {
+    RUNNING.try_with(|running| running.held.get(network.as_str()).copied()).ok().flatten()
+}
 
 /// Makes a [`Body`] of a closure (where the closure's signature is inferred).
 pub fn body<T, F>(f: F) -> Body<T>
@@ -187,13 +226,15 @@ async fn commit(
         }
     };
     let (mut kept, mut again) = (Vec::with_capacity(group.len()), Vec::new());
+    let (mut held, mut changed) = (HashMap::new(), Vec::new());
     for mut write in group {
         if write.abandoned() {
             write.answer(Err(Error::TimedOut));
             continue;
         }
+        let running = Arc::new(Running { held: held.clone(), notes: Mutex::new(Notes::default()) });
         let outcome = match tx.savepoint("write").await {
-            Ok(savepoint) => match write.run(&savepoint).await {
+            Ok(savepoint) => match RUNNING.scope(running.clone(), write.run(&savepoint)).await {
                 Ok(()) => savepoint.commit().await.map_err(Failure::Db),
                 Err(failure) => {
                     let _ = savepoint.rollback().await;
@@ -203,7 +244,12 @@ async fn commit(
             Err(e) => Err(Failure::Db(e)),
         };
         match outcome {
-            Ok(()) => kept.push(write),
+            Ok(()) => {
+                let notes = std::mem::take(&mut *running.notes.lock().unwrap_or_else(|e| e.into_inner()));
+                held.extend(notes.limits);
+                changed.extend(notes.changed);
+                kept.push(write);
+            }
             Err(Failure::Db(e)) if retryable(&e) && write.again() => again.push(write),
             Err(failure) => write.answer(Err(failure.into())),
         }
@@ -212,7 +258,11 @@ async fn commit(
         let _ = tx.rollback().await;
         return again;
     }
-    match tx.commit().await {
+    let committing = match super::raise_generations(&tx, changed).await {
+        Ok(()) => tx.commit().await,
+        Err(e) => Err(e),
+    };
+    match committing {
         Ok(()) => {
             committed(kept.len());
             for write in kept {
