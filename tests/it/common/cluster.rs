@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{self, PipeWriter};
 use std::net::{Ipv4Addr, TcpListener};
@@ -107,6 +107,35 @@ impl Cluster {
     /// The directory of PostgreSQL's binaries, for callers that run pgbench and the like.
     pub fn bin(&self) -> &Path {
         &self.bin
+    }
+
+    /// The process id of the cluster's postmaster, the parent of every backend (to measure the server's CPU time).
+    pub fn server_pid(&self) -> u32 {
+        self.server.id()
+    }
+
+    /// What `sql` answers in `database`, unaligned and without headers (`psql -A -t`), trimmed.
+    pub fn query(&self, database: &str, sql: &str) -> io::Result<String> {
+        let output = pg_command(&self.bin, "psql", None)
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &self.url(database), "-c", sql])
+            .output()?;
+        Ok(String::from_utf8_lossy(&succeeded("psql", output)?.stdout).trim().to_owned())
+    }
+
+    /// Runs pgbench with `args` on `database`, as psql is run (over TCP as `postgres`, without the caller's `PG*`
+    /// settings): its output, or an error with its standard error when it fails.
+    pub fn pgbench<I, S>(&self, database: &str, args: I) -> io::Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let port = self.port.to_string();
+        let output = pg_command(&self.bin, "pgbench", None)
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
+            .args(args)
+            .arg(database)
+            .output()?;
+        succeeded("pgbench", output)
     }
 
     /// One attempt at a start, on one free port; an `AddrInUse` error when another process took it first.
@@ -349,13 +378,15 @@ fn is_plain_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::MetadataExt;
-    use std::process::Command;
-
-    use super::Cluster;
-
+    // The imports are inside the test: a benchmark that includes this file is checked with `cfg(test)` but without
+    // the test harness, which leaves out `#[test]` functions, and imports at the module's top would go unused.
     #[test]
     fn starts_and_creates_a_database() {
+        use std::os::unix::fs::MetadataExt;
+        use std::process::Command;
+
+        use super::Cluster;
+
         if Cluster::binaries().is_none() {
             let required = std::env::var_os("TICKET_ADMIN_REQUIRE_POSTGRES").is_some();
             assert!(!required, "TICKET_ADMIN_REQUIRE_POSTGRES is set, but PostgreSQL's server binaries are missing");
