@@ -15,11 +15,23 @@
 //! `--registrations N` (100000), `--limits` (rate limits on, at a million calls a second, so that every check runs
 //! and none refuses: the cost of the limits; without it they are off, so that the figures are the server's and not
 //! its limits'). Prints a table and writes the same as JSON to `target/bench/load.json`.
+//!
+//! The store: `--store sqlite|postgres|both` (sqlite). `postgres` starts a PostgreSQL cluster of the benchmark's own
+//! (`tests/it/common/cluster.rs`, durable: fsync and `synchronous_commit` on, PostgreSQL's defaults), makes a
+//! database and serves it with `--db-connections N` (16) pooled connections per server; `--servers N` (1) starts N
+//! servers on that one database, and connection `i` of every scenario (and batch `i` of the seeding) goes to server
+//! `i % N`. After the scenarios, `pgbench` on the same cluster inserts single rows shaped like a ticket, one per
+//! transaction, on as many connections as the scenarios use: what the database alone commits, beside
+//! `ticket.create`. `both` runs the selected scenarios on SQLite, then on PostgreSQL, and prints them side by side.
+//! Each call's error (its HTTP status, code and message) is counted, and the servers' warnings and errors are
+//! printed after each store's table.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,7 +41,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
+#[path = "../tests/it/common/cluster.rs"]
+mod cluster;
 mod common;
+use cluster::Cluster;
 use common::{EVENTS, registration};
 
 const ADMIN: &str = "ta_bench_admin_0123456789abcdef0123456789abcdef";
@@ -43,6 +58,17 @@ const TICKETS_AT_SCALE: usize = 25_000;
 /// Its list calls, whose latencies are kept apart from those of its writes.
 const LIST_AT_SCALE_READS: Part =
     Part { label: "list {limit: 50} under 10% writes", takes: |w, n| !(w as u64 + n).is_multiple_of(10) };
+/// The database the PostgreSQL servers share, and the one pgbench writes to, on the benchmark's cluster.
+const PG_DATABASE: &str = "load";
+const PGBENCH_DATABASE: &str = "pgbench_reference";
+/// pgbench's worker threads (the machine this is built on has two cores).
+const PGBENCH_THREADS: usize = 2;
+/// How long every server may take to accept the benchmark's token made on the first (they learn of it by NOTIFY).
+const TOKEN_SPREAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most distinct errors a scenario's worker counts apart; the rest are counted together.
+const FAILURES_KEPT: usize = 20;
+/// Most distinct messages kept of a server's log.
+const LOG_MESSAGES_KEPT: usize = 50;
 
 struct Options {
     connections: usize,
@@ -50,10 +76,58 @@ struct Options {
     scenarios: Vec<String>,
     registrations: usize,
     limits: bool,
+    stores: Stores,
+    /// Servers on the one PostgreSQL database.
+    servers: usize,
+    /// Each PostgreSQL server's pool.
+    db_connections: usize,
+}
+
+/// The stores a run measures (`--store`).
+#[derive(Clone, Copy, PartialEq)]
+enum Stores {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+impl Stores {
+    fn kinds(self) -> &'static [StoreKind] {
+        match self {
+            Stores::Sqlite => &[StoreKind::Sqlite],
+            Stores::Postgres => &[StoreKind::Postgres],
+            Stores::Both => &[StoreKind::Sqlite, StoreKind::Postgres],
+        }
+    }
+}
+
+/// One store a run measures.
+#[derive(Clone, Copy, PartialEq)]
+enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+impl StoreKind {
+    fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        }
+    }
 }
 
 fn options() -> Options {
-    let mut o = Options { connections: 32, seconds: 5, scenarios: Vec::new(), registrations: 100_000, limits: false };
+    let mut o = Options {
+        connections: 32,
+        seconds: 5,
+        scenarios: Vec::new(),
+        registrations: 100_000,
+        limits: false,
+        stores: Stores::Sqlite,
+        servers: 1,
+        db_connections: 16,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -63,9 +137,21 @@ fn options() -> Options {
             "--scenario" => o.scenarios.push(value()),
             "--registrations" => o.registrations = value().parse().expect("--registrations N"),
             "--limits" => o.limits = true,
+            "--store" => {
+                o.stores = match value().as_str() {
+                    "sqlite" => Stores::Sqlite,
+                    "postgres" => Stores::Postgres,
+                    "both" => Stores::Both,
+                    other => panic!("--store sqlite|postgres|both, not {other:?}"),
+                }
+            }
+            "--servers" => o.servers = value().parse().expect("--servers N"),
+            "--db-connections" => o.db_connections = value().parse().expect("--db-connections N"),
             _ => {} // cargo passes --bench; anything else is ignored
         }
     }
+    assert!(o.servers >= 1, "--servers is at least 1");
+    assert!(o.servers == 1 || o.stores != Stores::Sqlite, "--servers is for PostgreSQL: add --store postgres or both");
     o
 }
 
@@ -73,7 +159,30 @@ fn options() -> Options {
 struct Server {
     child: Child,
     addr: String,
-    _dir: tempfile::TempDir,
+    /// The warnings and errors of its log.
+    log: Arc<Mutex<LogIssues>>,
+}
+
+/// A server's warnings and errors, by message: how many, and the first whole line of each.
+#[derive(Default)]
+struct LogIssues {
+    by_message: HashMap<String, (u64, String)>,
+    /// Lines whose message came after the most kept.
+    others: u64,
+}
+
+impl LogIssues {
+    fn note(&mut self, line: &str, log: &Value) {
+        let message = log["fields"]["message"].as_str().unwrap_or(line).to_owned();
+        let kept = self.by_message.len();
+        match self.by_message.get_mut(&message) {
+            Some((count, _)) => *count += 1,
+            None if kept < LOG_MESSAGES_KEPT => {
+                self.by_message.insert(message, (1, line.to_owned()));
+            }
+            None => self.others += 1,
+        }
+    }
 }
 
 impl Drop for Server {
@@ -84,13 +193,15 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(limits: bool) -> Server {
-        // Rate limits off, or on at a rate no scenario reaches.
-        let dir = tempfile::tempdir().expect("temp dir");
+    /// Starts the server on `db` (a SQLite file or a postgres:// URL), with a pool of `db_connections` when it is
+    /// PostgreSQL's.
+    fn start(db: &OsString, db_connections: Option<usize>, limits: bool) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ticket-admin"));
-        command
-            .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"])
-            .arg(dir.path().join("load.db"));
+        command.args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"]).arg(db);
+        if let Some(n) = db_connections {
+            command.args(["--db-connections", &n.to_string()]);
+        }
+        // Rate limits off, or on at a rate no scenario reaches.
         let rate = if limits { "1000000" } else { "0" };
         command.args(["--rate-limit-token", rate, "--rate-limit-network", rate, "--rate-limit-anonymous", rate]);
         let mut child = command
@@ -108,28 +219,23 @@ impl Server {
                 break log["fields"]["addr"].as_str().expect("addr").to_owned();
             }
         };
-        // Keep draining the server's log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, addr, _dir: dir }
+        // Keep draining the server's log so it never blocks on a full pipe, noting its warnings and errors.
+        let log = Arc::new(Mutex::new(LogIssues::default()));
+        let issues = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let Ok(parsed) = serde_json::from_str::<Value>(&line) else { continue };
+                if matches!(parsed["level"].as_str(), Some("WARN" | "ERROR")) {
+                    issues.lock().expect("log issues").note(&line, &parsed);
+                }
+            }
+        });
+        Server { child, addr, log }
     }
 
-    /// The size of the database file and its write-ahead log, in bytes.
-    fn database_bytes(&self) -> u64 {
-        ["load.db", "load.db-wal"]
-            .iter()
-            .filter_map(|name| std::fs::metadata(self._dir.path().join(name)).ok())
-            .map(|m| m.len())
-            .sum()
-    }
-
-    /// The server's CPU time so far, user and system, in microseconds (from `/proc/<pid>/stat`, in 10 ms ticks).
+    /// The server's CPU time so far, user and system, in microseconds.
     fn cpu_us(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // The fields after the command name (which is in parentheses and may hold spaces): utime and stime are the
-        // 12th and 13th of them.
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
-        ticks * 10_000.0
+        proc_cpu_us(self.child.id(), false)
     }
 
     /// The server's peak resident set size so far (VmHWM), in MB.
@@ -145,6 +251,94 @@ impl Server {
             .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (which is in parentheses and may hold spaces): the
+/// state is the first, the parent's id the second, utime, stime, cutime and cstime the 12th to 15th.
+fn proc_stat(pid: u32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// A process's CPU time so far, user and system, in microseconds (in 10 ms ticks); with `children`, that of its
+/// ended children it waited for too.
+fn proc_cpu_us(pid: u32, children: bool) -> f64 {
+    let fields = proc_stat(pid);
+    let ticks: f64 =
+        fields.iter().skip(11).take(if children { 4 } else { 2 }).filter_map(|t| t.parse::<f64>().ok()).sum();
+    ticks * 10_000.0
+}
+
+/// The CPU time so far of a process and of all its children, ended or running, in microseconds: a PostgreSQL
+/// cluster's, whose postmaster starts a process per connection and waits for each.
+fn tree_cpu_us(pid: u32) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    let children: f64 = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| proc_stat(*child).get(1).is_some_and(|parent| *parent == pid.to_string()))
+        .map(|child| proc_cpu_us(child, true))
+        .sum();
+    proc_cpu_us(pid, true) + children
+}
+
+/// Where one store's servers keep their data.
+enum Backing<'c> {
+    /// A SQLite file in a temporary directory.
+    Sqlite(tempfile::TempDir),
+    /// The database of the benchmark's PostgreSQL cluster.
+    Postgres { cluster: &'c Cluster, url: String },
+}
+
+impl Backing<'_> {
+    /// The server's `--db`.
+    fn db(&self) -> OsString {
+        match self {
+            Backing::Sqlite(dir) => dir.path().join("load.db").into_os_string(),
+            Backing::Postgres { url, .. } => url.into(),
+        }
+    }
+
+    /// After the seeding: PostgreSQL's statistics and visibility map brought up to date, as autovacuum would
+    /// before long (rather than during a scenario), and its dirty buffers written; then the kernel's dirty pages
+    /// flushed, so that the measurements do not pay for the seeding's writes.
+    fn settle(&self) {
+        if let Backing::Postgres { cluster, .. } = self {
+            for sql in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
+                if let Err(error) = cluster.query(PG_DATABASE, sql) {
+                    println!("{sql} failed: {error}");
+                }
+            }
+        }
+        let _ = Command::new("sync").status();
+    }
+
+    /// The database's size in bytes, and what it counts.
+    fn size(&self) -> Result<(u64, &'static str), String> {
+        match self {
+            Backing::Sqlite(dir) => Ok((
+                ["load.db", "load.db-wal"]
+                    .iter()
+                    .filter_map(|name| std::fs::metadata(dir.path().join(name)).ok())
+                    .map(|m| m.len())
+                    .sum(),
+                "file and WAL",
+            )),
+            Backing::Postgres { cluster, .. } => cluster
+                .query(PG_DATABASE, "SELECT pg_database_size(current_database())")
+                .map_err(|e| e.to_string())?
+                .parse()
+                .map(|bytes| (bytes, "pg_database_size: tables, indexes and TOAST, not the WAL"))
+                .map_err(|e| format!("pg_database_size: {e}")),
+        }
+    }
+
+    /// The database server's own CPU time so far, in microseconds: PostgreSQL's (SQLite runs inside the server).
+    fn cpu_us(&self) -> Option<f64> {
+        match self {
+            Backing::Sqlite(_) => None,
+            Backing::Postgres { cluster, .. } => Some(tree_cpu_us(cluster.server_pid())),
+        }
     }
 }
 
@@ -200,13 +394,14 @@ fn ticket(i: usize, allocation: Option<u64>) -> Value {
     })
 }
 
-/// Sends JSON-RPC batches of `method` calls, 8 requests in flight; the results in order.
-async fn seed(addr: &str, network: &str, method: &str, params: Vec<Value>) -> Vec<Value> {
+/// Sends JSON-RPC batches of `method` calls, 8 requests in flight, batch `i` to server `i % servers`; the results in
+/// order.
+async fn seed(addrs: &[String], network: &str, method: &str, params: Vec<Value>) -> Vec<Value> {
     let chunks: Vec<Vec<Value>> = params.chunks(100).map(<[Value]>::to_vec).collect();
     let mut results = Vec::with_capacity(params.len());
-    for group in chunks.chunks(8) {
-        let sent = group.iter().map(|chunk| {
-            let addr = addr.to_owned();
+    for (g, group) in chunks.chunks(8).enumerate() {
+        let sent = group.iter().enumerate().map(|(k, chunk)| {
+            let addr = addrs[(g * 8 + k) % addrs.len()].clone();
             let network = network.to_owned();
             let batch: Vec<Value> = chunk
                 .iter()
@@ -261,12 +456,17 @@ struct Outcome {
     p99_ms: f64,
     p999_ms: f64,
     errors: u64,
+    /// The failed requests by what they were answered (HTTP status, JSON-RPC code and message), most first.
+    failures: Vec<(String, u64)>,
     calls_per_commit: Option<f64>,
-    /// The server's peak RSS at the end of the scenario, in MB.
+    /// The servers' peak RSS at the end of the scenario (the largest of one server), in MB.
     peak_rss_mb: f64,
-    /// The server's CPU time (user and system) per call, in microseconds: its cost, which drifts less with the
+    /// The servers' CPU time (user and system) per call, in microseconds: their cost, which drifts less with the
     /// machine than throughput does.
     server_us_per_call: Option<f64>,
+    /// PostgreSQL's CPU time per call (every process of the cluster), in microseconds; none on SQLite, whose cost
+    /// is the server's.
+    database_us_per_call: Option<f64>,
     /// The latencies of the scenario's part, if it has one.
     part: Option<PartOutcome>,
 }
@@ -276,27 +476,27 @@ fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
     histogram.value_at_quantile(quantile) as f64 / 1000.0
 }
 
-/// Drives one scenario on `connections` connections for `seconds`; latency per request from a histogram, and the
-/// latency of the calls of `part` from one of their own.
+/// Drives one scenario on `connections` connections for `seconds`, connection `i` to `addrs[i % addrs.len()]`;
+/// latency per request from a histogram, and the latency of the calls of `part` from one of their own.
 async fn drive(
     name: &str,
-    addr: &str,
+    addrs: &[String],
     token: &str,
     network: &str,
     o: &Options,
     make: MakeBody,
     part: Option<Part>,
 ) -> Outcome {
-    let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
     let started = Instant::now();
     let workers = (0..o.connections).map(|w| {
-        let (make, errors) = (make.clone(), errors.clone());
-        let (addr, token, network) = (addr.to_owned(), token.to_owned(), network.to_owned());
+        let make = make.clone();
+        let (addr, token, network) = (addrs[w % addrs.len()].clone(), token.to_owned(), network.to_owned());
         tokio::spawn(async move {
             let mut conn = Conn::open(&addr).await;
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
             let mut part_histogram = histogram.clone();
+            let mut failures = Failures::default();
             let (mut n, mut calls) = (0u64, 0u64);
             while Instant::now() < deadline {
                 let (body, carried) = make(w, n);
@@ -307,23 +507,24 @@ async fn drive(
                 if part.is_some_and(|p| (p.takes)(w, n)) {
                     part_histogram.record(us).expect("record");
                 }
-                let failed = status != 200 || !succeeded(&answer);
-                if failed {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                if status != 200 || !succeeded(&answer) {
+                    failures.note(failure(status, &answer));
                 }
                 n += 1;
                 calls += carried;
             }
-            (histogram, part_histogram, n, calls)
+            (histogram, part_histogram, failures, n, calls)
         })
     });
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut part_histogram = histogram.clone();
+    let mut failures = Failures::default();
     let (mut requests, mut calls) = (0u64, 0u64);
     for worker in futures_util::future::join_all(workers).await {
-        let (h, p, n, c) = worker.expect("worker");
+        let (h, p, f, n, c) = worker.expect("worker");
         histogram.add(&h).expect("merge");
         part_histogram.add(&p).expect("merge");
+        failures.merge(f);
         requests += n;
         calls += c;
     }
@@ -336,10 +537,12 @@ async fn drive(
         p50_ms: ms(&histogram, 0.5),
         p99_ms: ms(&histogram, 0.99),
         p999_ms: ms(&histogram, 0.999),
-        errors: errors.load(Ordering::Relaxed),
+        errors: failures.total,
+        failures: failures.most_first(),
         calls_per_commit: None,
         peak_rss_mb: 0.0,
         server_us_per_call: None,
+        database_us_per_call: None,
         part: part.map(|p| PartOutcome {
             label: p.label,
             calls: part_histogram.len(),
@@ -347,6 +550,58 @@ async fn drive(
             p99_ms: ms(&part_histogram, 0.99),
             p999_ms: ms(&part_histogram, 0.999),
         }),
+    }
+}
+
+/// Failed requests counted by what they were answered.
+#[derive(Default)]
+struct Failures {
+    total: u64,
+    by_answer: HashMap<String, u64>,
+}
+
+impl Failures {
+    fn note(&mut self, answer: String) {
+        self.total += 1;
+        let kept = self.by_answer.len();
+        match self.by_answer.get_mut(&answer) {
+            Some(count) => *count += 1,
+            None if kept < FAILURES_KEPT => {
+                self.by_answer.insert(answer, 1);
+            }
+            None => *self.by_answer.entry("(other answers)".to_owned()).or_default() += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Failures) {
+        self.total += other.total;
+        for (answer, count) in other.by_answer {
+            *self.by_answer.entry(answer).or_default() += count;
+        }
+    }
+
+    fn most_first(self) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self.by_answer.into_iter().collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all
+    }
+}
+
+/// What a failed request was answered: its HTTP status and the JSON-RPC code and message of its (first) error, or
+/// the start of a body that is not JSON-RPC.
+fn failure(status: u16, answer: &[u8]) -> String {
+    let parsed: Option<Value> = serde_json::from_slice(answer).ok();
+    let error = match &parsed {
+        Some(Value::Array(entries)) => entries.iter().map(|e| &e["error"]).find(|e| !e.is_null()),
+        Some(single) => Some(&single["error"]).filter(|e| !e.is_null()),
+        None => None,
+    };
+    match error {
+        Some(error) => format!("HTTP {status}, code {}: {}", error["code"], error["message"]),
+        None => {
+            let text = String::from_utf8_lossy(answer);
+            format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())
+        }
     }
 }
 
@@ -376,264 +631,619 @@ async fn floor_server(list: Box<serde_json::value::RawValue>) -> (String, jsonrp
     (addr, server.start(module))
 }
 
-/// The writer's commits and calls so far, on a connection of its own (a kept one may have been closed while idle).
-async fn writer_stats(addr: &str) -> (u64, u64) {
-    let s = call(&mut Conn::open(addr).await, ADMIN, "bench-a", "admin.stats", json!({})).await;
-    (s["writer"]["commits"].as_u64().unwrap_or(0), s["writer"]["calls"].as_u64().unwrap_or(0))
+/// The writers' commits and calls so far over every server, each asked on a connection of its own (a kept one may
+/// have been closed while idle).
+async fn writer_stats(addrs: &[String]) -> (u64, u64) {
+    let mut total = (0, 0);
+    for addr in addrs {
+        let s = call(&mut Conn::open(addr).await, ADMIN, "bench-a", "admin.stats", json!({})).await;
+        total.0 += s["writer"]["commits"].as_u64().unwrap_or(0);
+        total.1 += s["writer"]["calls"].as_u64().unwrap_or(0);
+    }
+    total
 }
 
-fn main() {
-    let o = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async move {
-        let server = Server::start(o.limits);
-        let addr = server.addr.clone();
-        let mut admin = Conn::open(&addr).await;
-        // a: the seeded network every scenario reads and changes; b: a second seeded network; c: where
-        // ticket.create and batch add their tickets, so that a's list stays the 100 tickets ticket.list is about;
-        // d: the 25,000 tickets of ticket.list@25k.
-        let (a, b, c, d) = ("bench-a", "bench-b", "bench-c", "bench-d");
-        let selected = |name: &str| o.scenarios.is_empty() || o.scenarios.iter().any(|s| s == name);
-        let token = call(&mut admin, ADMIN, a, "admin.createToken", json!({"name": "load", "grants": [format!("network.manage@{a}"), format!("network.manage@{c}"), format!("network.manage@{d}")]}))
-            .await["token"]
+/// Waits until every server admits `token`, made on the first: the others learn of it by NOTIFY (or within a
+/// second, should they miss it).
+async fn wait_for_token(addrs: &[String], token: &str, network: &str) {
+    for addr in addrs {
+        let deadline = Instant::now() + TOKEN_SPREAD_TIMEOUT;
+        loop {
+            let body = Bytes::from(rpc_body("admin.whoami", json!({})));
+            let (status, answer) = Conn::open(addr).await.post(token, network, body).await;
+            if status == 200 && succeeded(&answer) {
+                break;
+            }
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(Instant::now() < deadline, "the server at {addr} does not admit the token: HTTP {status} {answer}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// What one store's run measured.
+struct Run {
+    store: StoreKind,
+    /// Which setting ran, in words.
+    setting: String,
+    servers: usize,
+    /// Seeding the two networks, the registrations and the function tickets, and (when selected) the 25,000
+    /// tickets of the list at scale.
+    seeding_s: f64,
+    list_seeding_s: Option<f64>,
+    /// The database's size after seeding and what the size counts, or why it is unknown.
+    database: Result<(u64, &'static str), String>,
+    outcomes: Vec<Outcome>,
+    /// The largest peak RSS of one server, in MB.
+    peak_rss_mb: f64,
+    /// The servers' warnings and errors: message, how many, the first whole line.
+    log: Vec<(String, u64, String)>,
+    /// From starting the servers (and the cluster) to the last scenario's end.
+    elapsed_s: f64,
+}
+
+/// Seeds the servers' database and drives every selected scenario on it, then prints the store's table.
+async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server], backing: &Backing<'_>) -> Run {
+    let started = Instant::now();
+    println!("\n{setting}");
+    let addrs: Vec<String> = servers.iter().map(|s| s.addr.clone()).collect();
+    let mut admin = Conn::open(&addrs[0]).await;
+    // a: the seeded network every scenario reads and changes; b: a second seeded network; c: where
+    // ticket.create and batch add their tickets, so that a's list stays the 100 tickets ticket.list is about;
+    // d: the 25,000 tickets of ticket.list@25k.
+    let (a, b, c, d) = ("bench-a", "bench-b", "bench-c", "bench-d");
+    let selected = |name: &str| o.scenarios.is_empty() || o.scenarios.iter().any(|s| s == name);
+    let grants = [format!("network.manage@{a}"), format!("network.manage@{c}"), format!("network.manage@{d}")];
+    let token =
+        call(&mut admin, ADMIN, a, "admin.createToken", json!({"name": "load", "grants": grants})).await["token"]
             .as_str()
             .expect("token")
             .to_owned();
+    wait_for_token(&addrs, &token, a).await;
 
+    let seeding = Instant::now();
+    for network in [a, b] {
+        let tickets = (0..TICKETS).map(|i| json!({"ticket": ticket(i, Some(10_000_000))})).collect();
+        seed(&addrs, network, "ticket.createPurchasableTicket", tickets).await;
+    }
+    let registrations: Vec<Value> = (0..o.registrations)
+        .map(|i| {
+            let mut r = registration(i);
+            r["productId"] = json!(format!("ticket-{}", i % TICKETS));
+            json!({ "registration": r })
+        })
+        .collect();
+    let made = seed(&addrs, a, "registration.create", registrations).await;
+    let registration_ids: Arc<Vec<String>> =
+        Arc::new(made.iter().map(|r| r["registration"]["id"].as_str().expect("id").to_owned()).collect());
+    let seats: Vec<Value> = made
+        .iter()
+        .step_by(10)
+        .map(|r| {
+            let r = &r["registration"];
+            json!({"functionTicket": {"name": "Gala seat", "eventId": r["eventId"], "functionId": "gala",
+                "contactId": r["contactId"], "status": "active", "registrationId": r["id"]}})
+        })
+        .collect();
+    let seat_count = seats.len();
+    seed(&addrs, a, "functionTicket.create", seats).await;
+    let seeding_s = seeding.elapsed().as_secs_f64();
+    let peak = servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
+    println!(
+        "seeded 2 networks x {TICKETS} tickets, {} registrations, {seat_count} function tickets in {seeding_s:.1} s; \
+         server peak RSS {peak:.1} MB",
+        o.registrations,
+    );
+    let mut list_seeding_s = None;
+    if selected(LIST_AT_SCALE) || selected(LIST_AT_SCALE_QUIET) {
         let seeding = Instant::now();
-        for network in [a, b] {
-            let tickets = (0..TICKETS).map(|i| json!({"ticket": ticket(i, Some(10_000_000))})).collect();
-            seed(&addr, network, "ticket.createPurchasableTicket", tickets).await;
-        }
-        let registrations: Vec<Value> = (0..o.registrations)
-            .map(|i| {
+        let tickets = (0..TICKETS_AT_SCALE).map(|i| json!({"ticket": ticket(i, Some(10_000_000))})).collect();
+        seed(&addrs, d, "ticket.createPurchasableTicket", tickets).await;
+        list_seeding_s = Some(seeding.elapsed().as_secs_f64());
+        println!("seeded {d} x {TICKETS_AT_SCALE} tickets in {:.1} s", seeding.elapsed().as_secs_f64());
+    }
+    backing.settle();
+    let database = backing.size();
+    match &database {
+        Ok((bytes, counts)) => println!(
+            "database: {:.1} MB ({counts}), {:.0} bytes per registration",
+            *bytes as f64 / 1e6,
+            *bytes as f64 / o.registrations.max(1) as f64
+        ),
+        Err(why) => println!("database: size unknown ({why})"),
+    }
+
+    let listed = call(&mut Conn::open(&addrs[0]).await, &token, a, "ticket.getPurchasableTickets", json!({})).await;
+    let list = serde_json::value::to_raw_value(&listed).expect("the list as text");
+    println!("ticket.list answers {} tickets in {} bytes", listed["count"], list.get().len());
+    let (floor_addr, floor_handle) = floor_server(list).await;
+    let floor = [floor_addr];
+    let registrations = o.registrations;
+    let next = Arc::new(AtomicU64::new(0));
+    let ids = registration_ids.clone();
+    let mut scenarios: Vec<(&str, bool, MakeBody)> = vec![
+        ("floor", false, Arc::new(|_, _| (rpc_body("noop", json!([])), 1))),
+        ("whoami", false, Arc::new(|_, _| (rpc_body("admin.whoami", json!({})), 1))),
+        ("floor.list", false, Arc::new(|_, _| (rpc_body("list", json!([])), 1))),
+        ("ticket.list", false, Arc::new(|_, _| (rpc_body("ticket.getPurchasableTickets", json!({})), 1))),
+        (
+            "ticket.get",
+            false,
+            Arc::new(|w, n| {
+                (
+                    rpc_body(
+                        "ticket.getPurchasableTicket",
+                        json!({"productId": format!("ticket-{}", (w as u64 + n) % TICKETS as u64)}),
+                    ),
+                    1,
+                )
+            }),
+        ),
+        ("ticket.create", true, {
+            let next = next.clone();
+            Arc::new(move |_, _| {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize + 1_000_000;
+                (rpc_body("ticket.createPurchasableTicket", json!({"ticket": ticket(i, None)})), 1)
+            })
+        }),
+        (
+            "ticket.update",
+            true,
+            Arc::new(|w, n| {
+                let mut t = ticket((w * 7 + n as usize) % TICKETS, Some(10_000_000));
+                t["ticketDescription"] = json!(format!("revision {n}"));
+                (rpc_body("ticket.updatePurchasableTicket", json!({"ticket": t})), 1)
+            }),
+        ),
+        ("registration.create", true, {
+            let next = next.clone();
+            Arc::new(move |_, _| {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize + 2_000_000;
                 let mut r = registration(i);
-                r["productId"] = json!(format!("ticket-{}", i % TICKETS));
-                json!({ "registration": r })
+                r["productId"] = json!("ticket-7");
+                (rpc_body("registration.create", json!({"registration": r})), 1)
             })
-            .collect();
-        let made = seed(&addr, a, "registration.create", registrations).await;
-        let registration_ids: Arc<Vec<String>> =
-            Arc::new(made.iter().map(|r| r["registration"]["id"].as_str().expect("id").to_owned()).collect());
-        let seats: Vec<Value> = made
-            .iter()
-            .step_by(10)
-            .map(|r| {
-                let r = &r["registration"];
-                json!({"functionTicket": {"name": "Gala seat", "eventId": r["eventId"], "functionId": "gala",
-                    "contactId": r["contactId"], "status": "active", "registrationId": r["id"]}})
+        }),
+        (
+            "registration.search",
+            false,
+            Arc::new(|w, n| {
+                let event = format!("event-{}", (w as u64 + n) % EVENTS as u64);
+                (rpc_body("registration.search", json!({"eventId": event, "status": ["active"], "limit": 20})), 1)
+            }),
+        ),
+        (
+            "registration.lookup",
+            false,
+            Arc::new(move |w, n| {
+                let i = (w * 7919 + n as usize * 31) % registrations;
+                let body = if n % 2 == 0 {
+                    rpc_body("registration.listByContact", json!({"contactId": format!("contact-{i}")}))
+                } else {
+                    rpc_body("registration.listByGroup", json!({"groupId": format!("group-{}", i / 10), "limit": 20}))
+                };
+                (body, 1)
+            }),
+        ),
+        ("registration.patch", true, {
+            let ids = ids.clone();
+            Arc::new(move |w, n| {
+                let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
+                let patch = json!([{"op": "replace", "path": "/jobTitle", "value": format!("Title {n}")}]);
+                (rpc_body("registration.patch", json!({"id": id, "patch": patch})), 1)
             })
-            .collect();
-        let seat_count = seats.len();
-        seed(&addr, a, "functionTicket.create", seats).await;
-        println!(
-            "seeded 2 networks x {TICKETS} tickets, {} registrations, {seat_count} function tickets in {:.1} s; \
-             server peak RSS {:.1} MB",
-            o.registrations,
-            seeding.elapsed().as_secs_f64(),
-            server.peak_rss_mb()
-        );
-        if selected(LIST_AT_SCALE) || selected(LIST_AT_SCALE_QUIET) {
-            let seeding = Instant::now();
-            let tickets = (0..TICKETS_AT_SCALE).map(|i| json!({"ticket": ticket(i, Some(10_000_000))})).collect();
-            seed(&addr, d, "ticket.createPurchasableTicket", tickets).await;
-            println!("seeded {d} x {TICKETS_AT_SCALE} tickets in {:.1} s", seeding.elapsed().as_secs_f64());
+        }),
+        ("mixed", true, {
+            let ids = ids.clone();
+            Arc::new(move |w, n| {
+                let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
+                let body = match n % 10 {
+                    0 => rpc_body(
+                        "registration.patch",
+                        json!({"id": id, "patch": [{"op": "replace", "path": "/notes", "value": format!("n{n}")}]}),
+                    ),
+                    1..=3 => rpc_body("ticket.getPurchasableTickets", json!({"visible": true, "limit": 50})),
+                    4..=5 => rpc_body("registration.get", json!({"id": id})),
+                    6..=7 => rpc_body(
+                        "registration.search",
+                        json!({"eventId": format!("event-{}", n % EVENTS as u64), "limit": 20}),
+                    ),
+                    _ => rpc_body(
+                        "ticket.getPurchasableTicket",
+                        json!({"productId": format!("ticket-{}", n % TICKETS as u64)}),
+                    ),
+                };
+                (body, 1)
+            })
+        }),
+        (
+            LIST_AT_SCALE,
+            true,
+            Arc::new(|w, n| {
+                if (LIST_AT_SCALE_READS.takes)(w, n) {
+                    return (rpc_body("ticket.getPurchasableTickets", json!({"limit": 50})), 1);
+                }
+                let mut t = ticket((w * 7 + n as usize) % TICKETS_AT_SCALE, Some(10_000_000));
+                t["ticketDescription"] = json!(format!("revision {n}"));
+                (rpc_body("ticket.updatePurchasableTicket", json!({"ticket": t})), 1)
+            }),
+        ),
+        (
+            LIST_AT_SCALE_QUIET,
+            false,
+            Arc::new(|_, _| (rpc_body("ticket.getPurchasableTickets", json!({"limit": 50})), 1)),
+        ),
+        ("batch", true, {
+            let next = next.clone();
+            Arc::new(move |_, _| {
+                let calls: Vec<Value> = (0..100)
+                    .map(|k| {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize + 3_000_000;
+                        json!({"jsonrpc": "2.0", "id": k, "method": "ticket.createPurchasableTicket", "params": {"ticket": ticket(i, None)}})
+                    })
+                    .collect();
+                (Value::Array(calls).to_string(), 100)
+            })
+        }),
+    ];
+    scenarios.retain(|(name, _, _)| selected(name) || *name == "whoami");
+
+    let mut outcomes = Vec::new();
+    for (name, writes, make) in scenarios {
+        let before = writer_stats(&addrs).await;
+        let on_floor = name.starts_with("floor");
+        let targets: &[String] = if on_floor { &floor } else { &addrs };
+        let network = match name {
+            "ticket.create" | "batch" => c,
+            LIST_AT_SCALE | LIST_AT_SCALE_QUIET => d,
+            _ => a,
+        };
+        let part = (name == LIST_AT_SCALE).then_some(LIST_AT_SCALE_READS);
+        let servers_cpu = || servers.iter().map(Server::cpu_us).sum::<f64>();
+        let (cpu_before, database_cpu_before) = (servers_cpu(), backing.cpu_us());
+        let mut outcome = drive(name, targets, &token, network, o, make, part).await;
+        if !on_floor {
+            let calls = outcome.calls.max(1) as f64;
+            outcome.server_us_per_call = Some((servers_cpu() - cpu_before) / calls);
+            outcome.database_us_per_call =
+                backing.cpu_us().zip(database_cpu_before).map(|(after, before)| (after - before) / calls);
         }
-        // The seeding left the kernel with dirty pages to write back; flushed now, not during the measurements.
-        let _ = Command::new("sync").status();
-        let db_bytes = server.database_bytes();
-        println!(
-            "database: {:.1} MB (file and WAL), {:.0} bytes per registration",
-            db_bytes as f64 / 1e6,
-            db_bytes as f64 / o.registrations.max(1) as f64
-        );
-
-        let listed = call(&mut Conn::open(&addr).await, &token, a, "ticket.getPurchasableTickets", json!({})).await;
-        let list = serde_json::value::to_raw_value(&listed).expect("the list as text");
-        println!("ticket.list answers {} tickets in {} bytes", listed["count"], list.get().len());
-        let (floor_addr, floor_handle) = floor_server(list).await;
-        let registrations = o.registrations;
-        let next = Arc::new(AtomicU64::new(0));
-        let ids = registration_ids.clone();
-        let mut scenarios: Vec<(&str, bool, MakeBody)> = vec![
-            ("floor", false, Arc::new(|_, _| (rpc_body("noop", json!([])), 1))),
-            ("whoami", false, Arc::new(|_, _| (rpc_body("admin.whoami", json!({})), 1))),
-            ("floor.list", false, Arc::new(|_, _| (rpc_body("list", json!([])), 1))),
-            ("ticket.list", false, Arc::new(|_, _| (rpc_body("ticket.getPurchasableTickets", json!({})), 1))),
-            (
-                "ticket.get",
-                false,
-                Arc::new(|w, n| (rpc_body("ticket.getPurchasableTicket", json!({"productId": format!("ticket-{}", (w as u64 + n) % TICKETS as u64)})), 1)),
-            ),
-            ("ticket.create", true, {
-                let next = next.clone();
-                Arc::new(move |_, _| {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize + 1_000_000;
-                    (rpc_body("ticket.createPurchasableTicket", json!({"ticket": ticket(i, None)})), 1)
-                })
-            }),
-            (
-                "ticket.update",
-                true,
-                Arc::new(|w, n| {
-                    let mut t = ticket((w * 7 + n as usize) % TICKETS, Some(10_000_000));
-                    t["ticketDescription"] = json!(format!("revision {n}"));
-                    (rpc_body("ticket.updatePurchasableTicket", json!({"ticket": t})), 1)
-                }),
-            ),
-            ("registration.create", true, {
-                let next = next.clone();
-                Arc::new(move |_, _| {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize + 2_000_000;
-                    let mut r = registration(i);
-                    r["productId"] = json!("ticket-7");
-                    (rpc_body("registration.create", json!({"registration": r})), 1)
-                })
-            }),
-            (
-                "registration.search",
-                false,
-                Arc::new(|w, n| {
-                    let event = format!("event-{}", (w as u64 + n) % EVENTS as u64);
-                    (rpc_body("registration.search", json!({"eventId": event, "status": ["active"], "limit": 20})), 1)
-                }),
-            ),
-            (
-                "registration.lookup",
-                false,
-                Arc::new(move |w, n| {
-                    let i = (w * 7919 + n as usize * 31) % registrations;
-                    let body = if n % 2 == 0 {
-                        rpc_body("registration.listByContact", json!({"contactId": format!("contact-{i}")}))
-                    } else {
-                        rpc_body("registration.listByGroup", json!({"groupId": format!("group-{}", i / 10), "limit": 20}))
-                    };
-                    (body, 1)
-                }),
-            ),
-            ("registration.patch", true, {
-                let ids = ids.clone();
-                Arc::new(move |w, n| {
-                    let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
-                    let patch = json!([{"op": "replace", "path": "/jobTitle", "value": format!("Title {n}")}]);
-                    (rpc_body("registration.patch", json!({"id": id, "patch": patch})), 1)
-                })
-            }),
-            ("mixed", true, {
-                let ids = ids.clone();
-                Arc::new(move |w, n| {
-                    let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
-                    let body = match n % 10 {
-                        0 => rpc_body("registration.patch", json!({"id": id, "patch": [{"op": "replace", "path": "/notes", "value": format!("n{n}")}]})),
-                        1..=3 => rpc_body("ticket.getPurchasableTickets", json!({"visible": true, "limit": 50})),
-                        4..=5 => rpc_body("registration.get", json!({"id": id})),
-                        6..=7 => rpc_body("registration.search", json!({"eventId": format!("event-{}", n % EVENTS as u64), "limit": 20})),
-                        _ => rpc_body("ticket.getPurchasableTicket", json!({"productId": format!("ticket-{}", n % TICKETS as u64)})),
-                    };
-                    (body, 1)
-                })
-            }),
-            (
-                LIST_AT_SCALE,
-                true,
-                Arc::new(|w, n| {
-                    if (LIST_AT_SCALE_READS.takes)(w, n) {
-                        return (rpc_body("ticket.getPurchasableTickets", json!({"limit": 50})), 1);
-                    }
-                    let mut t = ticket((w * 7 + n as usize) % TICKETS_AT_SCALE, Some(10_000_000));
-                    t["ticketDescription"] = json!(format!("revision {n}"));
-                    (rpc_body("ticket.updatePurchasableTicket", json!({"ticket": t})), 1)
-                }),
-            ),
-            (
-                LIST_AT_SCALE_QUIET,
-                false,
-                Arc::new(|_, _| (rpc_body("ticket.getPurchasableTickets", json!({"limit": 50})), 1)),
-            ),
-            ("batch", true, {
-                let next = next.clone();
-                Arc::new(move |_, _| {
-                    let calls: Vec<Value> = (0..100)
-                        .map(|k| {
-                            let i = next.fetch_add(1, Ordering::Relaxed) as usize + 3_000_000;
-                            json!({"jsonrpc": "2.0", "id": k, "method": "ticket.createPurchasableTicket", "params": {"ticket": ticket(i, None)}})
-                        })
-                        .collect();
-                    (Value::Array(calls).to_string(), 100)
-                })
-            }),
-        ];
-        scenarios.retain(|(name, _, _)| selected(name) || *name == "whoami");
-
-        let mut outcomes = Vec::new();
-        for (name, writes, make) in scenarios {
-            let before = writer_stats(&addr).await;
-            let target = if name.starts_with("floor") { &floor_addr } else { &addr };
-            let network = match name {
-                "ticket.create" | "batch" => c,
-                LIST_AT_SCALE | LIST_AT_SCALE_QUIET => d,
-                _ => a,
-            };
-            let part = (name == LIST_AT_SCALE).then_some(LIST_AT_SCALE_READS);
-            let cpu_before = server.cpu_us();
-            let mut outcome = drive(name, target, &token, network, &o, make, part).await;
-            if !name.starts_with("floor") {
-                outcome.server_us_per_call = Some((server.cpu_us() - cpu_before) / outcome.calls.max(1) as f64);
-            }
-            if writes {
-                let after = writer_stats(&addr).await;
-                let commits = after.0.saturating_sub(before.0).max(1);
-                outcome.calls_per_commit = Some(after.1.saturating_sub(before.1) as f64 / commits as f64);
-            }
-            outcome.peak_rss_mb = server.peak_rss_mb();
-            outcomes.push(outcome);
+        if writes {
+            let after = writer_stats(&addrs).await;
+            let commits = after.0.saturating_sub(before.0).max(1);
+            outcome.calls_per_commit = Some(after.1.saturating_sub(before.1) as f64 / commits as f64);
         }
-        let _ = floor_handle.stop();
-        let peak = server.peak_rss_mb();
-        let whoami = outcomes.iter().find(|x| x.name == "whoami").map_or(1.0, |x| x.requests_per_s);
+        outcome.peak_rss_mb = servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
+        outcomes.push(outcome);
+    }
+    let _ = floor_handle.stop();
+    let mut log: Vec<(String, u64, String)> = Vec::new();
+    for server in servers {
+        let issues = server.log.lock().expect("log issues");
+        for (message, (count, line)) in &issues.by_message {
+            match log.iter_mut().find(|(m, _, _)| m == message) {
+                Some((_, total, _)) => *total += count,
+                None => log.push((message.clone(), *count, line.clone())),
+            }
+        }
+        if issues.others > 0 {
+            log.push(("(other messages)".to_owned(), issues.others, String::new()));
+        }
+    }
+    log.sort_by_key(|(_, count, _)| std::cmp::Reverse(*count));
+    let run = Run {
+        store,
+        setting,
+        servers: servers.len(),
+        seeding_s,
+        list_seeding_s,
+        database,
+        outcomes,
+        peak_rss_mb: servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max),
+        log,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    };
+    print_run(o, &run);
+    run
+}
 
-        println!(
-            "\n{} connections, {} s per scenario, {} registrations\n",
-            o.connections, o.seconds, o.registrations
+/// The store's table, the latencies of the scenarios' parts, the errors the calls were answered and the servers'
+/// warnings and errors.
+fn print_run(o: &Options, run: &Run) {
+    let whoami = run.outcomes.iter().find(|x| x.name == "whoami").map_or(1.0, |x| x.requests_per_s);
+    let on_postgres = run.store == StoreKind::Postgres;
+    println!("\n{} connections, {} s per scenario, {} registrations\n", o.connections, o.seconds, o.registrations);
+    print!(
+        "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8} {:>11}",
+        "scenario",
+        "req/s",
+        "calls/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors",
+        "x whoami",
+        "calls/commit",
+        "peak MB",
+        "server us/call"
+    );
+    println!("{}", if on_postgres { format!(" {:>14}", "postgres us/call") } else { String::new() });
+    for x in &run.outcomes {
+        let per_commit = x.calls_per_commit.map_or("-".to_owned(), |c| format!("{c:.1}"));
+        let cpu = x.server_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
+        print!(
+            "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1} {:>11}",
+            x.name,
+            x.requests_per_s,
+            x.calls_per_s,
+            x.p50_ms,
+            x.p99_ms,
+            x.p999_ms,
+            x.errors,
+            x.requests_per_s / whoami,
+            per_commit,
+            x.peak_rss_mb,
+            cpu
         );
+        let database_cpu = x.database_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
+        println!("{}", if on_postgres { format!(" {database_cpu:>16}") } else { String::new() });
+    }
+    for (name, p) in run.outcomes.iter().filter_map(|x| Some((&x.name, x.part.as_ref()?))) {
         println!(
-            "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8} {:>11}",
-            "scenario", "req/s", "calls/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "x whoami", "calls/commit", "peak MB",
-            "server us/call"
+            "\n{name}: {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} calls)",
+            p.label, p.p50_ms, p.p99_ms, p.p999_ms, p.calls
         );
-        let mut rows = Vec::new();
-        for x in &outcomes {
-            let per_commit = x.calls_per_commit.map_or("-".to_owned(), |c| format!("{c:.1}"));
-            let cpu = x.server_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
-            println!(
-                "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1} {:>11}",
-                x.name, x.requests_per_s, x.calls_per_s, x.p50_ms, x.p99_ms, x.p999_ms, x.errors, x.requests_per_s / whoami, per_commit, x.peak_rss_mb, cpu
-            );
-            rows.push(json!({
+    }
+    for x in run.outcomes.iter().filter(|x| x.errors > 0) {
+        println!("\n{}: {} failed requests, answered:", x.name, x.errors);
+        for (answer, count) in &x.failures {
+            println!("  {count} x {answer}");
+        }
+    }
+    if !run.log.is_empty() {
+        println!("\nthe servers' warnings and errors:");
+        for (message, count, line) in &run.log {
+            println!("  {count} x {message}: {}", line.chars().take(400).collect::<String>());
+        }
+    }
+    println!("\nserver peak RSS: {:.1} MB", run.peak_rss_mb);
+}
+
+/// One store's run as JSON: the fields the benchmark has always written, and its store and setting.
+fn run_json(o: &Options, run: &Run) -> Value {
+    let whoami = run.outcomes.iter().find(|x| x.name == "whoami").map_or(1.0, |x| x.requests_per_s);
+    let rows: Vec<Value> = run
+        .outcomes
+        .iter()
+        .map(|x| {
+            json!({
                 "scenario": x.name, "requestsPerSecond": x.requests_per_s, "callsPerSecond": x.calls_per_s,
                 "p50Ms": x.p50_ms, "p99Ms": x.p99_ms, "p999Ms": x.p999_ms, "errors": x.errors,
                 "ratioToWhoami": x.requests_per_s / whoami, "callsPerCommit": x.calls_per_commit,
                 "peakRssMbAfter": x.peak_rss_mb, "serverMicrosPerCall": x.server_us_per_call,
+                "postgresMicrosPerCall": x.database_us_per_call,
+                "failures": x.failures.iter().map(|(answer, count)| json!({"answer": answer, "count": count}))
+                    .collect::<Vec<_>>(),
                 "part": x.part.as_ref().map(|p| json!({
                     "label": p.label, "calls": p.calls, "p50Ms": p.p50_ms, "p99Ms": p.p99_ms, "p999Ms": p.p999_ms,
                 })),
-            }));
+            })
+        })
+        .collect();
+    json!({
+        "store": run.store.name(), "setting": run.setting, "servers": run.servers,
+        "dbConnections": (run.store == StoreKind::Postgres).then_some(o.db_connections),
+        "connections": o.connections, "seconds": o.seconds, "registrations": o.registrations,
+        "seedingSeconds": run.seeding_s, "listSeedingSeconds": run.list_seeding_s,
+        "databaseBytesAfterSeeding": run.database.as_ref().ok().map(|(bytes, _)| bytes),
+        "databaseBytesCount": run.database.as_ref().map_or_else(|why| why.clone(), |(_, counts)| (*counts).to_owned()),
+        "peakRssMb": run.peak_rss_mb, "scenarios": rows, "runSeconds": run.elapsed_s,
+        "serverLog": run.log.iter().map(|(message, count, line)| json!({"message": message, "count": count, "first": line}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// The stores' runs side by side: requests per second, p50, p99 and errors of each scenario on each store.
+fn print_side_by_side(runs: &[Run]) {
+    let label = |run: &Run| match run.servers {
+        1 => run.store.name().to_owned(),
+        n => format!("{} ({n} servers)", run.store.name()),
+    };
+    print!("\n{:<22}", "");
+    for run in runs {
+        print!(" | {:<35}", label(run));
+    }
+    print!("\n{:<22}", "scenario");
+    for _ in runs {
+        print!(" | {:>9} {:>8} {:>8} {:>7}", "req/s", "p50 ms", "p99 ms", "errors");
+    }
+    println!();
+    for name in runs[0].outcomes.iter().map(|x| &x.name) {
+        print!("{name:<22}");
+        for run in runs {
+            match run.outcomes.iter().find(|x| &x.name == name) {
+                Some(x) => print!(" | {:>9.0} {:>8.2} {:>8.2} {:>7}", x.requests_per_s, x.p50_ms, x.p99_ms, x.errors),
+                None => print!(" | {:>35}", "-"),
+            }
         }
-        for (name, p) in outcomes.iter().filter_map(|x| Some((&x.name, x.part.as_ref()?))) {
-            println!(
-                "\n{name}: {}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} calls)",
-                p.label, p.p50_ms, p.p99_ms, p.p999_ms, p.calls
-            );
+        println!();
+    }
+    let seeding: Vec<String> = runs.iter().map(|run| format!("{} {:.1} s", label(run), run.seeding_s)).collect();
+    println!("\nseeding: {}", seeding.join(", "));
+    let sizes: Vec<String> = runs
+        .iter()
+        .map(|run| match &run.database {
+            Ok((bytes, counts)) => format!("{} {:.1} MB ({counts})", label(run), *bytes as f64 / 1e6),
+            Err(why) => format!("{} unknown ({why})", label(run)),
+        })
+        .collect();
+    println!("database after seeding: {}", sizes.join(", "));
+}
+
+/// pgbench on the benchmark's cluster: single-row INSERTs like a ticket's, one per transaction.
+struct PgbenchReference {
+    clients: usize,
+    threads: usize,
+    seconds: u64,
+    /// Transactions per second, or why there are none.
+    transactions_per_s: Result<f64, String>,
+    /// pgbench's own report.
+    report: String,
+}
+
+/// The table pgbench inserts into: a ticket's keys and the JSON of its fields, one key index.
+const PGBENCH_TABLE: &str = "CREATE TABLE bench_inserts (id bigserial PRIMARY KEY, network_id text NOT NULL, \
+                             product_id text NOT NULL, payload text NOT NULL)";
+
+/// Runs pgbench with one single-row INSERT per transaction on as many clients as the scenarios' connections, for
+/// as long as a scenario, in a database of its own on `cluster` (with the cluster's `synchronous_commit=on`).
+fn pgbench_reference(cluster: &Cluster, o: &Options) -> PgbenchReference {
+    let clients = o.connections.max(1);
+    let threads = PGBENCH_THREADS.min(clients);
+    let mut report = String::new();
+    let mut measure = || -> Result<f64, String> {
+        cluster.create_database(PGBENCH_DATABASE).map_err(|e| e.to_string())?;
+        cluster.query(PGBENCH_DATABASE, PGBENCH_TABLE).map_err(|e| e.to_string())?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let script = dir.path().join("insert.sql");
+        // A ticket's JSON as the row's payload; a random productId, as ticket.create sends a new one each time.
+        let payload = ticket(1_000_000, None).to_string().replace('\'', "''");
+        let sql = format!(
+            "\\set n random(1, 1000000000000)\n\
+             INSERT INTO bench_inserts (network_id, product_id, payload) VALUES ('bench-c', 'ticket-' || :n, '{payload}');\n"
+        );
+        std::fs::write(&script, sql).map_err(|e| e.to_string())?;
+        let (clients, threads, seconds) = (clients.to_string(), threads.to_string(), o.seconds.to_string());
+        let mut args: Vec<OsString> =
+            ["-n", "-c", &clients, "-j", &threads, "-T", &seconds, "-f"].map(OsString::from).into();
+        args.push(script.into_os_string());
+        let output = cluster.pgbench(PGBENCH_DATABASE, args).map_err(|e| e.to_string())?;
+        report = String::from_utf8_lossy(&output.stdout).into_owned();
+        report
+            .lines()
+            .find_map(|line| line.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .ok_or_else(|| "no \"tps = \" line in pgbench's report".to_owned())
+    };
+    let transactions_per_s = measure();
+    PgbenchReference { clients, threads, seconds: o.seconds, transactions_per_s, report }
+}
+
+/// A line of facts about the PostgreSQL cluster: its version and the settings that decide durability.
+fn postgres_settings(cluster: &Cluster) -> String {
+    let sql = "SELECT concat_ws(', ', 'PostgreSQL ' || current_setting('server_version'), \
+               'fsync=' || current_setting('fsync'), 'synchronous_commit=' || current_setting('synchronous_commit'), \
+               'full_page_writes=' || current_setting('full_page_writes'), \
+               'shared_buffers=' || current_setting('shared_buffers'))";
+    cluster.query("postgres", sql).unwrap_or_else(|error| format!("settings unknown ({error})"))
+}
+
+fn main() {
+    let o = options();
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let (runs, reference) = runtime.block_on(async {
+        let mut runs = Vec::new();
+        let mut reference = None;
+        for &store in o.stores.kinds() {
+            match store {
+                StoreKind::Sqlite => {
+                    let store_started = Instant::now();
+                    let backing = Backing::Sqlite(tempfile::tempdir().expect("temp dir"));
+                    let servers = [Server::start(&backing.db(), None, o.limits)];
+                    let setting = "store: sqlite, one server, a file in a temporary directory (synchronous=FULL)";
+                    let mut measured = run(&o, store, setting.to_owned(), &servers, &backing).await;
+                    measured.elapsed_s = store_started.elapsed().as_secs_f64();
+                    runs.push(measured);
+                }
+                StoreKind::Postgres => {
+                    let cluster_started = Instant::now();
+                    let cluster = Cluster::start(true).expect("a PostgreSQL cluster of the benchmark's own");
+                    let url = cluster.create_database(PG_DATABASE).expect("the benchmark's database");
+                    let backing = Backing::Postgres { cluster: &cluster, url };
+                    let servers: Vec<Server> = (0..o.servers)
+                        .map(|_| Server::start(&backing.db(), Some(o.db_connections), o.limits))
+                        .collect();
+                    let spread = match o.servers {
+                        1 => "one server".to_owned(),
+                        n => format!("{n} servers on one database, connection i to server i % {n}"),
+                    };
+                    let setting = format!(
+                        "store: postgres, {spread}, {} database connections per server; a cluster of the \
+                         benchmark's own started in {:.1} s: {}",
+                        o.db_connections,
+                        cluster_started.elapsed().as_secs_f64(),
+                        postgres_settings(&cluster)
+                    );
+                    let mut measured = run(&o, store, setting, &servers, &backing).await;
+                    measured.elapsed_s = cluster_started.elapsed().as_secs_f64();
+                    runs.push(measured);
+                    drop(servers);
+                    reference = Some(pgbench_reference(&cluster, &o));
+                }
+            }
         }
-        println!("\nserver peak RSS: {peak:.1} MB");
-        let report = json!({
-            "connections": o.connections, "seconds": o.seconds, "registrations": o.registrations,
-            "databaseBytesAfterSeeding": db_bytes,
-            "peakRssMb": peak, "scenarios": rows,
-        });
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-        std::fs::create_dir_all(&out).expect("target/bench");
-        std::fs::write(out.join("load.json"), serde_json::to_string_pretty(&report).expect("json")).expect("write");
-        println!("written to target/bench/load.json");
+        (runs, reference)
     });
+
+    if runs.len() > 1 {
+        print_side_by_side(&runs);
+    }
+    let pgbench = reference.as_ref().map(|r| {
+        println!(
+            "\npgbench on the same cluster, one single-row INSERT per transaction (bench_inserts: id bigserial, \
+             network_id, product_id, payload text), {} clients, {} threads, {} s:",
+            r.clients, r.threads, r.seconds
+        );
+        let create = runs
+            .iter()
+            .find(|run| run.store == StoreKind::Postgres)
+            .and_then(|run| Some((run, run.outcomes.iter().find(|x| x.name == "ticket.create")?)));
+        match &r.transactions_per_s {
+            Ok(tps) => {
+                println!("  pgbench: {tps:.0} transactions/s");
+                let facts = ["number of transactions actually processed", "number of failed", "latency average"];
+                for line in r.report.lines().filter(|line| facts.iter().any(|fact| line.starts_with(fact))) {
+                    println!("  pgbench: {line}");
+                }
+                if let Some((run, x)) = create {
+                    println!(
+                        "  ticket.create on postgres ({}, {} connections): {:.0} req/s, {:.2} x pgbench",
+                        if run.servers == 1 { "1 server".to_owned() } else { format!("{} servers", run.servers) },
+                        o.connections,
+                        x.requests_per_s,
+                        x.requests_per_s / tps
+                    );
+                }
+            }
+            Err(why) => println!("  pgbench failed: {why}\n{}", r.report),
+        }
+        json!({
+            "clients": r.clients, "threads": r.threads, "seconds": r.seconds,
+            "transactionsPerSecond": r.transactions_per_s.as_ref().ok(),
+            "error": r.transactions_per_s.as_ref().err(),
+            "ticketCreateRatio": r.transactions_per_s.as_ref().ok().and_then(|tps| {
+                let run = runs.iter().find(|run| run.store == StoreKind::Postgres)?;
+                Some(run.outcomes.iter().find(|x| x.name == "ticket.create")?.requests_per_s / tps)
+            }),
+            "report": r.report,
+        })
+    });
+    for run in &runs {
+        println!("{} run: {:.0} s", run.store.name(), run.elapsed_s);
+    }
+    println!("the whole benchmark: {:.0} s", started.elapsed().as_secs_f64());
+
+    // One store: its object, as always (and pgbench's beside it); both: one of each under "stores".
+    let mut report = match runs.as_slice() {
+        [only] => run_json(&o, only),
+        all => json!({ "stores": all.iter().map(|run| run_json(&o, run)).collect::<Vec<_>>() }),
+    };
+    if let Some(pgbench) = pgbench {
+        report["pgbench"] = pgbench;
+    }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    std::fs::write(out.join("load.json"), serde_json::to_string_pretty(&report).expect("json")).expect("write");
+    println!("written to target/bench/load.json");
 }
