@@ -352,6 +352,23 @@ impl StoredRegistration {
         self.shown().write_json(out, keep);
     }
 
+    /// What replacing this registration's fields by `next` writes (its date kept when `next` has none), checked by
+    /// the rule of `sysLocked`; `None` when it changes nothing, so that the stored registration is answered with
+    /// its version and times as they were (an unchanged update, a patch that only tests). The number is the
+    /// server's: it is left out of the comparison.
+    pub fn replacement(&self, mut next: Registration) -> Result<Option<Registration>, Error> {
+        if next.date.is_none() {
+            next.date = self.registration.date;
+        }
+        let sent_number = std::mem::replace(&mut next.number, self.registration.number);
+        if next == self.registration {
+            return Ok(None);
+        }
+        next.number = sent_number;
+        self.check_unlocked(Some(&next))?;
+        Ok(Some(next))
+    }
+
     /// The rule of `sysLocked`: an unlocked registration may change at will; a locked one only by the change that
     /// sets `sysLocked` back to false and changes nothing else (`next`; `None` for a delete or a transfer).
     pub fn check_unlocked(&self, next: Option<&Registration>) -> Result<(), Error> {

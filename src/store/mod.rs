@@ -60,6 +60,20 @@ pub struct Found<T> {
     pub next: Option<Position>,
 }
 
+impl<T> Found<T> {
+    /// A page of `items`, read with one more than `limit` asked for: that one only tells that a next page exists.
+    pub fn page(count: i64, mut items: Vec<(Position, T)>, limit: Option<usize>) -> Found<T> {
+        let next = match limit {
+            Some(l) if items.len() > l => {
+                items.truncate(l);
+                items.last().map(|(position, _)| *position)
+            }
+            _ => None,
+        };
+        Found { count, items, next }
+    }
+}
+
 /// What changed in a network's tickets since a generation the caller holds.
 #[derive(Debug)]
 pub enum TicketChanges {

@@ -145,13 +145,6 @@ pub(super) async fn page<T>(
     let order = if filter.selective { "seq + 0" } else { "seq" };
     let sql = format!("{} WHERE {condition} AND seq > {after} ORDER BY {order}{limit}", listed.select);
     let rows = query(db, &sql, &filter.args, plan).await?;
-    let mut items = rows.iter().map(listed.from_row).collect::<Result<Vec<_>>>()?;
-    let next = match window.limit {
-        Some(l) if items.len() > l => {
-            items.truncate(l);
-            items.last().map(|(position, _)| *position)
-        }
-        _ => None,
-    };
-    Ok(Found { count, items, next })
+    let items = rows.iter().map(listed.from_row).collect::<Result<Vec<_>>>()?;
+    Ok(Found::page(count, items, window.limit))
 }

@@ -234,21 +234,12 @@ async fn replace(
     tx: &Tx<'_>,
     network: &NetworkId,
     current: StoredRegistration,
-    mut next: Registration,
+    next: Registration,
     expected_version: Option<i64>,
     actor: &ActorId,
 ) -> std::result::Result<StoredRegistration, Failure> {
     check_version(expected_version, current.sys.version)?;
-    if next.date.is_none() {
-        next.date = current.registration.date;
-    }
-    // As in the SQLite store: a change that changes nothing is no change; the number stays the server's.
-    let sent_number = std::mem::replace(&mut next.number, current.registration.number);
-    if next == current.registration {
-        return Ok(current);
-    }
-    next.number = sent_number;
-    current.check_unlocked(Some(&next))?;
+    let Some(next) = current.replacement(next)? else { return Ok(current) };
     check_product(tx, network, &next).await?;
     let id = current.id.as_str();
     let moved =

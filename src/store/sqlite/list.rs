@@ -60,16 +60,9 @@ pub fn page_counted<T>(
     let limit = window.limit.map_or(-1, |l| l as i64 + 1);
     args.push(limit.into());
     let sql = format!("{} WHERE {filter} AND seq > ? ORDER BY seq LIMIT ?", listed.select);
-    let mut items = conn
+    let items = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), listed.from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = match window.limit {
-        Some(l) if items.len() > l => {
-            items.truncate(l);
-            items.last().map(|(position, _)| *position)
-        }
-        _ => None,
-    };
-    Ok(Found { count, items, next })
+    Ok(Found::page(count, items, window.limit))
 }

@@ -170,24 +170,13 @@ fn replace(
     conn: &Connection,
     network: &NetworkId,
     id: &str,
-    mut next: Registration,
+    next: Registration,
     expected_version: Option<i64>,
     actor: &ActorId,
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
     check_version(expected_version, current.sys.version)?;
-    if next.date.is_none() {
-        next.date = current.registration.date;
-    }
-    // A change that changes nothing (an unchanged update, a patch that only tests) is no change: the stored
-    // registration is answered with its version and times as they were. The number is the server's, and stays: it
-    // is left out of the comparison.
-    let sent_number = std::mem::replace(&mut next.number, current.registration.number);
-    if next == current.registration {
-        return Ok(current);
-    }
-    next.number = sent_number;
-    current.check_unlocked(Some(&next))?;
+    let Some(next) = current.replacement(next)? else { return Ok(current) };
     check_product(conn, network, &next)?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;
     let number = if next.event_id == current.registration.event_id {
