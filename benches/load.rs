@@ -163,7 +163,7 @@ struct Server {
     log: Arc<Mutex<LogIssues>>,
 }
 
-/// A server's warnings and errors, by message: how many, and the first whole line of each.
+/// A server's warnings and errors, by message and cause: how many, and the first whole line of each.
 #[derive(Default)]
 struct LogIssues {
     by_message: HashMap<String, (u64, String)>,
@@ -172,8 +172,18 @@ struct LogIssues {
 }
 
 impl LogIssues {
-    fn note(&mut self, line: &str, log: &Value) {
-        let message = log["fields"]["message"].as_str().unwrap_or(line).to_owned();
+    /// Notes `line` if it is a warning or an error.
+    fn note(&mut self, line: &str) {
+        let Ok(log) = serde_json::from_str::<Value>(line) else { return };
+        if !matches!(log["level"].as_str(), Some("WARN" | "ERROR")) {
+            return;
+        }
+        let fields = &log["fields"];
+        let mut message = fields["message"].as_str().unwrap_or(line).to_owned();
+        // An internal error's message is always the same; its cause tells them apart.
+        for cause in ["cause", "error"].iter().filter_map(|key| fields[key].as_str()) {
+            message = format!("{message} ({cause})");
+        }
         let kept = self.by_message.len();
         match self.by_message.get_mut(&message) {
             Some((count, _)) => *count += 1,
@@ -212,22 +222,20 @@ impl Server {
             .expect("server binary starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let log = Arc::new(Mutex::new(LogIssues::default()));
         let addr = loop {
             let line = lines.next().expect("server exited before listening").expect("stderr line");
-            let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
-            if log["fields"]["message"] == "listening" {
-                break log["fields"]["addr"].as_str().expect("addr").to_owned();
+            log.lock().expect("log issues").note(&line);
+            let Ok(parsed) = serde_json::from_str::<Value>(&line) else { continue };
+            if parsed["fields"]["message"] == "listening" {
+                break parsed["fields"]["addr"].as_str().expect("addr").to_owned();
             }
         };
         // Keep draining the server's log so it never blocks on a full pipe, noting its warnings and errors.
-        let log = Arc::new(Mutex::new(LogIssues::default()));
         let issues = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                let Ok(parsed) = serde_json::from_str::<Value>(&line) else { continue };
-                if matches!(parsed["level"].as_str(), Some("WARN" | "ERROR")) {
-                    issues.lock().expect("log issues").note(&line, &parsed);
-                }
+                issues.lock().expect("log issues").note(&line);
             }
         });
         Server { child, addr, log }
