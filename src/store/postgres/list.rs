@@ -45,8 +45,9 @@ impl ToSql for Arg {
 pub(super) struct Filter {
     pub clauses: Vec<String>,
     pub args: Vec<Arg>,
-    /// The filter is selective by an index of its own (a trigram index): the matches are found through it and
-    /// then put in creation order, never found by walking the network in creation order and testing each row.
+    /// The filter is selective by an index of its own (a trigram index): the matches are found through it, once
+    /// for the count and the page ([`page_found`]), and then put in creation order, never found by walking the
+    /// network in creation order and testing each row.
     /// PostgreSQL cannot estimate how few rows a `LIKE '%text%'` matches, and with a page's `LIMIT` it would
     /// choose the walk, which reads the whole network when the text matches a handful.
     pub selective: bool,
@@ -125,6 +126,9 @@ pub(super) async fn page<T>(
     plan: Plan,
 ) -> std::result::Result<Found<T>, Failure> {
     let condition = filter.clauses.join(" AND ");
+    if filter.selective && counted.is_none() {
+        return page_found(db, listed, filter, window, plan).await;
+    }
     let count: i64 = match (counted, listed.total) {
         (Some(counted), _) => counted,
         (None, Some(total)) if filter.clauses.len() == 1 => {
@@ -141,10 +145,42 @@ pub(super) async fn page<T>(
         Some(l) => format!(" LIMIT {}", filter.arg(Arg::One((l as i64 + 1).into()))),
         None => String::new(),
     };
-    // `seq + 0` is the same order, which no index provides.
-    let order = if filter.selective { "seq + 0" } else { "seq" };
-    let sql = format!("{} WHERE {condition} AND seq > {after} ORDER BY {order}{limit}", listed.select);
+    let sql = format!("{} WHERE {condition} AND seq > {after} ORDER BY seq{limit}", listed.select);
     let rows = query(db, &sql, &filter.args, plan).await?;
     let items = rows.iter().map(listed.from_row).collect::<Result<Vec<_>>>()?;
+    Ok(Found::page(count, items, window.limit))
+}
+
+/// [`page`] for a [`Filter::selective`] filter, in one statement: the matches found once through their index
+/// (materialized), counted, and the page read from them, so the index is searched once and not once for the count
+/// and again for the page. The count comes on every row, and alone (the item's columns NULL) when the page is empty.
+async fn page_found<T>(
+    db: &impl GenericClient,
+    listed: &Listed<T>,
+    mut filter: Filter,
+    window: Window,
+    plan: Plan,
+) -> std::result::Result<Found<T>, Failure> {
+    let condition = filter.clauses.join(" AND ");
+    let after = filter.arg(Arg::One(window.after.map_or(0, |p| p.0).into()));
+    let limit = match window.limit {
+        Some(l) => format!(" LIMIT {}", filter.arg(Arg::One((l as i64 + 1).into()))),
+        None => String::new(),
+    };
+    let sql = format!(
+        "WITH found AS MATERIALIZED (SELECT seq FROM {table} WHERE {condition}) \
+         SELECT counted.found_count, page.* FROM (SELECT count(*) AS found_count FROM found) counted \
+         LEFT JOIN LATERAL ({select} WHERE seq IN (SELECT seq FROM found WHERE seq > {after} ORDER BY seq{limit})) \
+         page ON true ORDER BY page.seq",
+        table = listed.table,
+        select = listed.select,
+    );
+    let rows = query(db, &sql, &filter.args, plan).await?;
+    let count: i64 = rows.first().map_or(0, |r| r.get("found_count"));
+    let items = rows
+        .iter()
+        .filter(|row| row.get::<_, Option<i64>>("seq").is_some())
+        .map(listed.from_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(Found::page(count, items, window.limit))
 }
