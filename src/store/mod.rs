@@ -13,6 +13,7 @@
 //! (capacity, `maxPerAttendee`, `sysLocked`, `sysVersion`, references, numbering): the rules live in `domain/`,
 //! the store only makes them atomic.
 
+pub mod copy;
 pub mod postgres;
 pub mod rows;
 pub mod sqlite;

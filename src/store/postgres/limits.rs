@@ -34,7 +34,7 @@ async fn get(tx: &Tx<'_>, network: &NetworkId, lock: bool) -> std::result::Resul
 }
 
 /// Sets a network's limits (the row stays when they are all none: it is what creates lock).
-async fn set(tx: &Tx<'_>, network: &NetworkId, limits: &NetworkLimits) -> std::result::Result<(), Failure> {
+pub(super) async fn set(tx: &Tx<'_>, network: &NetworkId, limits: &NetworkLimits) -> std::result::Result<(), Failure> {
     tx.execute(
         "INSERT INTO network_limits (network_id, max_tickets, max_registrations, max_function_tickets) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (network_id) DO UPDATE SET max_tickets = excluded.max_tickets, \

@@ -102,6 +102,7 @@ macro_rules! records {
     };
 }
 
+pub(crate) mod copy;
 mod function_ticket;
 mod limits;
 mod list;
@@ -544,4 +545,4 @@ impl super::Store for PostgresStore {
 }
 
 #[cfg(test)]
-mod shared_tests;
+pub(crate) mod shared_tests;

@@ -16,7 +16,7 @@ use crate::error::{Conflict, Error};
 use crate::store::{Limits, TicketChange, TicketChanges, Tickets, Tokens};
 
 #[path = "../../../tests/it/common/cluster.rs"]
-mod cluster;
+pub(crate) mod cluster;
 
 /// A throwaway cluster with one database and two stores on it; `None` where PostgreSQL is not installed.
 async fn two_servers() -> Option<(cluster::Cluster, PostgresStore, PostgresStore)> {

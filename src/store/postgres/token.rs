@@ -22,7 +22,7 @@ async fn announce(tx: &Tx<'_>) -> std::result::Result<(), Failure> {
     Ok(())
 }
 
-async fn insert(tx: &Tx<'_>, info: &TokenInfo, secret_hash: &[u8; 32]) -> std::result::Result<(), Failure> {
+pub(super) async fn insert(tx: &Tx<'_>, info: &TokenInfo, secret_hash: &[u8; 32]) -> std::result::Result<(), Failure> {
     tx.execute(
         "INSERT INTO tokens (id, name, secret_hash, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
         &[

@@ -86,6 +86,7 @@ macro_rules! record_store {
     };
 }
 
+pub(crate) mod copy;
 mod feed;
 mod function_ticket;
 #[cfg(test)]
