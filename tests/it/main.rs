@@ -10,6 +10,7 @@ mod fuzz;
 mod guard;
 mod inputs;
 mod limits;
+mod migrate;
 mod postgres;
 mod process;
 mod registrations;

@@ -42,7 +42,7 @@ fn scrubbed(program: &str) -> Command {
 }
 
 /// Runs a command to its end within [`BOUND`]; killed if it overruns or the test fails meanwhile.
-async fn finish(command: Command) -> Output {
+pub(crate) async fn finish(command: Command) -> Output {
     finish_within(command, BOUND).await
 }
 
@@ -51,7 +51,7 @@ async fn finish_within(mut command: Command, bound: Duration) -> Output {
     tokio::time::timeout(bound, command.output()).await.expect("the command ends in time").expect("the command runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
