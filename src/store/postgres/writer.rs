@@ -13,6 +13,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
@@ -75,13 +78,15 @@ where
     Box::new(f)
 }
 
-/// Queues the write `$body` (using the transaction `$tx` and owned copies of the `$capture`d values, made afresh
-/// for each run) on `$store`'s writer, and waits for its answer.
+/// Queues the write `$body` (using the transaction `$tx` and owned copies of the `$scope` and the `$capture`d
+/// values, made afresh for each run) on `$store`'s writer, as a write of the scope's network, and waits for its
+/// answer.
 macro_rules! write {
-    ($store:expr, ($($capture:ident),*), |$tx:ident| $body:expr) => {
+    ($store:expr, ($scope:ident $(, $capture:ident)*), |$tx:ident| $body:expr) => {
         $store
             .writer
-            .write($crate::store::postgres::writer::body(move |$tx| {
+            .write($scope.network().clone(), $crate::store::postgres::writer::body(move |$tx| {
+                let $scope = $scope.clone();
                 $(let $capture = $capture.clone();)*
                 Box::pin(async move { $body })
             }))
@@ -98,6 +103,8 @@ trait Write: Send {
     fn answer(self: Box<Self>, outcome: Result<()>);
     /// Counts an attempt; whether another is allowed.
     fn again(&mut self) -> bool;
+    /// The network it writes in.
+    fn network(&self) -> &str;
     /// Whether its caller is gone (out of time, or disconnected): a write not begun is then not run at all, as
     /// the SQLite store's writer does.
     fn abandoned(&self) -> bool;
@@ -113,6 +120,7 @@ struct Queued<T> {
     attempts: usize,
     /// When the call that queued it runs out of time ([`CALL_DEADLINE`]).
     deadline: Option<std::time::Instant>,
+    network: String,
 }
 
 impl<T: Send + 'static> Write for Queued<T> {
@@ -132,6 +140,10 @@ impl<T: Send + 'static> Write for Queued<T> {
     fn again(&mut self) -> bool {
         self.attempts += 1;
         self.attempts < ATTEMPTS
+    }
+
+    fn network(&self) -> &str {
+        &self.network
     }
 
     fn abandoned(&self) -> bool {
@@ -169,7 +181,13 @@ impl Writer {
                             }
                             group
                         };
-                        for write in commit(&pool, group, committed.as_ref()).await {
+                        // A write that panics ends its group (its callers are told the store closed), not the task.
+                        let committing = AssertUnwindSafe(commit(&pool, group, committed.as_ref())).catch_unwind();
+                        let Ok(again) = committing.await else {
+                            tracing::error!("a write panicked; its group was rolled back");
+                            continue;
+                        };
+                        for write in again {
                             // Run again in a later group (the queue outlives the writers, which hold it).
                             let _ = queue.send(write);
                         }
@@ -182,10 +200,11 @@ impl Writer {
     }
 
     /// Queues a write and waits for its answer, given once the group it ran in has committed.
-    pub async fn write<T: Send + 'static>(&self, body: Body<T>) -> Result<T> {
+    pub async fn write<T: Send + 'static>(&self, network: NetworkId, body: Body<T>) -> Result<T> {
         let (reply, answer) = oneshot::channel();
         let deadline = CALL_DEADLINE.try_with(|d| *d).ok();
-        let queued = Box::new(Queued { body, kept: None, reply, attempts: 0, deadline });
+        let network = network.as_str().to_owned();
+        let queued = Box::new(Queued { body, kept: None, reply, attempts: 0, deadline, network });
         self.queue.send(queued).map_err(|_| Error::Internal("the store is closed".into()))?;
         answer.await.map_err(|_| Error::Internal("the store closed before the write was done".into()))?
     }
@@ -202,9 +221,12 @@ impl Writer {
 /// the commit) and hands back those to run again.
 async fn commit(
     pool: &deadpool_postgres::Pool,
-    group: Vec<Box<dyn Write>>,
+    mut group: Vec<Box<dyn Write>>,
     committed: &(dyn Fn(usize) + Send + Sync),
 ) -> Vec<Box<dyn Write>> {
+    // Every group takes the rows its networks share (the limits row) in one order, so two groups running at once
+    // never wait for each other in a circle.
+    group.sort_by(|a, b| a.network().cmp(b.network()));
     let fail_all = |group: Vec<Box<dyn Write>>, error: Error| {
         let message = error.to_string();
         for write in group {
