@@ -64,29 +64,19 @@ pub(super) fn row(network: &NetworkId, stored: &StoredRegistration) -> Result<Ro
     Ok(row)
 }
 
-/// One registration of a network, if it exists, its row locked as `lock` says.
-pub(super) async fn find(
-    db: &impl GenericClient,
-    network: &NetworkId,
-    id: &str,
-    lock: Lock,
-) -> std::result::Result<Option<StoredRegistration>, Failure> {
-    let sql = format!("{SELECT} WHERE network_id = $1 AND id = $2{}", lock.clause());
-    let statement = db.prepare_cached(&sql).await?;
-    match db.query_opt(&statement, &[&network.as_str(), &id]).await? {
-        Some(row) => Ok(Some(from_row(&row)?.1)),
-        None => Ok(None),
-    }
-}
-
-/// One registration of a network, or `-32004`.
+/// One registration of a network, or `-32004`, its row locked as `lock` says.
 pub(super) async fn get(
     db: &impl GenericClient,
     network: &NetworkId,
     id: &str,
     lock: Lock,
 ) -> std::result::Result<StoredRegistration, Failure> {
-    find(db, network, id, lock).await?.ok_or_else(|| not_found(id).into())
+    let sql = format!("{SELECT} WHERE network_id = $1 AND id = $2{}", lock.clause());
+    let statement = db.prepare_cached(&sql).await?;
+    match db.query_opt(&statement, &[&network.as_str(), &id]).await? {
+        Some(row) => Ok(from_row(&row)?.1),
+        None => Err(not_found(id).into()),
+    }
 }
 
 /// Releases what a registration held and takes what it will hold, by the ticket's capacity rules, under the lock
@@ -109,7 +99,7 @@ async fn change_holding(
         moved.push(before.product_id.to_string());
     }
     let Some(after) = after else { return Ok(moved) };
-    let held = held_ticket(tx, network, &after.product_id, true).await?;
+    let held = held_ticket(tx, network, &after.product_id, Lock::Update).await?;
     let holding: i64 = match held.ticket.max_per_attendee {
         None => 0,
         Some(_) => {
@@ -130,12 +120,12 @@ async fn change_holding(
     Ok(moved)
 }
 
-/// The ticket a `productId` names, which must exist in the network (whatever its status); locked when `lock`.
+/// The ticket a `productId` names, which must exist in the network (whatever its status), locked as `lock` says.
 async fn held_ticket(
     tx: &Tx<'_>,
     network: &NetworkId,
     product_id: &ProductId,
-    lock: bool,
+    lock: Lock,
 ) -> std::result::Result<StoredTicket, Failure> {
     super::ticket::find(tx, network, product_id.as_str(), lock).await?.ok_or_else(|| {
         Conflict::MissingReference { resource: "ticket", id: product_id.to_string(), field: "productId" }.into()
@@ -149,7 +139,7 @@ async fn check_product(
     registration: &Registration,
 ) -> std::result::Result<(), Failure> {
     match &registration.product_id {
-        Some(product) => held_ticket(tx, network, product, false).await.map(|_| ()),
+        Some(product) => held_ticket(tx, network, product, Lock::None).await.map(|_| ()),
         None => Ok(()),
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 
 use super::writer::write;
-use super::{Failure, Named, PostgresStore, Tx, insert, record_changes, snapshot, update};
+use super::{Failure, Lock, Named, PostgresStore, Tx, insert, record_changes, snapshot, update};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::limits::Held;
@@ -21,19 +21,19 @@ fn not_found(id: &ProductId) -> Error {
     Error::NotFound { resource: "ticket", id: id.to_string() }
 }
 
-/// One ticket of a network, if it exists; its row locked until the transaction ends when `lock`.
+/// One ticket of a network, if it exists, its row locked as `lock` says.
 pub(super) async fn find(
     db: &impl GenericClient,
     network: &NetworkId,
     id: &str,
-    lock: bool,
+    lock: Lock,
 ) -> std::result::Result<Option<StoredTicket>, Failure> {
-    let sql = if lock {
-        concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE network_id = $1 AND product_id = $2 FOR UPDATE")
-    } else {
-        concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE network_id = $1 AND product_id = $2")
-    };
-    let statement = db.prepare_cached(sql).await?;
+    let sql = format!(
+        "{} FROM tickets WHERE network_id = $1 AND product_id = $2{}",
+        concat!("SELECT ", ticket_columns!()),
+        lock.clause()
+    );
+    let statement = db.prepare_cached(&sql).await?;
     match db.query_opt(&statement, &[&network.as_str(), &id]).await? {
         Some(row) => Ok(Some(ticket_from(&Named(&row))?)),
         None => Ok(None),
@@ -48,7 +48,7 @@ async fn create(
 ) -> std::result::Result<StoredTicket, Failure> {
     // Under the network's limits lock, racing creates come one after the other: the second sees the first's row.
     let limits = super::limits::lock(tx, network).await?;
-    if find(tx, network, ticket.product_id.as_str(), false).await?.is_some() {
+    if find(tx, network, ticket.product_id.as_str(), Lock::None).await?.is_some() {
         return Err(Conflict::Duplicate { resource: "ticket", id: ticket.product_id.to_string() }.into());
     }
     super::limits::check_room(tx, network, &limits, Held::Tickets).await?;
@@ -69,7 +69,7 @@ async fn update_ticket(
     actor: &crate::domain::ids::ActorId,
 ) -> std::result::Result<StoredTicket, Failure> {
     let id = ticket.product_id.clone();
-    let current = find(tx, network, id.as_str(), true).await?.ok_or_else(|| not_found(&id))?;
+    let current = find(tx, network, id.as_str(), Lock::Update).await?.ok_or_else(|| not_found(&id))?;
     check_version(expected, current.sys.version)?;
     let Some(stored) = current.replaced(ticket, actor)? else { return Ok(current) };
     update(tx, "tickets", KEY, &ticket_row(network, &current)?, &ticket_row(network, &stored)?).await?;
@@ -78,7 +78,7 @@ async fn update_ticket(
 }
 
 async fn delete(tx: &Tx<'_>, network: &NetworkId, id: &ProductId) -> std::result::Result<(), Failure> {
-    find(tx, network, id.as_str(), true).await?.ok_or_else(|| not_found(id))?.check_deletable()?;
+    find(tx, network, id.as_str(), Lock::Update).await?.ok_or_else(|| not_found(id))?.check_deletable()?;
     tx.execute("DELETE FROM tickets WHERE network_id = $1 AND product_id = $2", &[&network.as_str(), &id.as_str()])
         .await?;
     record_changes(network, &[id.as_str()])?;
@@ -165,7 +165,7 @@ impl Tickets for PostgresStore {
     async fn ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<StoredTicket> {
         // One statement: on a connection of the pool, without a transaction around it.
         let db = self.client().await?;
-        find(&db, scope.network(), id.as_str(), false).await?.ok_or_else(|| not_found(id))
+        find(&db, scope.network(), id.as_str(), Lock::None).await?.ok_or_else(|| not_found(id))
     }
 
     /// Asked before every ticket list: one statement, one round trip.

@@ -62,28 +62,32 @@ pub(crate) async fn tickets(store: &SqliteStore, after: Option<(NetworkId, Produ
         .await
 }
 
+/// The next page of a record table in creation order, after `after`: `select` names the network and the columns
+/// `from` reads.
+async fn records<T: Send + 'static>(
+    store: &SqliteStore,
+    select: &'static str,
+    after: Position,
+    from: fn(&super::Named<'_, '_>) -> Result<(Position, T)>,
+) -> Result<Vec<RecordRow<T>>> {
+    store
+        .read(move |conn| {
+            let sql = format!("{select} WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+            all(conn, &sql, params![after.0, PAGE as i64], |row| {
+                let (position, record) = from(row)?;
+                Ok((network_of(row)?, position, record))
+            })
+        })
+        .await
+}
+
 /// The next page of registrations in creation order, after `after`.
 pub(crate) async fn registrations(
     store: &SqliteStore,
     after: Position,
 ) -> Result<Vec<RecordRow<crate::domain::registration::StoredRegistration>>> {
-    store
-        .read(move |conn| {
-            all(
-                conn,
-                concat!(
-                    "SELECT network_id, ",
-                    registration_columns!(),
-                    " FROM registrations WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-                ),
-                params![after.0, PAGE as i64],
-                |row| {
-                    let (position, registration) = registration_from(row)?;
-                    Ok((network_of(row)?, position, registration))
-                },
-            )
-        })
-        .await
+    let select = concat!("SELECT network_id, ", registration_columns!(), " FROM registrations");
+    records(store, select, after, |row| registration_from(row)).await
 }
 
 /// The next page of function tickets in creation order, after `after`.
@@ -91,23 +95,8 @@ pub(crate) async fn function_tickets(
     store: &SqliteStore,
     after: Position,
 ) -> Result<Vec<RecordRow<crate::domain::function_ticket::StoredFunctionTicket>>> {
-    store
-        .read(move |conn| {
-            all(
-                conn,
-                concat!(
-                    "SELECT network_id, ",
-                    function_ticket_columns!(),
-                    " FROM function_tickets WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-                ),
-                params![after.0, PAGE as i64],
-                |row| {
-                    let (position, ticket) = function_ticket_from(row)?;
-                    Ok((network_of(row)?, position, ticket))
-                },
-            )
-        })
-        .await
+    let select = concat!("SELECT network_id, ", function_ticket_columns!(), " FROM function_tickets");
+    records(store, select, after, |row| function_ticket_from(row)).await
 }
 
 /// Every network's limits row.
