@@ -223,3 +223,18 @@ CREATE TRIGGER registrations_counted_insert_delete AFTER INSERT OR DELETE ON reg
 CREATE TRIGGER registrations_counted_update AFTER UPDATE OF event_id, status ON registrations
     FOR EACH ROW WHEN (OLD.event_id IS DISTINCT FROM NEW.event_id OR OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION registrations_counted();
+
+-- migration: 3
+
+-- The tickets each generation changed, one row per generation (a group of writes raises it once for all its
+-- changes), in place of a row per ticket.
+CREATE TABLE ticket_change_sets (
+    network_id  text NOT NULL,
+    generation  bigint NOT NULL,
+    product_ids text[] NOT NULL,
+    PRIMARY KEY (network_id, generation)
+);
+INSERT INTO ticket_change_sets (network_id, generation, product_ids)
+    SELECT network_id, generation, array_agg(product_id ORDER BY product_id) FROM ticket_changes
+    GROUP BY network_id, generation;
+DROP TABLE ticket_changes;

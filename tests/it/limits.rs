@@ -555,7 +555,11 @@ async fn past_the_call_slots_a_request_gets_429_in_flight() {
                 refused = Some((resp.headers().get("retry-after").cloned(), resp.json::<Value>().await.expect("JSON")));
             }
         }
-        assert_eq!(holder.await.expect("joined").0, 200, "the batch holding the slot is served");
+        match holder.await.expect("joined").0 {
+            // A probe sent as the batch was spawned can take the slot first: then the batch is the one refused.
+            429 => assert!(refused.is_none(), "one slot, one holder"),
+            status => assert_eq!(status, 200, "the batch holding the slot is served"),
+        }
         if refused.is_some() {
             break;
         }

@@ -14,23 +14,28 @@ use crate::store::Limits;
 /// A network's limits (none set: no limit), its row locked until the transaction ends when `lock` (the row is
 /// made first if missing, so the lock is taken even where no limit was ever set).
 async fn get(tx: &Tx<'_>, network: &NetworkId, lock: bool) -> std::result::Result<NetworkLimits, Failure> {
-    if lock {
-        let make =
-            tx.prepare_cached("INSERT INTO network_limits (network_id) VALUES ($1) ON CONFLICT DO NOTHING").await?;
-        tx.execute(&make, &[&network.as_str()]).await?;
-    }
-    let sql = if lock {
-        "SELECT max_tickets, max_registrations, max_function_tickets FROM network_limits WHERE network_id = $1 \
-         FOR UPDATE"
-    } else {
-        "SELECT max_tickets, max_registrations, max_function_tickets FROM network_limits WHERE network_id = $1"
-    };
-    let statement = tx.prepare_cached(sql).await?;
-    Ok(tx.query_opt(&statement, &[&network.as_str()]).await?.map_or_else(NetworkLimits::default, |r| NetworkLimits {
+    const COLUMNS: &str = "SELECT max_tickets, max_registrations, max_function_tickets FROM network_limits \
+                           WHERE network_id = $1";
+    let read = |r: &tokio_postgres::Row| NetworkLimits {
         max_tickets: r.get(0),
         max_registrations: r.get(1),
         max_function_tickets: r.get(2),
-    }))
+    };
+    if !lock {
+        let statement = tx.prepare_cached(COLUMNS).await?;
+        return Ok(tx
+            .query_opt(&statement, &[&network.as_str()])
+            .await?
+            .map_or_else(NetworkLimits::default, |r| read(&r)));
+    }
+    let locked = tx.prepare_cached(&format!("{COLUMNS} FOR UPDATE")).await?;
+    if let Some(row) = tx.query_opt(&locked, &[&network.as_str()]).await? {
+        return Ok(read(&row));
+    }
+    // The first create of a network makes the row (a racing one waits on its key, then finds it).
+    let make = tx.prepare_cached("INSERT INTO network_limits (network_id) VALUES ($1) ON CONFLICT DO NOTHING").await?;
+    tx.execute(&make, &[&network.as_str()]).await?;
+    Ok(read(&tx.query_one(&locked, &[&network.as_str()]).await?))
 }
 
 /// Sets a network's limits (the row stays when they are all none: it is what creates lock).

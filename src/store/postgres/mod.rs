@@ -440,6 +440,16 @@ impl Columns for Named<'_> {
     }
 }
 
+/// A cell as a member of a JSON record that `json_populate_record(set)` reads into a column of its kind.
+pub(super) fn cell_json(cell: &Cell) -> serde_json::Value {
+    match cell {
+        Cell::Null => serde_json::Value::Null,
+        Cell::Int(v) => (*v).into(),
+        Cell::Real(v) => (*v).into(),
+        Cell::Text(v) => v.as_str().into(),
+    }
+}
+
 /// The parameters of a statement as tokio-postgres takes them.
 fn params<'a>(cells: &'a [&'a Cell]) -> Vec<&'a (dyn ToSql + Sync)> {
     cells.iter().map(|c| *c as &(dyn ToSql + Sync)).collect()
@@ -490,30 +500,30 @@ pub(super) async fn raise_generations(
 ) -> std::result::Result<(), tokio_postgres::Error> {
     changed.sort();
     changed.dedup();
+    // The raise and its change set in one statement.
     let raise = tx
         .prepare_cached(
-            "INSERT INTO ticket_generations (network_id, generation) VALUES ($1, 1) \
+            "WITH raised AS (INSERT INTO ticket_generations (network_id, generation) VALUES ($1, 1) \
              ON CONFLICT (network_id) DO UPDATE SET generation = ticket_generations.generation + 1 \
-             RETURNING generation, kept_after",
-        )
-        .await?;
-    let note = tx
-        .prepare_cached(
-            "INSERT INTO ticket_changes (network_id, generation, product_id) \
-             SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING",
+             RETURNING generation, kept_after), \
+             noted AS (INSERT INTO ticket_change_sets (network_id, generation, product_ids) \
+             SELECT $1, generation, $2::text[] FROM raised) \
+             SELECT generation, kept_after FROM raised",
         )
         .await?;
     for network in changed.chunk_by(|a, b| a.0 == b.0) {
         let id = &network[0].0;
         let products: Vec<&str> = network.iter().map(|(_, p)| p.as_str()).collect();
-        let row = tx.query_one(&raise, &[id]).await?;
+        let row = tx.query_one(&raise, &[id, &products]).await?;
         let (generation, kept_after): (i64, i64) = (row.get(0), row.get(1));
-        tx.execute(&note, &[id, &generation, &products]).await?;
         // Now and then, forget the changes no server still needs (one that far behind reads the list whole).
         let forget_up_to = generation - KEPT_GENERATIONS;
         if forget_up_to > kept_after + KEPT_GENERATIONS / 4 {
-            tx.execute("DELETE FROM ticket_changes WHERE network_id = $1 AND generation <= $2", &[id, &forget_up_to])
-                .await?;
+            tx.execute(
+                "DELETE FROM ticket_change_sets WHERE network_id = $1 AND generation <= $2",
+                &[id, &forget_up_to],
+            )
+            .await?;
             tx.execute("UPDATE ticket_generations SET kept_after = $2 WHERE network_id = $1", &[id, &forget_up_to])
                 .await?;
         }

@@ -124,6 +124,50 @@ async fn of_racing_creates_on_two_servers_one_wins_and_a_limit_is_exact() {
 }
 
 #[tokio::test]
+async fn creates_queued_together_are_inserted_together_each_answered_as_if_alone() {
+    use crate::store::Store;
+    let Some((_cluster, a, _b)) = two_servers().await else { return };
+    let a = Arc::new(a);
+    a.create_ticket(&scope(), ticket("old", json!({}))).await.unwrap();
+    let before = a.stats();
+    // Each productId asked twice, and one already stored: one create of each new productId wins.
+    let mut asks: Vec<String> = (0..150).flat_map(|i| [format!("p{i}"), format!("p{}", 149 - i)]).collect();
+    asks.push("old".into());
+    let races = asks.iter().cloned().map(|id| {
+        let a = a.clone();
+        tokio::spawn(async move { (id.clone(), a.create_ticket(&scope(), ticket(&id, json!({}))).await) })
+    });
+    let outcomes: Vec<_> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
+    let mut made = std::collections::BTreeMap::new();
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(stored) => assert!(made.insert(id, stored).is_none(), "two creates of one productId both answered"),
+            Err(refused) => assert!(matches!(refused, Error::Conflict(Conflict::Duplicate { .. })), "{refused:?}"),
+        }
+    }
+    assert_eq!(made.len(), 150, "each new productId made once, the stored one refused");
+    for (id, stored) in &made {
+        assert_eq!(&a.ticket(&scope(), &product(id)).await.unwrap(), stored, "the answer is what was stored");
+    }
+    let after = a.stats();
+    assert_eq!(after.calls - before.calls, 150, "the refused creates are not counted as written");
+    assert!(after.commits - before.commits < 150, "creates queued together share a commit: {before:?} {after:?}");
+
+    // A ticket the database refuses (a negative price, past the domain's checks) fails alone: the others queued
+    // with it are made.
+    let mut bad = ticket("bad", json!({}));
+    bad.price.0 = -1;
+    let races = std::iter::once(bad).chain((0..30).map(|i| ticket(&format!("q{i}"), json!({})))).map(|t| {
+        let a = a.clone();
+        tokio::spawn(async move { a.create_ticket(&scope(), t).await })
+    });
+    let outcomes: Vec<_> = futures_util::future::join_all(races).await.into_iter().map(Result::unwrap).collect();
+    assert!(matches!(&outcomes[0], Err(Error::Internal(_))), "{:?}", outcomes[0]);
+    assert!(outcomes[1..].iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(matches!(a.ticket(&scope(), &product("bad")).await, Err(Error::NotFound { .. })));
+}
+
+#[tokio::test]
 async fn a_token_made_on_one_server_is_read_and_revoked_on_the_other() {
     let Some((_cluster, a, b)) = two_servers().await else { return };
     let first = |id: &str| TokenInfo {

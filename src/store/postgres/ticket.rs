@@ -1,6 +1,8 @@
 //! Purchasable tickets on PostgreSQL, always within one network. A change locks the ticket's row, and raises the
 //! network's ticket generation, once for its group, as the last statement before the commit ([`record_changes`]).
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 
@@ -40,25 +42,54 @@ pub(super) async fn find(
     }
 }
 
-async fn create(
-    tx: &Tx<'_>,
-    network: &NetworkId,
-    ticket: Ticket,
-    sys: Sys,
-) -> std::result::Result<StoredTicket, Failure> {
+async fn create(tx: &Tx<'_>, network: &NetworkId, stored: StoredTicket) -> std::result::Result<StoredTicket, Failure> {
+    let duplicate = || Conflict::Duplicate { resource: "ticket", id: stored.ticket.product_id.to_string() };
     // Under the network's limits lock, racing creates come one after the other: the second sees the first's row.
     let limits = super::limits::lock(tx, network).await?;
-    if find(tx, network, ticket.product_id.as_str(), Lock::None).await?.is_some() {
-        return Err(Conflict::Duplicate { resource: "ticket", id: ticket.product_id.to_string() }.into());
+    if limits.of(Held::Tickets).is_some() {
+        // A duplicate is refused as one, also at the limit.
+        if find(tx, network, stored.ticket.product_id.as_str(), Lock::None).await?.is_some() {
+            return Err(duplicate().into());
+        }
+        super::limits::check_room(tx, network, &limits, Held::Tickets).await?;
     }
-    super::limits::check_room(tx, network, &limits, Held::Tickets).await?;
-    let stored = StoredTicket { ticket, sold: 0, sys };
-    // The constraint stands behind the lock.
+    // The key refuses a duplicate: nothing is written then, and the transaction goes on.
     if !insert(tx, "tickets", &ticket_row(network, &stored)?).await? {
-        return Err(Conflict::Duplicate { resource: "ticket", id: stored.ticket.product_id.to_string() }.into());
+        return Err(duplicate().into());
     }
     record_changes(network, &[stored.ticket.product_id.as_str()])?;
     Ok(stored)
+}
+
+/// Inserts tickets of a network in one statement, in their order, and answers the productIds inserted: the first
+/// of each productId not stored yet. `None`, inserting nothing, when the network limits its tickets (each create
+/// must count them first: see [`create`]). The caller notes the changes of those it keeps.
+pub(super) async fn insert_all(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    tickets: &[&StoredTicket],
+) -> std::result::Result<Option<HashSet<String>>, Failure> {
+    let limits = super::limits::lock(tx, network).await?;
+    if limits.of(Held::Tickets).is_some() {
+        return Ok(None);
+    }
+    let rows = tickets.iter().map(|t| ticket_row(network, t)).collect::<Result<Vec<_>>>()?;
+    let Some(first) = rows.first() else { return Ok(Some(HashSet::new())) };
+    let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
+    let records: Vec<serde_json::Map<String, serde_json::Value>> = rows
+        .iter()
+        .map(|row| row.iter().map(|(name, cell)| ((*name).to_owned(), super::cell_json(cell))).collect())
+        .collect();
+    // The rows as one JSON array of column-named records; a later row with a productId already inserted by an
+    // earlier one is skipped like one already stored.
+    let sql = format!(
+        "INSERT INTO tickets ({names}) SELECT {names} FROM json_populate_recordset(NULL::tickets, $1) \
+         ON CONFLICT DO NOTHING RETURNING product_id",
+        names = names.join(", ")
+    );
+    let statement = tx.prepare_cached(&sql).await?;
+    let rows = tx.query(&statement, &[&serde_json::Value::from(records)]).await?;
+    Ok(Some(rows.iter().map(|row| row.get(0)).collect()))
 }
 
 async fn update_ticket(
@@ -116,8 +147,8 @@ async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::r
     };
     let statement = tx
         .prepare_cached(
-            "SELECT DISTINCT product_id FROM ticket_changes WHERE network_id = $1 AND generation > $2 \
-             ORDER BY product_id",
+            "SELECT DISTINCT unnest(product_ids) AS product_id FROM ticket_change_sets \
+             WHERE network_id = $1 AND generation > $2 ORDER BY product_id",
         )
         .await?;
     let changed: Vec<String> =
@@ -148,8 +179,16 @@ async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::r
 #[async_trait]
 impl Tickets for PostgresStore {
     async fn create_ticket(&self, scope: &NetworkScope, ticket: Ticket) -> Result<StoredTicket> {
-        let scope = scope.clone();
-        write!(self, (scope, ticket), |tx| create(tx, scope.network(), ticket, Sys::new(scope.actor())).await)
+        let network = scope.network().clone();
+        let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(scope.actor()) };
+        let body = {
+            let (network, stored) = (network.clone(), stored.clone());
+            super::writer::body(move |tx| {
+                let (network, stored) = (network.clone(), stored.clone());
+                Box::pin(async move { create(tx, &network, stored).await })
+            })
+        };
+        self.writer.create_ticket(network, stored, body).await
     }
 
     async fn update_ticket(&self, scope: &NetworkScope, ticket: Ticket, expected: Option<i64>) -> Result<StoredTicket> {
