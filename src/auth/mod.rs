@@ -79,51 +79,6 @@ pub enum Requirement {
     All,
 }
 
-/// The method table: every served method by its exact name, and what it needs. A served method missing here stops
-/// the server at start-up (`rpc::methods`), and one the guard meets without an entry is refused: deny by default.
-pub const METHODS: &[(&str, Requirement)] = &[
-    ("ticket.createPurchasableTicket", Requirement::NetworkManage),
-    ("ticket.updatePurchasableTicket", Requirement::NetworkManage),
-    ("ticket.deletePurchasableTicket", Requirement::NetworkManage),
-    ("ticket.getPurchasableTicket", Requirement::NetworkManage),
-    ("ticket.getPurchasableTickets", Requirement::NetworkManage),
-    ("registration.create", Requirement::NetworkManage),
-    ("registration.get", Requirement::NetworkManage),
-    ("registration.update", Requirement::NetworkManage),
-    ("registration.patch", Requirement::NetworkManage),
-    ("registration.delete", Requirement::NetworkManage),
-    ("registration.batch", Requirement::NetworkManage),
-    ("registration.search", Requirement::NetworkManage),
-    ("registration.transfer", Requirement::NetworkManage),
-    ("registration.detectSchedulingConflicts", Requirement::NetworkManage),
-    ("registration.listByContact", Requirement::NetworkManage),
-    ("registration.listByEventContact", Requirement::NetworkManage),
-    ("registration.listByParent", Requirement::NetworkManage),
-    ("registration.listByOrder", Requirement::NetworkManage),
-    ("registration.listByGroup", Requirement::NetworkManage),
-    ("registration.listByEventOrganization", Requirement::NetworkManage),
-    ("functionTicket.create", Requirement::NetworkManage),
-    ("functionTicket.get", Requirement::NetworkManage),
-    ("functionTicket.update", Requirement::NetworkManage),
-    ("functionTicket.patch", Requirement::NetworkManage),
-    ("functionTicket.delete", Requirement::NetworkManage),
-    ("functionTicket.batch", Requirement::NetworkManage),
-    ("functionTicket.listByFunction", Requirement::NetworkManage),
-    ("functionTicket.listByEventContact", Requirement::NetworkManage),
-    ("admin.createToken", Requirement::All),
-    ("admin.listTokens", Requirement::All),
-    ("admin.revokeToken", Requirement::All),
-    ("admin.stats", Requirement::All),
-    ("admin.setNetworkLimits", Requirement::All),
-    ("admin.getNetworkLimits", Requirement::All),
-    ("admin.whoami", Requirement::Authenticated),
-];
-
-/// What a method needs, from [`METHODS`]; `None` for a method the table does not name.
-pub fn required(method: &str) -> Option<Requirement> {
-    METHODS.iter().find(|(name, _)| *name == method).map(|(_, r)| *r)
-}
-
 /// The capability to act on one network: every read and write of the call is confined to it, and the changes are
 /// recorded as the actor's. Made only by [`admit_network`] (and by [`AdminAccess::scope`] for `all@*`).
 #[derive(Debug, Clone)]
@@ -242,23 +197,6 @@ impl TokenTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_table_names_methods_exactly() {
-        assert_eq!(required("ticket.createPurchasableTicket"), Some(Requirement::NetworkManage));
-        assert_eq!(required("registration.create"), Some(Requirement::NetworkManage));
-        assert_eq!(required("functionTicket.get"), Some(Requirement::NetworkManage));
-        assert_eq!(required("admin.createToken"), Some(Requirement::All));
-        assert_eq!(required("admin.whoami"), Some(Requirement::Authenticated));
-        // A new method of a known namespace has no entry until one is written: no prefix grants it anything.
-        for unknown in ["ticket.exportAll", "admin.dropEverything", "other.thing", "nodot", ""] {
-            assert_eq!(required(unknown), None, "{unknown}");
-        }
-        let mut names: Vec<&str> = METHODS.iter().map(|(n, _)| *n).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), METHODS.len(), "each method once");
-    }
 
     #[test]
     fn only_a_grant_on_the_network_admits_to_it() {

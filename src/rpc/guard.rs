@@ -142,7 +142,7 @@ fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Resu
     if methods.method(req.method_name()).is_none() {
         return Ok(None);
     }
-    let requirement = auth::required(req.method_name())
+    let requirement = super::methods::required(req.method_name())
         .ok_or_else(|| Error::Internal(format!("method {} has no guard entry", cut(req.method_name(), LOGGED_NAME))))?;
     let token = caller.token.clone().ok_or(Error::NotAuthenticated)?;
     match requirement {
@@ -289,6 +289,21 @@ pub struct Dispatcher {
     max_response_size: usize,
 }
 
+/// `-32601` naming the method asked for (cut to a bounded length) and the described methods nearest to it.
+fn method_not_found(method: &str) -> ErrorObjectOwned {
+    let shown = cut(method, LOGGED_NAME);
+    let nearest = super::methods::nearest(method);
+    let message = match nearest.first() {
+        Some(first) => format!("Method not found: {shown} (did you mean {first}?)"),
+        None => format!("Method not found: {shown}"),
+    };
+    ErrorObject::owned(
+        ErrorCode::MethodNotFound.code(),
+        message,
+        Some(serde_json::json!({ "method": shown, "didYouMean": nearest })),
+    )
+}
+
 impl Dispatcher {
     /// A dispatcher over `methods`; answers above `max_response_size` bytes become errors.
     pub fn new(methods: Methods, max_response_size: usize) -> Self {
@@ -316,7 +331,7 @@ impl RpcServiceT for Dispatcher {
                 }
                 Some(MethodCallback::Sync(cb)) => cb(id.clone(), params, max, extensions),
                 Some(_) => MethodResponse::error(id.clone(), ErrorObject::from(ErrorCode::InternalError)),
-                None => MethodResponse::error(id.clone(), ErrorObject::from(ErrorCode::MethodNotFound)),
+                None => MethodResponse::error(id.clone(), method_not_found(&method)),
             };
             match slot.take() {
                 Some(text) if response.is_success() && text.get().len() > max => MethodResponse::error(

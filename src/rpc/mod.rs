@@ -14,6 +14,7 @@ pub mod jsonrpc;
 
 pub mod limits;
 pub mod listener;
+pub mod methods;
 pub mod params;
 pub mod records;
 pub mod registration;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use jsonrpsee::RpcModule;
 use jsonrpsee::core::middleware::RpcServiceBuilder;
 
-use crate::auth::{self, TokenTable};
+use crate::auth::TokenTable;
 use crate::store::SharedStore;
 
 /// What every handler shares.
@@ -42,8 +43,10 @@ pub struct Ctx {
 pub enum AssemblyError {
     #[error("method registered twice: {0}")]
     Register(#[from] jsonrpsee::core::RegisterMethodError),
-    #[error("method {0} has no entry in the guard's table")]
+    #[error("method {0} has no entry in the method table")]
     Unguarded(&'static str),
+    #[error("method {0} is in the method table but not served")]
+    Unserved(&'static str),
 }
 
 /// Every method the server serves; each must have a guard entry (deny by default).
@@ -57,10 +60,14 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     Ok(module)
 }
 
-/// Deny by default: a served method that the guard's table does not name stops the server before it listens.
+/// Deny by default: a served method that the method table does not describe stops the server before it listens,
+/// and so does a described one that is not served (its description would promise a method that is not there).
 fn every_method_guarded<C>(module: &RpcModule<C>) -> Result<(), AssemblyError> {
-    match module.method_names().find(|m| auth::required(m).is_none()) {
-        Some(unguarded) => Err(AssemblyError::Unguarded(unguarded)),
+    if let Some(unguarded) = module.method_names().find(|m| methods::find(m).is_none()) {
+        return Err(AssemblyError::Unguarded(unguarded));
+    }
+    match methods::METHODS.iter().find(|m| !module.method_names().any(|served| served == m.name)) {
+        Some(unserved) => Err(AssemblyError::Unserved(unserved.name)),
         None => Ok(()),
     }
 }
@@ -95,8 +102,8 @@ mod tests {
         let ctx = Ctx { store: Arc::new(store.clone()), ticket_lists: Default::default(), tokens: Default::default() };
         let module = methods(ctx).expect("assembled");
         let names: Vec<&str> = module.method_names().collect();
-        assert_eq!(names.len(), auth::METHODS.len(), "every entry of the table is served: {names:?}");
-        assert!(names.iter().all(|m| auth::required(m).is_some()));
+        assert_eq!(names.len(), methods::METHODS.len(), "every entry of the table is served: {names:?}");
+        assert!(names.iter().all(|m| methods::required(m).is_some()));
 
         // A new method in a namespace the table knows has no entry of its own, and stops the start.
         let mut more = module;
@@ -104,6 +111,15 @@ mod tests {
         match every_method_guarded(&more) {
             Err(AssemblyError::Unguarded(name)) => assert_eq!(name, "ticket.exportAll"),
             other => panic!("an unguarded method must stop the start: {other:?}"),
+        }
+
+        // A described method that is not served stops it too.
+        let ctx = Ctx { store: Arc::new(store.clone()), ticket_lists: Default::default(), tokens: Default::default() };
+        let mut fewer = RpcModule::new(ctx);
+        ticket::register(&mut fewer).expect("registered");
+        match every_method_guarded(&fewer) {
+            Err(AssemblyError::Unserved(name)) => assert!(name.starts_with("registration."), "{name}"),
+            other => panic!("a described method not served must stop the start: {other:?}"),
         }
         crate::store::Store::close(&store);
     }

@@ -458,8 +458,31 @@ async fn bare_params_unknown_method_is_an_envelope_with_32601() {
     assert_eq!(envelope["data"], Value::Null);
     assert_eq!(envelope["error"]["status"], true);
     assert_eq!(envelope["error"]["code"], -32601);
-    assert!(envelope["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{envelope}");
-    assert!(envelope["error"].get("details").is_none(), "no details without error data: {envelope}");
+    assert!(envelope["error"]["message"].as_str().is_some_and(|m| m.contains("ticket.noSuchMethod")), "{envelope}");
+    assert_eq!(envelope["error"]["details"]["method"], "ticket.noSuchMethod", "{envelope}");
+    assert!(envelope["error"]["details"]["didYouMean"].is_array(), "{envelope}");
+}
+
+#[tokio::test]
+async fn a_misspelt_method_is_named_and_the_nearest_ones_offered() {
+    let net = network("typo");
+    let client = manager(&net).await;
+    for (asked, nearest) in [
+        ("ticket.createPurchaseableTicket", "ticket.createPurchasableTicket"),
+        ("registration.serach", "registration.search"),
+        ("ticket.whoami", "admin.whoami"),
+    ] {
+        let (_, answer) = client.post(&json!({"jsonrpc": "2.0", "id": 1, "method": asked, "params": {}})).await;
+        let error = &answer["error"];
+        assert_eq!(error["code"], -32601, "{answer}");
+        assert_eq!(error["data"]["method"], asked, "{answer}");
+        assert_eq!(error["data"]["didYouMean"][0], nearest, "{answer}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(asked) && message.contains(nearest), "{message}");
+    }
+    // Nothing near: named, nothing offered.
+    let (_, answer) = client.post(&json!({"jsonrpc": "2.0", "id": 1, "method": "inventory.count", "params": {}})).await;
+    assert_eq!(answer["error"]["data"], json!({"method": "inventory.count", "didYouMean": []}), "{answer}");
 }
 
 #[tokio::test]

@@ -1,0 +1,388 @@
+//! The method table: every method the server serves, described once. The guard's requirements, the start-up check
+//! that every served method is guarded (and every described one served), the nearest names offered for a
+//! misspelt method, and the method reference in `docs/api.md` are all read from it.
+
+use crate::auth::Requirement;
+
+/// One method, as its callers need to know it.
+#[derive(Debug, Clone, Copy)]
+pub struct Method {
+    pub name: &'static str,
+    /// What the caller's token must hold.
+    pub requires: Requirement,
+    /// One line: what the method does.
+    pub summary: &'static str,
+    /// The params it takes, in brief (`API.md` has every field).
+    pub params: &'static str,
+    /// What it answers, and its particular errors.
+    pub result: &'static str,
+}
+
+const fn method(
+    name: &'static str,
+    requires: Requirement,
+    summary: &'static str,
+    params: &'static str,
+    result: &'static str,
+) -> Method {
+    Method { name, requires, summary, params, result }
+}
+
+use Requirement::{All, Authenticated, NetworkManage};
+
+const RECORD_LIST: &str = "`{count, items, nextCursor}` (empty when none)";
+const PAGE: &str = "`limit` (1..1000, 100 when absent), `cursor`, `fields`";
+
+/// Every served method by its exact name. A served method missing here stops the server at start-up
+/// ([`crate::rpc::methods`]), and one the guard meets without an entry is refused: deny by default.
+pub const METHODS: &[Method] = &[
+    method(
+        "ticket.createPurchasableTicket",
+        NetworkManage,
+        "Creates a purchasable ticket.",
+        "`{ticket}`: productId, eventName, eventStartDate, eventEndDate, ticketType, ticketName, price required",
+        "`{ticket}`; a productId the network holds: `-32009 duplicate`",
+    ),
+    method(
+        "ticket.updatePurchasableTicket",
+        NetworkManage,
+        "Replaces a ticket whole, found by its productId (omitted optional fields reset).",
+        "`{ticket}`, its `sysVersion` checked when present",
+        "`{ticket}`; `-32004`; allocation below `sold`: `-32009`",
+    ),
+    method(
+        "ticket.deletePurchasableTicket",
+        NetworkManage,
+        "Deletes a ticket no active registration holds.",
+        "`{productId}`",
+        "`{}`; `-32004`; held by active registrations: `-32009 referenced`",
+    ),
+    method("ticket.getPurchasableTicket", NetworkManage, "One ticket.", "`{productId}`", "`{ticket}`; `-32004`"),
+    method(
+        "ticket.getPurchasableTickets",
+        NetworkManage,
+        "The network's tickets: every one, or those a filter selects, in pages when asked.",
+        "none or `{}`; optional `productIds`, `eventName`, `ticketType`, `visible`, `onSale`, `startsFrom`/`startsTo`, \
+         `orderBy`, `order`, `limit`, `cursor`, `fields`",
+        "`{tickets, count, nextCursor}`",
+    ),
+    method(
+        "registration.create",
+        NetworkManage,
+        "Registers a contact at an event, numbered per event when no number is given.",
+        "`{registration}`: eventId, name, contactId, typeId, packageId required; no `id`",
+        "`{registration}`; past the ticket's capacity: `-32009 soldOut`; past its per-attendee limit: \
+         `-32009 maxPerAttendee`",
+    ),
+    method("registration.get", NetworkManage, "One registration.", "`{id, fields?}`", "`{registration}`; `-32004`"),
+    method(
+        "registration.update",
+        NetworkManage,
+        "Replaces a registration whole.",
+        "`{registration}` with its `id`; `sysVersion` checked when present",
+        "`{registration}`; `-32004`; a stale `sysVersion`: `-32009 staleVersion`",
+    ),
+    method(
+        "registration.patch",
+        NetworkManage,
+        "Changes a registration with JSON Patch (RFC 6902); the result is validated whole.",
+        "`{id, patch, sysVersion?}`",
+        "`{registration}`; `-32004`; `-32009 staleVersion`",
+    ),
+    method(
+        "registration.delete",
+        NetworkManage,
+        "Deletes a registration nothing refers to.",
+        "`{id}`",
+        "`{}`; function tickets or guests refer to it: `-32009 referenced`",
+    ),
+    method(
+        "registration.batch",
+        NetworkManage,
+        "Up to 100 patches and deletes, each done or refused on its own.",
+        "`{operations: [{op: \"patch\", id, patch, sysVersion?} | {op: \"delete\", id}]}`",
+        "`{successCount, errorCount, results: [{id, ok, registration?, error?}]}`",
+    ),
+    method(
+        "registration.search",
+        NetworkManage,
+        "Registrations by any of their fields: contains filters on names and addresses, lists, ranges.",
+        "any of `ids`, `eventId`; contains (any case) `firstName`, `lastName`, `name`, `emailAddress`, `city`, \
+         `state`, `country`, `jobTitle`; any of a list `organizationId`, `orderId`, `orderNumber`, `orderStatus`, \
+         `contactId`, `status`, `isGuestRegistration`, `typeId`, `packageId`, `groupId`, `deadlineId`, \
+         `parentRegistrationId`; ranges `{from, to}` `date`, `orderBalanceDue`, `orderAmountPaid`, `orderTotal`; \
+         paging",
+        RECORD_LIST,
+    ),
+    method(
+        "registration.transfer",
+        NetworkManage,
+        "Moves a registration, with its function tickets, to another contact.",
+        "`{id, contactId, sendConfirmationEmail?}`",
+        "`{registration}`",
+    ),
+    method(
+        "registration.detectSchedulingConflicts",
+        NetworkManage,
+        "The sessions and functions of a registration that overlap in time.",
+        "`{registration}` with `sessions` and `functions` entries holding `startDate`/`endDate`",
+        "`{conflicts: [{first, second}]}`",
+    ),
+    method(
+        "registration.listByContact",
+        NetworkManage,
+        "A contact's registrations.",
+        "`{contactId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "registration.listByEventContact",
+        NetworkManage,
+        "A contact's registrations at one event.",
+        "`{eventId, contactId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "registration.listByParent",
+        NetworkManage,
+        "The registrations under a parent registration (its guests).",
+        "`{parentRegistrationId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "registration.listByOrder",
+        NetworkManage,
+        "The registrations of an order.",
+        "`{orderId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "registration.listByGroup",
+        NetworkManage,
+        "The registrations of a group.",
+        "`{groupId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "registration.listByEventOrganization",
+        NetworkManage,
+        "An organization's registrations at one event.",
+        "`{eventId, organizationId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "functionTicket.create",
+        NetworkManage,
+        "Gives a contact a seat at one function of an event.",
+        "`{functionTicket}`: name, eventId, functionId, contactId, status required; no `id`",
+        "`{functionTicket}`; a registrationId that does not exist: `-32009 missingReference`",
+    ),
+    method(
+        "functionTicket.get",
+        NetworkManage,
+        "One function ticket.",
+        "`{id, fields?}`",
+        "`{functionTicket}`; `-32004`",
+    ),
+    method(
+        "functionTicket.update",
+        NetworkManage,
+        "Replaces a function ticket whole.",
+        "`{functionTicket}` with its `id`; `sysVersion` checked when present",
+        "`{functionTicket}`; `-32004`; `-32009 staleVersion`",
+    ),
+    method(
+        "functionTicket.patch",
+        NetworkManage,
+        "Changes a function ticket with JSON Patch (RFC 6902).",
+        "`{id, patch, sysVersion?}`",
+        "`{functionTicket}`; `-32004`; `-32009 staleVersion`",
+    ),
+    method("functionTicket.delete", NetworkManage, "Deletes a function ticket.", "`{id}`", "`{}`; `-32004`"),
+    method(
+        "functionTicket.batch",
+        NetworkManage,
+        "Up to 100 patches and deletes, each done or refused on its own.",
+        "as `registration.batch`",
+        "as `registration.batch`",
+    ),
+    method(
+        "functionTicket.listByFunction",
+        NetworkManage,
+        "The seats at one function.",
+        "`{functionId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "functionTicket.listByEventContact",
+        NetworkManage,
+        "A contact's function tickets at one event.",
+        "`{eventId, contactId}` and paging",
+        RECORD_LIST,
+    ),
+    method(
+        "admin.createToken",
+        All,
+        "Makes a token; its secret is answered only here.",
+        "`{name, grants, expiresAt?}`",
+        "`{token, tokenInfo}`",
+    ),
+    method("admin.listTokens", All, "Every token, without secrets.", "`{}`", "`{tokens}`"),
+    method("admin.revokeToken", All, "Revokes a token, at once on every server.", "`{tokenId}`", "`{}`"),
+    method("admin.stats", All, "The store's counters.", "`{}`", "the write counters and the store's figures"),
+    method(
+        "admin.setNetworkLimits",
+        All,
+        "Sets or removes a network's tenant limits.",
+        "`{networkId, maxTickets?, maxRegistrations?, maxFunctionTickets?}` (null removes a limit)",
+        "`{limits, usage}`",
+    ),
+    method("admin.getNetworkLimits", All, "A network's tenant limits and usage.", "`{networkId}`", "`{limits, usage}`"),
+    method("admin.whoami", Authenticated, "The calling token.", "`{}`", "`{tokenInfo}`"),
+];
+
+/// The entry of a method; `None` for a name the table does not hold.
+pub fn find(name: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.name == name)
+}
+
+/// What a method needs; `None` for a name the table does not hold.
+pub fn required(name: &str) -> Option<Requirement> {
+    find(name).map(|m| m.requires)
+}
+
+/// The described methods nearest to a name that is none of them, nearest first: those a few edits away (a typo)
+/// and those whose name differs only in case or namespace. At most three.
+pub fn nearest(name: &str) -> Vec<&'static str> {
+    let wanted = name.to_ascii_lowercase();
+    let bare = |n: &str| n.rsplit('.').next().unwrap_or(n).to_ascii_lowercase();
+    let mut scored: Vec<(usize, &'static str)> = METHODS
+        .iter()
+        .filter_map(|m| {
+            let whole = edits(&wanted, &m.name.to_ascii_lowercase());
+            // The right method in the wrong namespace, or without one.
+            let same_bare = bare(name) == bare(m.name);
+            let allowed = 2 + m.name.len() / 8;
+            match (whole <= allowed, same_bare) {
+                (_, true) => Some((whole.min(1), m.name)),
+                (true, false) => Some((whole, m.name)),
+                (false, false) => None,
+            }
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// The Levenshtein distance between two names (short, ASCII in practice; counted in chars).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The method reference of `docs/api.md`, written from the table.
+pub fn reference() -> String {
+    let mut out = String::from(
+        "## Methods\n\n<!-- Written from the method table (src/rpc/methods.rs) by `cargo run -- docs`; a test fails \
+         when it is stale. -->\n\n",
+    );
+    out.push_str(&format!("Every list below takes {PAGE}, and answers `nextCursor` (null at the end).\n\n"));
+    let mut namespace = "";
+    for m in METHODS {
+        let this = m.name.split('.').next().unwrap_or(m.name);
+        if this != namespace {
+            namespace = this;
+            out.push_str(&format!("### `{namespace}.*`\n\n| method | needs | params | result |\n|---|---|---|---|\n"));
+        }
+        let needs = match m.requires {
+            Authenticated => "any valid token",
+            NetworkManage => "`network.manage` on the network",
+            All => "`all@*` (an admin token)",
+        };
+        let row = |s: &str| s.replace('|', "\\|");
+        out.push_str(&format!(
+            "| `{}`: {} | {needs} | {} | {} |\n",
+            m.name,
+            row(m.summary),
+            row(m.params),
+            row(m.result)
+        ));
+        if METHODS.iter().skip_while(|n| n.name != m.name).nth(1).is_none_or(|n| !n.name.starts_with(this)) {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_names_methods_exactly() {
+        assert_eq!(required("ticket.createPurchasableTicket"), Some(Requirement::NetworkManage));
+        assert_eq!(required("registration.create"), Some(Requirement::NetworkManage));
+        assert_eq!(required("functionTicket.get"), Some(Requirement::NetworkManage));
+        assert_eq!(required("admin.createToken"), Some(Requirement::All));
+        assert_eq!(required("admin.whoami"), Some(Requirement::Authenticated));
+        // A new method of a known namespace has no entry until one is written: no prefix grants it anything.
+        for unknown in ["ticket.exportAll", "admin.dropEverything", "other.thing", "nodot", ""] {
+            assert_eq!(required(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_each_has_its_words() {
+        let mut names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), METHODS.len(), "a method described twice");
+        for m in METHODS {
+            assert!(!m.summary.is_empty() && !m.params.is_empty() && !m.result.is_empty(), "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn a_misspelt_name_is_offered_the_nearest_ones() {
+        assert_eq!(nearest("ticket.createPurchaseableTicket")[0], "ticket.createPurchasableTicket");
+        assert_eq!(nearest("registration.serach")[0], "registration.search");
+        assert_eq!(nearest("REGISTRATION.GET")[0], "registration.get");
+        // The right method name in the wrong namespace.
+        assert!(nearest("ticket.whoami").contains(&"admin.whoami"), "{:?}", nearest("ticket.whoami"));
+        assert!(nearest("whoami").contains(&"admin.whoami"));
+        assert!(nearest("completely.unrelated").is_empty(), "{:?}", nearest("completely.unrelated"));
+        assert!(nearest("registration.get").len() <= 3);
+    }
+
+    /// `docs/api.md` is its hand-written part followed by [`reference`]; `TICKET_ADMIN_WRITE_DOCS=1` rewrites it.
+    #[test]
+    fn docs_api_md_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md");
+        let text = std::fs::read_to_string(path).expect("docs/api.md");
+        let written = text.find("## Methods\n").map_or(text.as_str(), |at| &text[..at]);
+        let current = format!("{written}{}", reference());
+        if std::env::var_os("TICKET_ADMIN_WRITE_DOCS").is_some() {
+            std::fs::write(path, &current).expect("docs/api.md written");
+            return;
+        }
+        assert!(text == current, "docs/api.md is stale: run TICKET_ADMIN_WRITE_DOCS=1 cargo test docs_api_md");
+    }
+
+    #[test]
+    fn the_reference_names_every_method_once() {
+        let reference = reference();
+        for m in METHODS {
+            assert_eq!(reference.matches(&format!("| `{}`:", m.name)).count(), 1, "{}", m.name);
+        }
+    }
+}
