@@ -229,7 +229,7 @@ pub const METHODS: &[Method] = &[
     ),
     method("admin.listTokens", All, "Every token, without secrets.", "`{}`", "`{tokens}`"),
     method("admin.revokeToken", All, "Revokes a token, at once on every server.", "`{tokenId}`", "`{}`"),
-    method("admin.stats", All, "The store's counters.", "`{}`", "the write counters and the store's figures"),
+    method("admin.stats", All, "The store's write counters.", "`{}`", "`{writer: {commits, calls}}`"),
     method(
         "admin.setNetworkLimits",
         All,
