@@ -67,6 +67,8 @@ pub struct Config {
     /// Origins allowed by CORS; none by default.
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
+    /// A log line for every call (else only the slow and the failed ones).
+    pub access_log: bool,
     /// Largest request body (HTTP 413 beyond).
     pub max_body_bytes: usize,
     /// Most entries in one batch (`-32600` beyond).
@@ -94,6 +96,7 @@ impl Default for Config {
             db: Db::Sqlite(PathBuf::from("./ticket-admin.db")),
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
+            access_log: false,
             max_body_bytes: 1024 * 1024,
             max_batch: 100,
             max_in_flight: 10_000,

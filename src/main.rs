@@ -85,16 +85,21 @@ struct ServeArgs {
     #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", value_parser = db)]
     db: Db,
     /// An origin allowed by CORS; repeatable (none by default).
-    #[arg(long = "cors-origin", env = "TICKET_ADMIN_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(long = "cors-origin", env = "TICKET_ADMIN_CORS_ORIGINS", value_delimiter = ',', value_parser = origin)]
     cors_origins: Vec<String>,
     /// Log line format.
     #[arg(long, env = "TICKET_ADMIN_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogArg,
+    /// Log a line for every call (method, network, caller, outcome, time); without it INFO keeps start, stop,
+    /// refusals, errors and calls slower than a second.
+    #[arg(long, env = "TICKET_ADMIN_ACCESS_LOG")]
+    access_log: bool,
     /// Largest request body in bytes (HTTP 413 beyond).
     #[arg(long, env = "TICKET_ADMIN_MAX_BODY_BYTES", default_value_t = Config::default().max_body_bytes)]
     max_body_bytes: usize,
     /// Most calls in one batch.
-    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = Config::default().max_batch)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = Config::default().max_batch,
+          value_parser = at_least_one)]
     max_batch: usize,
     /// Most HTTP requests in flight, counted once their body is read (HTTP 429 beyond).
     #[arg(long, env = "TICKET_ADMIN_MAX_IN_FLIGHT", default_value_t = Config::default().max_in_flight)]
@@ -143,6 +148,7 @@ impl ServeArgs {
             addr: self.addr,
             db: self.db,
             cors_origins: self.cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
+            access_log: self.access_log,
             log_format: match self.log_format {
                 LogArg::Text => LogFormat::Text,
                 LogArg::Json => LogFormat::Json,
@@ -203,9 +209,38 @@ impl std::fmt::Display for Wait {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+/// An origin as browsers send it (`scheme://host[:port]`, no path): a trailing `/` is dropped, a path refused.
+fn origin(text: &str) -> Result<String, String> {
+    let origin = text.strip_suffix('/').unwrap_or(text);
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return Err(format!("{text:?} is not an origin: write scheme://host[:port], e.g. https://admin.example.com"));
+    };
+    if scheme.is_empty() || host.is_empty() || host.contains('/') {
+        return Err(format!("{text:?} is not an origin: an origin has no path (scheme://host[:port])"));
+    }
+    Ok(origin.to_owned())
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Logs at INFO (or as `RUST_LOG` says); the line of every call (target `ticket_admin::call`) only with
+/// `access_log`, or when `RUST_LOG` names that target itself.
+fn init_logging(format: LogFormat, access_log: bool) {
+    const CALLS: &str = "ticket_admin::call";
+    let asked = std::env::var("RUST_LOG").ok();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if access_log {
+        filter = filter.add_directive(format!("{CALLS}=info").parse().expect("a directive"));
+    } else if !asked.is_some_and(|a| a.contains(CALLS)) {
+        filter = filter.add_directive(format!("{CALLS}=off").parse().expect("a directive"));
+    }
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -242,7 +277,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    init_logging(config.log_format);
+    init_logging(config.log_format, config.access_log);
     let running = ticket_admin::start(config.clone()).await.map_err(|e| e.to_string())?;
     tracing::info!(addr = %running.local_addr(), db = %config.db, "listening");
     shutdown_signal().await;

@@ -59,6 +59,9 @@ impl Caller {
 /// The longest method name a log line shows whole; a longer one is cut, so that a caller cannot fill the log.
 const LOGGED_NAME: usize = 200;
 
+/// A call this slow is logged whether or not every call is.
+const SLOW_CALL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// `text` cut to `max` characters, marked with an ellipsis when cut.
 pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(max) {
@@ -201,14 +204,15 @@ where
                 }
                 (Err(e), _) => (MethodResponse::error(req.id(), ErrorObjectOwned::from(e)), None),
             };
-            tracing::info!(
-                target: "ticket_admin::call",
-                method,
-                network = network.as_deref().unwrap_or("-"),
-                caller = caller_id.as_deref().unwrap_or("-"),
-                outcome = response.as_error_code().unwrap_or(0),
-                micros = started.elapsed().as_micros() as u64,
-            );
+            let (outcome, elapsed) = (response.as_error_code().unwrap_or(0), started.elapsed());
+            let network = network.as_deref().unwrap_or("-");
+            let caller = caller_id.as_deref().unwrap_or("-");
+            let micros = elapsed.as_micros() as u64;
+            // Every call with `--access-log`; the slow ones always.
+            tracing::info!(target: "ticket_admin::call", method, network, caller, outcome, micros);
+            if elapsed >= SLOW_CALL {
+                tracing::warn!(target: "ticket_admin::slow", method, network, caller, outcome, micros, "slow call");
+            }
             response
         }
     }

@@ -21,12 +21,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::future::join_all;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use jsonrpsee::core::middleware::RpcServiceT;
 use jsonrpsee::server::{HttpBody, MethodResponse};
 use serde_json::value::RawValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use super::guard::Caller;
 use super::jsonrpc::{self, Entry, INVALID_REQUEST, Outcome, PARSE_ERROR};
@@ -114,6 +115,24 @@ where
 
 const JSON: &str = "application/json; charset=utf-8";
 
+/// The header that names a request: taken from the client, or made; echoed on the answer and on every log line.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a client.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The client's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else a new one (a UUID v7).
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    let sane = |v: &&HeaderValue| {
+        let bytes = v.as_bytes();
+        (1..=MAX_REQUEST_ID).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+    };
+    match headers.get(REQUEST_ID).filter(sane) {
+        Some(id) => id.clone(),
+        None => HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).unwrap_or(HeaderValue::from_static("-")),
+    }
+}
+
 fn respond(status: StatusCode, body: impl Into<HttpBody>) -> Response<HttpBody> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
@@ -121,8 +140,9 @@ fn respond(status: StatusCode, body: impl Into<HttpBody>) -> Response<HttpBody> 
     response
 }
 
-/// An HTTP-level refusal: its status, and a JSON-RPC error object saying why.
+/// An HTTP-level refusal: its status, and a JSON-RPC error object saying why; logged once, with the reason.
 fn refuse(status: StatusCode, message: &str) -> Response<HttpBody> {
+    tracing::info!(target: "ticket_admin::refused", status = status.as_u16(), reason = message, "refused");
     respond(status, jsonrpc::error_response(INVALID_REQUEST, message))
 }
 
@@ -133,6 +153,7 @@ fn too_many(refusal: Error) -> Response<HttpBody> {
         _ => 1000,
     };
     let error = jsonrpsee::types::ErrorObjectOwned::from(refusal);
+    tracing::info!(target: "ticket_admin::refused", status = 429, reason = error.message(), "refused");
     let text = serde_json::to_string(&error).unwrap_or_else(|_| jsonrpc::error_object(error.code(), error.message()));
     let mut response = respond(StatusCode::TOO_MANY_REQUESTS, Outcome::Error(text).response(None));
     let seconds = retry_after_ms.div_ceil(1000).max(1);
@@ -204,12 +225,32 @@ where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let request_id = request_id(req.headers());
+        let span = tracing::info_span!("request", request_id = %request_id.to_str().unwrap_or("-"));
+        let mut response = self.cross_origin(req).instrument(span).await;
+        response.headers_mut().insert(REQUEST_ID, request_id);
+        response
+    }
+
+    /// Answers a preflight, or the request, with the CORS headers of an allowed origin.
+    async fn cross_origin<B>(self, req: Request<B>) -> Response<HttpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let origin = req.headers().get(header::ORIGIN).cloned();
-        let allowed_origin = origin.filter(|o| self.config.cors_origins.iter().any(|a| a.as_bytes() == o.as_bytes()));
-        let mut response = if req.method() == Method::OPTIONS {
-            if allowed_origin.is_some() { preflight() } else { refuse(StatusCode::FORBIDDEN, "origin not allowed") }
-        } else {
-            self.route(req).await
+        let allowed = |o: &HeaderValue| self.config.cors_origins.iter().any(|a| a.as_bytes() == o.as_bytes());
+        let allowed_origin = origin.clone().filter(allowed);
+        let mut response = match (req.method() == Method::OPTIONS, &allowed_origin) {
+            (true, Some(_)) => preflight(),
+            (true, None) => {
+                let origin = origin.as_ref().map_or("(none)".into(), |o| String::from_utf8_lossy(o.as_bytes()));
+                let origin = super::guard::cut(&origin, 200);
+                let message =
+                    format!("origin {origin} not allowed: start the server with --cors-origin {origin} to allow it");
+                refuse(StatusCode::FORBIDDEN, &message)
+            }
+            (false, _) => self.route(req).await,
         };
         if let Some(origin) = allowed_origin {
             let h = response.headers_mut();

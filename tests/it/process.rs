@@ -558,7 +558,8 @@ async fn a_long_method_name_is_cut_in_the_log() {
     // Finding 7: a method name of 1 MB was logged in full, by a caller with no token.
     let dir = tempfile::tempdir().unwrap();
     let mut command = serve_args(&dir.path().join("log.db"));
-    command.args(["--max-body-bytes", "2000000"]).env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN);
+    // The line of every call, where the method is named.
+    command.args(["--max-body-bytes", "2000000", "--access-log"]).env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN);
     let mut server = Server::start(command).await;
     let method = "m".repeat(1_000_000);
     // Without a token such a body is not even read now (at most 64 KiB); with one, the call is answered -32601.
@@ -611,4 +612,74 @@ async fn an_unreachable_postgres_database_stops_the_start_with_the_reason() {
     let said = text(&out.stderr);
     assert!(said.contains("cannot connect to PostgreSQL"), "{said}");
     assert!(!said.contains("secret"), "the password is never shown: {said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_has_a_line_per_call_only_when_asked_and_each_line_names_its_request() {
+    for access_log in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = serve_args(&dir.path().join("quiet.db"));
+        command.env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN);
+        if access_log {
+            command.arg("--access-log");
+        }
+        let mut server = Server::start(command).await;
+        let client = server.client(ADMIN, "logs");
+        for _ in 0..50 {
+            client.call("admin.whoami", json!({})).await.expect("whoami");
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string();
+        let named = client.request("/jsonRpc").header("x-request-id", "call-7").body(body).send().await.unwrap();
+        assert_eq!(named.status(), 200);
+        let refused = client.request("/nowhere").header("x-request-id", "lost-404").body("{}").send().await.unwrap();
+        assert_eq!(refused.status(), 404);
+        let (_, log) = server.stop("TERM").await;
+
+        let calls: Vec<&String> = log.iter().filter(|l| l.contains("ticket_admin::call")).collect();
+        assert_eq!(calls.len(), if access_log { 51 } else { 0 }, "{access_log}: {log:?}");
+        assert!(calls.iter().all(|l| l.contains("request_id=")), "each call line names its request: {calls:?}");
+        if access_log {
+            assert_eq!(calls.iter().filter(|l| l.contains("request_id=call-7")).count(), 1, "{calls:?}");
+        }
+        // The refusal: once, with its reason and its request.
+        let refusals: Vec<&String> = log.iter().filter(|l| l.contains("ticket_admin::refused")).collect();
+        assert_eq!(refusals.len(), 1, "{refusals:?}");
+        assert!(refusals[0].contains("request_id=lost-404") && refusals[0].contains("404"), "{refusals:?}");
+        assert!(refusals[0].contains("no such path"), "{refusals:?}");
+        if !access_log {
+            assert!(log.len() < 10, "52 calls write a few lines, not one each: {log:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_that_could_never_work_are_refused_and_an_origin_loses_its_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, says) in [
+        ("--max-batch", "0", "at least 1"),
+        ("--cors-origin", "https://dash.example/app", "no path"),
+        ("--cors-origin", "dash.example", "scheme://host"),
+    ] {
+        let mut command = serve_args(&dir.path().join("flags.db"));
+        command.args([flag, value]);
+        let out = finish(command).await;
+        assert!(!out.status.success(), "{flag} {value} is refused");
+        assert!(text(&out.stderr).contains(says), "{flag} {value}: {}", text(&out.stderr));
+    }
+    assert!(!dir.path().join("flags.db").exists(), "a refused start makes no database");
+
+    // `https://dash.example/` is the origin `https://dash.example`, which browsers send.
+    let mut command = serve_args(&dir.path().join("cors.db"));
+    command.args(["--cors-origin", "https://dash.example/"]);
+    let mut server = Server::start(command).await;
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("http://{}/jsonRpc", server.addr))
+        .header("origin", "https://dash.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://dash.example");
+    server.stop("TERM").await;
 }

@@ -815,12 +815,44 @@ async fn a_preflight_from_another_origin_is_refused() {
             headers.push(("origin", o));
         }
         let resp = send(Method::OPTIONS, "/jsonRpc", &headers, None).await;
-        if origin.is_some() {
-            assert_eq!(resp.status(), 403, "{origin:?}");
-        }
+        let status = resp.status();
         assert_eq!(header(&resp, "access-control-allow-origin"), None, "{origin:?}");
         assert_eq!(header(&resp, "access-control-allow-methods"), None, "{origin:?}");
+        if let Some(origin) = origin {
+            assert_eq!(status, 403, "{origin:?}");
+            // The refusal names the origin and the flag that would allow it.
+            let body: Value = resp.json().await.expect("a JSON refusal");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(origin) && message.contains("--cors-origin"), "{message}");
+        }
     }
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_the_clients_or_a_new_one() {
+    let client = manager(&network("reqid")).await;
+    let whoami = json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string();
+    let id_of = |resp: &reqwest::Response| {
+        resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned).expect("x-request-id")
+    };
+    let sent = client.request("/jsonRpc").header("x-request-id", "dash-42.a").body(whoami.clone()).send().await;
+    assert_eq!(id_of(&sent.unwrap()), "dash-42.a", "the client's id is echoed");
+    let (a, b) = (
+        client.request("/jsonRpc").body(whoami.clone()).send().await.unwrap(),
+        client.request("/jsonRpc").body(whoami.clone()).send().await.unwrap(),
+    );
+    let (a, b) = (id_of(&a), id_of(&b));
+    assert!(!a.is_empty() && a != b, "a new id for each request without one: {a} {b}");
+    // One that is too long, or not visible ASCII, is replaced.
+    let long = "x".repeat(129);
+    for unusable in [long.as_str(), "has space"] {
+        let resp = client.request("/jsonRpc").header("x-request-id", unusable).body(whoami.clone()).send().await;
+        let made = id_of(&resp.unwrap());
+        assert!(made != unusable && !made.is_empty(), "{unusable} -> {made}");
+    }
+    // HTTP-level refusals carry it too.
+    let refused = client.request("/nowhere").header("x-request-id", "lost-1").body("{}").send().await.unwrap();
+    assert_eq!((refused.status().as_u16(), id_of(&refused)), (404, "lost-1".to_owned()));
 }
 
 #[tokio::test]
