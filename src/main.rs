@@ -56,6 +56,10 @@ enum TokenAction {
         /// RFC 3339 time after which the token no longer works.
         #[arg(long)]
         expires_at: Option<String>,
+        /// Make the database when it is not there (a token made before the server's first start); without it a
+        /// missing database is refused, as a typo in --db would otherwise make a database no server reads.
+        #[arg(long)]
+        new_database: bool,
     },
     /// List tokens (never their secrets).
     List,
@@ -304,6 +308,17 @@ async fn shutdown_signal() {
 }
 
 async fn token(action: TokenAction, db: Db) -> Result<(), String> {
+    // Offline, a database that is not there is a mistake (a typo in the path), never one to make empty.
+    let may_make = matches!(action, TokenAction::Create { new_database: true, .. });
+    if let Db::Sqlite(path) = &db
+        && !path.exists()
+        && !may_make
+    {
+        return Err(format!(
+            "no database at {}: give the --db of the server (`token create --new-database` makes one)",
+            path.display()
+        ));
+    }
     let config = Config { db, ..Config::default() };
     let store = ticket_admin::open_store(&config).await.map_err(|e| e.to_string())?;
     let outcome = run_token(action, store.as_ref()).await;
@@ -323,7 +338,7 @@ async fn migrate(from: PathBuf, to: String) -> Result<(), String> {
 
 async fn run_token(action: TokenAction, store: &dyn Store) -> Result<(), String> {
     match action {
-        TokenAction::Create { name, grants, expires_at } => {
+        TokenAction::Create { name, grants, expires_at, .. } => {
             let grants = grants
                 .iter()
                 .map(|g| Grant::parse(g).map_err(|e| format!("grant '{g}' {e}")))

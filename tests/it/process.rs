@@ -224,8 +224,8 @@ async fn the_binary_offline_tokens_one_process_per_file_and_graceful_signals() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.db");
 
-    // Offline, on a file that does not exist yet: the secret alone on standard output.
-    let made = token(&db, &["create", "--name", "ops", "--grant", "network.manage@net1"]).await;
+    // Offline, on a file that does not exist yet (asked for): the secret alone on standard output.
+    let made = token(&db, &["create", "--name", "ops", "--grant", "network.manage@net1", "--new-database"]).await;
     assert!(made.status.success(), "{}", text(&made.stderr));
     let stdout = text(&made.stdout);
     let secret = stdout.strip_suffix('\n').expect("one line").to_owned();
@@ -682,4 +682,17 @@ async fn flags_that_could_never_work_are_refused_and_an_origin_loses_its_slash()
     assert_eq!(preflight.status(), 204);
     assert_eq!(preflight.headers()["access-control-allow-origin"], "https://dash.example");
     server.stop("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_token_commands_refuse_a_database_that_is_not_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.db");
+    for args in [&["list"][..], &["create", "--name", "x", "--grant", "all@*"][..], &["revoke", "some-id"][..]] {
+        let out = token(&typo, args).await;
+        assert!(!out.status.success(), "token {args:?} on a missing database fails");
+        let said = text(&out.stderr);
+        assert!(said.contains("no database at") && said.contains("typo.db"), "{args:?}: {said}");
+        assert!(!typo.exists(), "token {args:?} made no database");
+    }
 }
