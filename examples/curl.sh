@@ -4,7 +4,8 @@
 #   ADMIN_TOKEN=ta_... examples/curl.sh            # URL defaults to http://127.0.0.1:8080
 #
 # It makes a network.manage token for the network $NETWORK (default demo-<pid>, fresh on every run, so a run that
-# stopped half-way never gets in the way of the next one) and leaves that network without tickets when it ends.
+# stopped half-way never gets in the way of the next one), leaves that network without tickets when it ends, and
+# revokes the token it made when it ends, also when it stops at an unexpected answer.
 # Needs curl and python3 (for reading the JSON answers).
 set -euo pipefail
 for tool in curl python3; do
@@ -33,6 +34,21 @@ answer=$(curl -sS "$URL/jsonRpc/admin.createToken" -H "$J" -H "Authorization: Be
   -d "{\"name\":\"curl walk-through\",\"grants\":[\"network.manage@$NETWORK\"]}")
 expect "$answer" 'a["error"]["status"] is False and a["data"]["token"].startswith("ta_")'
 TOKEN=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["data"]["token"])' "$answer")
+TOKEN_ID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["data"]["tokenInfo"]["id"])' "$answer")
+
+# The token made above is revoked when the script ends, whether it got through or stopped half-way.
+revoke() {
+  local answer
+  answer=$(curl -sS "$URL/jsonRpc/admin.revokeToken" -H "$J" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -d "{\"tokenId\":\"$TOKEN_ID\"}") || true
+  if python3 -c "import json,sys; sys.exit(0 if json.loads(sys.argv[1])['error']['status'] is False else 1)" \
+    "$answer" 2>/dev/null; then
+    echo "token $TOKEN_ID revoked" >&2
+  else
+    echo "could not revoke token $TOKEN_ID: $answer" >&2
+  fi
+}
+trap revoke EXIT
 AUTH="Authorization: Bearer $TOKEN"
 NET="X-Network-Id: $NETWORK"
 TICKET='{"productId":"vip-2027","eventName":"Summit 2027","eventStartDate":"2027-05-01T09:00:00Z",

@@ -120,6 +120,9 @@ impl Config {
             ("--max-body-bytes", self.max_body_bytes),
             ("--db-connections", self.db_connections),
         ];
+        if let Some(problem) = self.cors_origins.iter().find_map(|origin| origin_problem(origin)) {
+            return Err(problem);
+        }
         if let Some((flag, _)) = at_least_one.iter().find(|(_, n)| *n == 0) {
             return Err(format!("{flag} must be at least 1"));
         }
@@ -142,6 +145,26 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Why `origin` could never match a browser's `Origin` header, which is exactly `scheme://host[:port]`, lowercase,
+/// with no path and no trailing slash (the server compares the two byte for byte); `None` when it could.
+fn origin_problem(origin: &str) -> Option<String> {
+    let shape = "an Origin header is scheme://host[:port], lowercase, with no path and no trailing slash";
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Some(format!("--cors-origin '{origin}' is not an origin: {shape}, e.g. https://dash.example.com"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+        && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
+    let authority_ok = !authority.is_empty()
+        && !authority.contains('@')
+        && authority.chars().all(|c| c.is_ascii_graphic() && !c.is_ascii_uppercase());
+    if scheme_ok && authority_ok && authority == rest {
+        return None;
+    }
+    let suggestion = format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase());
+    Some(format!("--cors-origin '{origin}' would never match: {shape}; write '{suggestion}'"))
 }
 
 /// How long and how much each door of the server may be held. Every one is a bound an attacker cannot lift: none
@@ -241,5 +264,27 @@ mod tests {
         assert!(tight.check().unwrap_err().contains("--max-body-memory"));
         let fits = Config { max_body_bytes: 750, ..tight };
         assert!(fits.check().is_ok());
+    }
+
+    #[test]
+    fn a_cors_origin_that_could_never_match_is_refused_with_the_one_that_would() {
+        let check = |origin: &str| Config { cors_origins: vec![origin.into()], ..Config::default() }.check();
+        for good in ["https://dash.example", "http://localhost:3000", "http://127.0.0.1:8081", "app+x://h"] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+        for (bad, write) in [
+            ("http://x/", "'http://x'"),
+            ("https://dash.example/app", "'https://dash.example'"),
+            ("https://Dash.Example", "'https://dash.example'"),
+            ("HTTPS://dash.example", "'https://dash.example'"),
+            ("https://dash.example?x=1", "'https://dash.example'"),
+        ] {
+            let refused = check(bad).unwrap_err();
+            assert!(refused.contains(&format!("--cors-origin '{bad}'")) && refused.contains(write), "{refused}");
+            assert!(refused.contains("no trailing slash"), "{refused}");
+        }
+        for bad in ["dash.example", "*", "https://", "https://u@dash.example"] {
+            assert!(check(bad).unwrap_err().contains(&format!("--cors-origin '{bad}'")), "{bad}");
+        }
     }
 }

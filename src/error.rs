@@ -46,13 +46,16 @@ pub enum Conflict {
     #[error("{resource} {id} does not exist in this network")]
     MissingReference { resource: &'static str, id: String, field: &'static str },
     /// The ticket is held by active registrations.
-    #[error("ticket {product_id} is held by {sold} active registrations")]
+    #[error("ticket {product_id} is held by {}", counted(*.sold, "active registration", "active registrations"))]
     TicketHeld { product_id: String, sold: i64 },
     /// The registration is the parent of guest registrations.
-    #[error("registration {registration_id} is the parent of {guests} guest registrations")]
+    #[error("registration {registration_id} is the parent of {}", counted(*.guests, "guest registration", "guest registrations"))]
     GuestsHeld { registration_id: String, guests: i64 },
     /// Function tickets refer to the registration, which cannot therefore be `change`d (deleted, moved).
-    #[error("registration {registration_id} cannot be {change}: {count} function tickets refer to it")]
+    #[error(
+        "registration {registration_id} cannot be {change}: {} to it",
+        counted(*.count, "function ticket refers", "function tickets refer")
+    )]
     FunctionTicketsHeld { registration_id: String, count: i64, change: &'static str },
     /// The ticket's allocation is used up.
     #[error("ticket {product_id} is sold out ({sold} of {allocation})")]
@@ -78,7 +81,7 @@ pub enum Error {
     #[error("not authenticated")]
     NotAuthenticated,
     /// The token lacks the permission on the network.
-    #[error("forbidden: {permission} on {network_id} is required")]
+    #[error("forbidden: {}", needed(.permission, .network_id))]
     Forbidden { permission: &'static str, network_id: String },
     /// The resource does not exist (in this network).
     #[error("{resource} {id} not found")]
@@ -113,5 +116,50 @@ impl Error {
     }
 }
 
+/// `n` and the noun phrase that reads right after it: `1 active registration`, `2 active registrations`.
+fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What a forbidden call lacks, in words that say which token to use: the admin token for `all@*`.
+fn needed(permission: &str, network_id: &str) -> String {
+    if permission == "all" && network_id == "*" {
+        "this method needs an admin token (one with the grant all@*)".to_owned()
+    } else {
+        format!("this token lacks {permission} on network {network_id} (a grant {permission}@{network_id} or all@*)")
+    }
+}
+
 /// The result type of the domain and the store.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_right_in_the_singular_and_the_plural() {
+        let held = |sold| Conflict::TicketHeld { product_id: "vip".into(), sold }.to_string();
+        assert_eq!(held(1), "ticket vip is held by 1 active registration");
+        assert_eq!(held(2), "ticket vip is held by 2 active registrations");
+        let guests = |guests| Conflict::GuestsHeld { registration_id: "r1".into(), guests }.to_string();
+        assert_eq!(guests(1), "registration r1 is the parent of 1 guest registration");
+        assert_eq!(guests(3), "registration r1 is the parent of 3 guest registrations");
+        let seats = |count| {
+            Conflict::FunctionTicketsHeld { registration_id: "r1".into(), count, change: "deleted" }.to_string()
+        };
+        assert_eq!(seats(1), "registration r1 cannot be deleted: 1 function ticket refers to it");
+        assert_eq!(seats(2), "registration r1 cannot be deleted: 2 function tickets refer to it");
+    }
+
+    #[test]
+    fn forbidden_names_the_token_that_is_needed() {
+        let admin = Error::Forbidden { permission: "all", network_id: "*".into() };
+        assert_eq!(admin.to_string(), "forbidden: this method needs an admin token (one with the grant all@*)");
+        let manage = Error::Forbidden { permission: "network.manage", network_id: "net1".into() };
+        assert_eq!(
+            manage.to_string(),
+            "forbidden: this token lacks network.manage on network net1 (a grant network.manage@net1 or all@*)"
+        );
+    }
+}

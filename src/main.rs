@@ -1,17 +1,20 @@
-//! The command line: `serve` (the default), offline token management, and `migrate` from SQLite to PostgreSQL.
-//! Everything else lives in the library.
+//! The command line: `serve` (the default), offline token management, `migrate` from SQLite to PostgreSQL, and
+//! `call`, one call to a running server ([`call`]). Everything else lives in the library.
+
+mod call;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ticket_admin::auth::{TokenTable, token::Grant};
+use ticket_admin::auth::{TokenInfo, TokenTable, token::Grant};
 use ticket_admin::config::{Bounds, Config, Db, LogFormat, RateLimits};
 use ticket_admin::store::{Store, Synchronous};
 
 #[derive(Parser)]
 #[command(name = "ticket-admin", version, about = "JSON-RPC 2.0 admin server for purchasable event tickets")]
+#[command(after_help = SERVE_ENV)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -23,12 +26,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
+    #[command(after_help = SERVE_ENV)]
     Serve(ServeArgs),
-    /// Manage tokens offline, on the database file (while no server runs on it).
+    /// Manage tokens offline, on an existing database (while no server runs on it).
     Token {
         #[command(subcommand)]
         action: TokenAction,
-        /// The store: a SQLite file, or a postgres:// URL.
+        /// The store: a SQLite file (it must exist: a server's first start makes it), or a postgres:// URL.
         #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", global = true, value_parser = db)]
         db: Db,
     },
@@ -42,7 +46,16 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Send one call to a running server and print its result; for scripts and people.
+    #[command(after_help = call::AFTER_HELP)]
+    Call(call::CallArgs),
 }
+
+/// What `serve --help` adds: the settings read from the environment that have no flag.
+const SERVE_ENV: &str = "Also read from the environment:
+  TICKET_ADMIN_BOOTSTRAP_TOKEN  the admin token (all@*) to make on first start, at least 32 characters, instead of
+                                a random one printed on standard error
+  RUST_LOG                      the log filter (default: info)";
 
 #[derive(Subcommand)]
 enum TokenAction {
@@ -61,8 +74,12 @@ enum TokenAction {
         #[arg(long)]
         new_database: bool,
     },
-    /// List tokens (never their secrets).
-    List,
+    /// List tokens (never their secrets) as a table.
+    List {
+        /// One JSON object per token and line instead of the table, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a token by id.
     Revoke { id: String },
 }
@@ -89,7 +106,7 @@ struct ServeArgs {
     #[arg(long, env = "TICKET_ADMIN_DB", default_value = "./ticket-admin.db", value_parser = db)]
     db: Db,
     /// An origin allowed by CORS; repeatable (none by default).
-    #[arg(long = "cors-origin", env = "TICKET_ADMIN_CORS_ORIGINS", value_delimiter = ',', value_parser = origin)]
+    #[arg(long = "cors-origin", env = "TICKET_ADMIN_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
     /// Log line format.
     #[arg(long, env = "TICKET_ADMIN_LOG_FORMAT", value_enum, default_value = "text")]
@@ -102,8 +119,7 @@ struct ServeArgs {
     #[arg(long, env = "TICKET_ADMIN_MAX_BODY_BYTES", default_value_t = Config::default().max_body_bytes)]
     max_body_bytes: usize,
     /// Most calls in one batch.
-    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = Config::default().max_batch,
-          value_parser = at_least_one)]
+    #[arg(long, env = "TICKET_ADMIN_MAX_BATCH", default_value_t = Config::default().max_batch)]
     max_batch: usize,
     /// Most HTTP requests in flight, counted once their body is read (HTTP 429 beyond).
     #[arg(long, env = "TICKET_ADMIN_MAX_IN_FLIGHT", default_value_t = Config::default().max_in_flight)]
@@ -213,26 +229,6 @@ impl std::fmt::Display for Wait {
     }
 }
 
-/// An origin as browsers send it (`scheme://host[:port]`, no path): a trailing `/` is dropped, a path refused.
-fn origin(text: &str) -> Result<String, String> {
-    let origin = text.strip_suffix('/').unwrap_or(text);
-    let Some((scheme, host)) = origin.split_once("://") else {
-        return Err(format!("{text:?} is not an origin: write scheme://host[:port], e.g. https://admin.example.com"));
-    };
-    if scheme.is_empty() || host.is_empty() || host.contains('/') {
-        return Err(format!("{text:?} is not an origin: an origin has no path (scheme://host[:port])"));
-    }
-    Ok(origin.to_owned())
-}
-
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Logs at INFO (or as `RUST_LOG` says); the line of every call (target `ticket_admin::call`) only with
 /// `access_log`, or when `RUST_LOG` names that target itself.
 fn init_logging(format: LogFormat, access_log: bool) {
@@ -270,6 +266,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => runtime.block_on(serve(args.config())),
         Some(Command::Token { action, db }) => runtime.block_on(token(action, db)),
         Some(Command::Migrate { from, to }) => runtime.block_on(migrate(from, to)),
+        Some(Command::Call(args)) => return runtime.block_on(call::run(args)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -281,8 +278,24 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    config.check().map_err(|e| format!("configuration: {e}"))?;
+    // The port is tried before the database is opened: the first start makes (and prints) the admin token as it
+    // opens the database, and a start that then failed for a port in use would leave that token behind with the
+    // next start printing none. A port taken in the moment between this try and the server's own bind is still
+    // reported with the way to make another admin token.
+    let probe = std::net::TcpListener::bind(&config.addr).map_err(|e| {
+        format!("cannot listen on {}: {e}; nothing was started and the database was not opened", config.addr)
+    })?;
+    drop(probe);
     init_logging(config.log_format, config.access_log);
-    let running = ticket_admin::start(config.clone()).await.map_err(|e| e.to_string())?;
+    let running = ticket_admin::start(config.clone()).await.map_err(|e| match e {
+        ticket_admin::StartError::Bind { .. } => format!(
+            "{e}\nIf this start printed a first admin token above, it was stored and works; if it is lost, make \
+             another while no server runs: ticket-admin token create --name admin --grant 'all@*' --db {}",
+            config.db
+        ),
+        other => other.to_string(),
+    })?;
     tracing::info!(addr = %running.local_addr(), db = %config.db, "listening");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight calls");
@@ -308,14 +321,17 @@ async fn shutdown_signal() {
 }
 
 async fn token(action: TokenAction, db: Db) -> Result<(), String> {
-    // Offline, a database that is not there is a mistake (a typo in the path), never one to make empty.
+    // Opening a SQLite file that is not there would make an empty database: a typo in --db would list no token
+    // and make tokens nobody's server reads. Only `token create --new-database` makes one, on purpose.
     let may_make = matches!(action, TokenAction::Create { new_database: true, .. });
     if let Db::Sqlite(path) = &db
         && !path.exists()
         && !may_make
     {
         return Err(format!(
-            "no database at {}: give the --db of the server (`token create --new-database` makes one)",
+            "no database at {}: check --db (or TICKET_ADMIN_DB); nothing was created. A server's first start makes \
+             the database (ticket-admin serve --db {}), as does token create --new-database",
+            path.display(),
             path.display()
         ));
     }
@@ -355,10 +371,15 @@ async fn run_token(action: TokenAction, store: &dyn Store) -> Result<(), String>
             println!("{secret}");
             eprintln!("token {} created; the secret above is shown only this once", info.id);
         }
-        TokenAction::List => {
-            let all = store.tokens().await.map_err(|e| e.to_string())?;
-            for (_, info) in all {
-                println!("{}", info.to_json());
+        TokenAction::List { json } => {
+            let all: Vec<TokenInfo> =
+                store.tokens().await.map_err(|e| e.to_string())?.into_iter().map(|(_, t)| t).collect();
+            if json {
+                for info in all {
+                    println!("{}", info.to_json());
+                }
+            } else {
+                print!("{}", token_table(&all, ticket_admin::domain::time::now()));
             }
         }
         TokenAction::Revoke { id } => {
@@ -367,4 +388,32 @@ async fn run_token(action: TokenAction, store: &dyn Store) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+/// The tokens as a table for people: one line each, columns padded to their widest cell, the state spelled out.
+fn token_table(tokens: &[TokenInfo], now: ticket_admin::domain::time::Timestamp) -> String {
+    let header = ["ID", "NAME", "GRANTS", "STATE", "CREATED", "EXPIRES"].map(str::to_owned);
+    let rows = tokens.iter().map(|token| {
+        let shown = token.to_json();
+        let text = |member: &str| shown[member].as_str().unwrap_or("-").to_owned();
+        let state = if token.revoked_at.is_some() {
+            "revoked"
+        } else if token.is_active(now) {
+            "active"
+        } else {
+            "expired"
+        };
+        let grants = token.grants.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        [token.id.clone(), token.name.clone(), grants, state.to_owned(), text("createdAt"), text("expiresAt")]
+    });
+    let table: Vec<[String; 6]> = std::iter::once(header).chain(rows).collect();
+    let widths: Vec<usize> =
+        (0..6).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &table {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -11,6 +11,7 @@ mod guard;
 mod inputs;
 mod limits;
 mod migrate;
+mod newcomer;
 mod postgres;
 mod process;
 mod registrations;
