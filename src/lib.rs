@@ -88,9 +88,13 @@ pub async fn open_store(config: &Config) -> Result<SharedStore, StartError> {
     }
 }
 
-/// Starts a server with `config`: the database opened (and made on first start), the listener bound.
+/// Starts a server with `config`: the listener bound, then the database opened (and made on first start).
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check().map_err(StartError::Config)?;
+    // The port first: a start that cannot listen opens no database and makes no first admin token (one printed by
+    // a start that then failed would be the only copy of a secret nobody could use).
+    let listener =
+        TcpListener::bind(&config.addr).await.map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
     let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone() };
@@ -99,8 +103,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokens.insert(hash, info);
     }
     let module = rpc::methods(ctx)?;
-    let listener =
-        TcpListener::bind(&config.addr).await.map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
     let addr = listener.local_addr().map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
     let bounds = config::Bounds { max_connections: connection_cap(config.bounds.max_connections), ..config.bounds };
     let http = rpc::http::HttpConfig {

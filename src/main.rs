@@ -279,19 +279,11 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), String> {
     config.check().map_err(|e| format!("configuration: {e}"))?;
-    // The port is tried before the database is opened: the first start makes (and prints) the admin token as it
-    // opens the database, and a start that then failed for a port in use would leave that token behind with the
-    // next start printing none. A port taken in the moment between this try and the server's own bind is still
-    // reported with the way to make another admin token.
-    let probe = std::net::TcpListener::bind(&config.addr).map_err(|e| {
-        format!("cannot listen on {}: {e}; nothing was started and the database was not opened", config.addr)
-    })?;
-    drop(probe);
     init_logging(config.log_format, config.access_log);
     let running = ticket_admin::start(config.clone()).await.map_err(|e| match e {
         ticket_admin::StartError::Bind { .. } => format!(
-            "{e}\nIf this start printed a first admin token above, it was stored and works; if it is lost, make \
-             another while no server runs: ticket-admin token create --name admin --grant 'all@*' --db {}",
+            "{e}; nothing was started and the database was not opened (an admin token, if one is ever lost, is made \
+             again while no server runs: ticket-admin token create --name admin --grant 'all@*' --db {})",
             config.db
         ),
         other => other.to_string(),
