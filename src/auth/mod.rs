@@ -71,6 +71,8 @@ fn new_token(name: String, grants: Vec<Grant>, expires_at: Option<Timestamp>) ->
 /// What a method needs from its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {
+    /// No token: the method describes the server (`rpc.discover`) and touches no network.
+    Public,
     /// Any valid token (e.g. `admin.whoami`).
     Authenticated,
     /// `network.manage` on the network the call acts on (or `all`).

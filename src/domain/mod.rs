@@ -12,6 +12,7 @@ pub mod money;
 pub mod patch;
 pub mod record;
 pub mod registration;
+pub mod schema;
 pub mod sys;
 pub mod ticket;
 pub mod time;

@@ -10,14 +10,16 @@ use crate::error::Conflict;
 
 /// Who made and last changed an object, when, and how often it changed; serialized as the five `sys*` members
 /// answers show.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Sys {
     /// 1 on create, +1 on every change: the optimistic-concurrency check.
     #[serde(rename = "sysVersion")]
     pub version: i64,
     #[serde(rename = "sysCreatedAt", serialize_with = "time::serialize")]
+    #[schemars(with = "super::schema::Time")]
     pub created_at: Timestamp,
     #[serde(rename = "sysLastModifiedAt", serialize_with = "time::serialize")]
+    #[schemars(with = "super::schema::Time")]
     pub last_modified_at: Timestamp,
     /// The token that made the object.
     #[serde(rename = "sysCreatedById")]

@@ -53,12 +53,14 @@ impl std::fmt::Display for TicketType {
 }
 
 /// A reward the ticket grants, e.g. a user role.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketGrant {
     /// Always `userRole` in the Adminserver.
+    #[schemars(extend("const" = "userRole"))]
     pub grant_type: String,
     /// `roleId:roleTarget`.
+    #[schemars(regex(pattern = "^[^:]+:.+$"), length(max = 512))]
     pub grant_target: String,
 }
 
@@ -88,27 +90,47 @@ fn parse_grants(v: &Value) -> Result<Vec<TicketGrant>, String> {
         .collect()
 }
 
-/// A valid purchasable ticket as a client describes it (no server-made fields).
-#[derive(Debug, Clone, PartialEq)]
+/// A valid purchasable ticket as a client describes it (no server-made fields). Its JSON Schema (`rpc.discover`)
+/// is derived from it, with the sizes [`Ticket::from_json`] checks.
+#[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
+#[schemars(rename_all = "camelCase")]
 pub struct Ticket {
     pub product_id: ProductId,
+    #[schemars(length(min = 1, max = 512))]
     pub event_name: String,
+    #[schemars(with = "super::schema::Time")]
     pub event_start_date: Timestamp,
+    /// Not before `eventStartDate`.
+    #[schemars(with = "super::schema::Time")]
     pub event_end_date: Timestamp,
     pub ticket_type: TicketType,
+    #[schemars(length(min = 1, max = 512))]
     pub ticket_name: String,
+    #[schemars(default, length(max = 10000))]
     pub ticket_description: String,
     pub price: Cents,
+    #[schemars(default, length(max = 512))]
     pub thumbnail_id: String,
     /// A marketing label; it changes no price.
+    #[schemars(default, length(max = 512))]
     pub discount: String,
+    #[schemars(default, length(max = 32))]
     pub grants: Vec<TicketGrant>,
-    /// Capacity; `None` is unlimited.
+    /// Capacity; null is unlimited.
+    #[schemars(range(min = 0, max = 4294967295u32))]
     pub allocation: Option<i64>,
-    /// Most tickets one contact may hold; `None` is unlimited.
+    /// Most tickets one contact may hold; null is unlimited.
+    #[schemars(range(min = 1, max = 4294967295u32))]
     pub max_per_attendee: Option<i64>,
+    #[schemars(default = "shown")]
     pub visible: bool,
+    #[schemars(default, range(min = -2147483648, max = 2147483647))]
     pub display_order: i64,
+}
+
+/// A ticket is visible unless it says otherwise.
+fn shown() -> bool {
+    true
 }
 
 /// A ticket as stored: the client's fields, how many are sold, and the system fields.

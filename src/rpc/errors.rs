@@ -7,23 +7,44 @@ use serde_json::{Value, json};
 use crate::error::{Conflict, Error};
 
 /// Wire code: invalid params.
-const INVALID_PARAMS: i32 = -32602;
+pub const INVALID_PARAMS: i32 = -32602;
 /// Wire code: internal error.
-const INTERNAL_ERROR: i32 = -32603;
+pub const INTERNAL_ERROR: i32 = -32603;
 /// Wire code: the caller is not authenticated.
-const NOT_AUTHENTICATED: i32 = -32001;
+pub const NOT_AUTHENTICATED: i32 = -32001;
 /// Wire code: the caller lacks the permission.
-const FORBIDDEN: i32 = -32003;
+pub const FORBIDDEN: i32 = -32003;
 /// Wire code: the resource does not exist.
-const NOT_FOUND: i32 = -32004;
+pub const NOT_FOUND: i32 = -32004;
 /// Wire code: a conflict with the stored state.
-const CONFLICT: i32 = -32009;
+pub const CONFLICT: i32 = -32009;
 /// Wire code: the record is locked.
-const LOCKED: i32 = -32023;
+pub const LOCKED: i32 = -32023;
 /// Wire code: a rate limit or a tenant limit is exceeded.
-const LIMIT_EXCEEDED: i32 = -32029;
+pub const LIMIT_EXCEEDED: i32 = -32029;
 /// Wire code: the call ran past the server's call timeout.
-const TIMED_OUT: i32 = -32000;
+pub const TIMED_OUT: i32 = -32000;
+
+/// Every error code a method answers, with what it means: the OpenRPC document's error catalogue.
+pub const CATALOGUE: &[(i32, &str, &str)] = &[
+    (
+        INVALID_PARAMS,
+        "InvalidParams",
+        "invalid params: data.errors lists every problem found, each {field, message, value?}",
+    ),
+    (NOT_AUTHENTICATED, "NotAuthenticated", "not authenticated: no token, or an unknown, expired or revoked one"),
+    (FORBIDDEN, "Forbidden", "forbidden: the token lacks the permission on the network, data {permission, networkId}"),
+    (NOT_FOUND, "NotFound", "not found: data {resource, id}"),
+    (
+        CONFLICT,
+        "Conflict",
+        "conflict with the stored state: data.reason says which (duplicate, staleVersion, soldOut, ...)",
+    ),
+    (LOCKED, "Locked", "locked: the record has sysLocked true"),
+    (LIMIT_EXCEEDED, "LimitExceeded", "a rate limit or a tenant limit: data {limit, retryAfterMs} or {limit, value}"),
+    (TIMED_OUT, "TimedOut", "timed out: a write the call started is committed whole or not at all"),
+    (INTERNAL_ERROR, "InternalError", "internal error: the cause is in the server's log"),
+];
 
 /// The wire code of an error.
 fn code(e: &Error) -> i32 {

@@ -147,19 +147,20 @@ fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Resu
     }
     let requirement = super::methods::required(req.method_name())
         .ok_or_else(|| Error::Internal(format!("method {} has no guard entry", cut(req.method_name(), LOGGED_NAME))))?;
-    let token = caller.token.clone().ok_or(Error::NotAuthenticated)?;
+    let token = || caller.token.clone().ok_or(Error::NotAuthenticated);
     match requirement {
+        Requirement::Public => Ok(None),
         Requirement::Authenticated => {
-            req.extensions_mut().insert(token);
+            req.extensions_mut().insert(token()?);
             Ok(None)
         }
         Requirement::All => {
-            let admin = auth::admit_admin(&token)?;
+            let admin = auth::admit_admin(&*token()?)?;
             req.extensions_mut().insert(admin);
             Ok(None)
         }
         Requirement::NetworkManage => {
-            let scope = auth::admit_network(&token, network_of(&caller, req.params.as_deref())?)?;
+            let scope = auth::admit_network(&*token()?, network_of(&caller, req.params.as_deref())?)?;
             limits.charge_network(scope.network().as_str())?;
             let shown = scope.network().to_string();
             req.extensions_mut().insert(scope);

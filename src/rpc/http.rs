@@ -4,6 +4,7 @@
 //! - `POST /jsonRpc/{method}`: a JSON-RPC request object for `{method}`, or bare params answered in the
 //!   Adminserver's `{data, error}` envelope.
 //! - `GET /health`: 200 once the database answers, 503 otherwise.
+//! - `GET /openrpc.json`: the OpenRPC document of every method, as `rpc.discover` answers it (no token needed).
 //!
 //! HTTP-level refusals keep their status (404, 405, 408, 413, 415, 429); every JSON-RPC answer is HTTP 200.
 //!
@@ -202,6 +203,7 @@ enum Route {
     Rpc,
     MethodPath(String),
     Health,
+    OpenRpc,
     NotFound,
 }
 
@@ -209,6 +211,7 @@ fn route(path: &str) -> Route {
     match path {
         "/" | "/jsonRpc" | "/jsonRpc/" => Route::Rpc,
         "/health" => Route::Health,
+        "/openrpc.json" => Route::OpenRpc,
         _ => match path.strip_prefix("/jsonRpc/") {
             Some(method) if !method.is_empty() && !method.contains('/') => Route::MethodPath(method.to_owned()),
             _ => Route::NotFound,
@@ -272,7 +275,11 @@ where
                 Ok(()) => self.health().await,
                 Err(refusal) => too_many(refusal),
             },
-            (Route::Health, _) => method_not_allowed("GET"),
+            (Route::OpenRpc, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
+                Ok(()) => respond(StatusCode::OK, super::openrpc::document().get().to_owned()),
+                Err(refusal) => too_many(refusal),
+            },
+            (Route::Health | Route::OpenRpc, _) => method_not_allowed("GET"),
             (route, &Method::POST) => self.post(req, route).await,
             _ => method_not_allowed("POST"),
         }

@@ -2,6 +2,12 @@
 //! that every served method is guarded (and every described one served), the nearest names offered for a
 //! misspelt method, and the method reference in `docs/api.md` are all read from it.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::Value;
+
+use super::errors::{CONFLICT, LOCKED, NOT_FOUND};
+use super::examples;
+use super::types::*;
 use crate::auth::Requirement;
 
 /// One method, as its callers need to know it.
@@ -16,6 +22,29 @@ pub struct Method {
     pub params: &'static str,
     /// What it answers, and its particular errors.
     pub result: &'static str,
+    /// The JSON Schema of its params object, from its params type ([`super::types`]).
+    pub params_type: fn(&mut SchemaGenerator) -> Schema,
+    /// The JSON Schema of its result, from its result type.
+    pub result_type: fn(&mut SchemaGenerator) -> Schema,
+    /// The codes of the errors particular to it (those every method can answer aside).
+    pub errors: &'static [i32],
+    /// A call and its answer, which a test makes against a live server.
+    pub example: fn() -> Example,
+}
+
+/// A method's example: its params and the answer they get.
+pub struct Example {
+    pub params: Value,
+    pub result: Value,
+}
+
+/// A method's words, until its types are named ([`Described::typed`]): an entry cannot be left without them.
+pub struct Described {
+    name: &'static str,
+    requires: Requirement,
+    summary: &'static str,
+    params: &'static str,
+    result: &'static str,
 }
 
 const fn method(
@@ -24,11 +53,29 @@ const fn method(
     summary: &'static str,
     params: &'static str,
     result: &'static str,
-) -> Method {
-    Method { name, requires, summary, params, result }
+) -> Described {
+    Described { name, requires, summary, params, result }
 }
 
-use Requirement::{All, Authenticated, NetworkManage};
+impl Described {
+    /// The entry, with its params type `P`, its result type `R`, its particular errors and its example.
+    const fn typed<P: JsonSchema, R: JsonSchema>(self, errors: &'static [i32], example: fn() -> Example) -> Method {
+        let Described { name, requires, summary, params, result } = self;
+        Method {
+            name,
+            requires,
+            summary,
+            params,
+            result,
+            params_type: P::json_schema,
+            result_type: SchemaGenerator::subschema_for::<R>,
+            errors,
+            example,
+        }
+    }
+}
+
+use Requirement::{All, Authenticated, NetworkManage, Public};
 
 const RECORD_LIST: &str = "`{count, items, nextCursor}` (empty when none)";
 const PAGE: &str = "`limit` (1..1000, 100 when absent), `cursor`, `fields`";
@@ -42,22 +89,26 @@ pub const METHODS: &[Method] = &[
         "Creates a purchasable ticket.",
         "`{ticket}`: productId, eventName, eventStartDate, eventEndDate, ticketType, ticketName, price required",
         "`{ticket}`; a productId the network holds: `-32009 duplicate`",
-    ),
+    )
+    .typed::<TicketParams, TicketResult>(&[CONFLICT], examples::ticket_create_purchasable_ticket),
     method(
         "ticket.updatePurchasableTicket",
         NetworkManage,
         "Replaces a ticket whole, found by its productId (omitted optional fields reset).",
         "`{ticket}`, its `sysVersion` checked when present",
         "`{ticket}`; `-32004`; allocation below `sold`: `-32009`",
-    ),
+    )
+    .typed::<TicketParams, TicketResult>(&[NOT_FOUND, CONFLICT], examples::ticket_update_purchasable_ticket),
     method(
         "ticket.deletePurchasableTicket",
         NetworkManage,
         "Deletes a ticket no active registration holds.",
         "`{productId}`",
         "`{}`; `-32004`; held by active registrations: `-32009 referenced`",
-    ),
-    method("ticket.getPurchasableTicket", NetworkManage, "One ticket.", "`{productId}`", "`{ticket}`; `-32004`"),
+    )
+    .typed::<ProductIdParams, Empty>(&[NOT_FOUND, CONFLICT], examples::ticket_delete_purchasable_ticket),
+    method("ticket.getPurchasableTicket", NetworkManage, "One ticket.", "`{productId}`", "`{ticket}`; `-32004`")
+        .typed::<ProductIdParams, TicketResult>(&[NOT_FOUND], examples::ticket_get_purchasable_ticket),
     method(
         "ticket.getPurchasableTickets",
         NetworkManage,
@@ -65,7 +116,8 @@ pub const METHODS: &[Method] = &[
         "none or `{}`; optional `productIds`, `eventName`, `ticketType`, `visible`, `onSale`, `startsFrom`/`startsTo`, \
          `orderBy`, `order`, `limit`, `cursor`, `fields`",
         "`{tickets, count, nextCursor}`",
-    ),
+    )
+    .typed::<TicketListParams, TicketList>(&[], examples::ticket_get_purchasable_tickets),
     method(
         "registration.create",
         NetworkManage,
@@ -73,36 +125,42 @@ pub const METHODS: &[Method] = &[
         "`{registration}`: eventId, name, contactId, typeId, packageId required; no `id`",
         "`{registration}`; past the ticket's capacity: `-32009 soldOut`; past its per-attendee limit: \
          `-32009 maxPerAttendee`",
-    ),
-    method("registration.get", NetworkManage, "One registration.", "`{id, fields?}`", "`{registration}`; `-32004`"),
+    )
+    .typed::<RegistrationParams, RegistrationResult>(&[CONFLICT], examples::registration_create),
+    method("registration.get", NetworkManage, "One registration.", "`{id, fields?}`", "`{registration}`; `-32004`")
+        .typed::<GetParams, RegistrationFound>(&[NOT_FOUND], examples::registration_get),
     method(
         "registration.update",
         NetworkManage,
         "Replaces a registration whole.",
         "`{registration}` with its `id`; `sysVersion` checked when present",
         "`{registration}`; `-32004`; a stale `sysVersion`: `-32009 staleVersion`",
-    ),
+    )
+    .typed::<RegistrationParams, RegistrationResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_update),
     method(
         "registration.patch",
         NetworkManage,
         "Changes a registration with JSON Patch (RFC 6902); the result is validated whole.",
         "`{id, patch, sysVersion?}`",
         "`{registration}`; `-32004`; `-32009 staleVersion`",
-    ),
+    )
+    .typed::<PatchParams, RegistrationResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_patch),
     method(
         "registration.delete",
         NetworkManage,
         "Deletes a registration nothing refers to.",
         "`{id}`",
         "`{}`; function tickets or guests refer to it: `-32009 referenced`",
-    ),
+    )
+    .typed::<IdParams, Empty>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_delete),
     method(
         "registration.batch",
         NetworkManage,
         "Up to 100 patches and deletes, each done or refused on its own.",
         "`{operations: [{op: \"patch\", id, patch, sysVersion?} | {op: \"delete\", id}]}`",
         "`{successCount, errorCount, results: [{id, ok, registration?, error?}]}`",
-    ),
+    )
+    .typed::<BatchParams, BatchReport<RegistrationOutcome>>(&[], examples::registration_batch),
     method(
         "registration.search",
         NetworkManage,
@@ -113,62 +171,74 @@ pub const METHODS: &[Method] = &[
          `parentRegistrationId`; ranges `{from, to}` `date`, `orderBalanceDue`, `orderAmountPaid`, `orderTotal`; \
          paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<SearchParams, RecordList<RegistrationShown>>(&[], examples::registration_search),
     method(
         "registration.transfer",
         NetworkManage,
         "Moves a registration, with its function tickets, to another contact.",
         "`{id, contactId, sendConfirmationEmail?}`",
         "`{registration}`",
-    ),
+    )
+    .typed::<TransferParams, RegistrationResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_transfer),
     method(
         "registration.detectSchedulingConflicts",
         NetworkManage,
         "The sessions and functions of a registration that overlap in time.",
         "`{registration}` with `sessions` and `functions` entries holding `startDate`/`endDate`",
         "`{conflicts: [{first, second}]}`",
-    ),
+    )
+    .typed::<ScheduleParams, Conflicts>(&[], examples::registration_detect_scheduling_conflicts),
     method(
         "registration.listByContact",
         NetworkManage,
         "A contact's registrations.",
         "`{contactId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByContact, RecordList<RegistrationShown>>(&[], examples::registration_list_by_contact),
     method(
         "registration.listByEventContact",
         NetworkManage,
         "A contact's registrations at one event.",
         "`{eventId, contactId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByEventContact, RecordList<RegistrationShown>>(&[], examples::registration_list_by_event_contact),
     method(
         "registration.listByParent",
         NetworkManage,
         "The registrations under a parent registration (its guests).",
         "`{parentRegistrationId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByParent, RecordList<RegistrationShown>>(&[], examples::registration_list_by_parent),
     method(
         "registration.listByOrder",
         NetworkManage,
         "The registrations of an order.",
         "`{orderId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByOrder, RecordList<RegistrationShown>>(&[], examples::registration_list_by_order),
     method(
         "registration.listByGroup",
         NetworkManage,
         "The registrations of a group.",
         "`{groupId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByGroup, RecordList<RegistrationShown>>(&[], examples::registration_list_by_group),
     method(
         "registration.listByEventOrganization",
         NetworkManage,
         "An organization's registrations at one event.",
         "`{eventId, organizationId}` and paging",
         RECORD_LIST,
+    )
+    .typed::<ByEventOrganization, RecordList<RegistrationShown>>(
+        &[],
+        examples::registration_list_by_event_organization,
     ),
     method(
         "functionTicket.create",
@@ -176,20 +246,26 @@ pub const METHODS: &[Method] = &[
         "Gives a contact a seat at one function of an event.",
         "`{functionTicket}`: name, eventId, functionId, contactId, status required; no `id`",
         "`{functionTicket}`; a registrationId that does not exist: `-32009 missingReference`",
-    ),
+    )
+    .typed::<FunctionTicketParams, FunctionTicketResult>(&[CONFLICT], examples::function_ticket_create),
     method(
         "functionTicket.get",
         NetworkManage,
         "One function ticket.",
         "`{id, fields?}`",
         "`{functionTicket}`; `-32004`",
-    ),
+    )
+    .typed::<GetParams, FunctionTicketFound>(&[NOT_FOUND], examples::function_ticket_get),
     method(
         "functionTicket.update",
         NetworkManage,
         "Replaces a function ticket whole.",
         "`{functionTicket}` with its `id`; `sysVersion` checked when present",
         "`{functionTicket}`; `-32004`; `-32009 staleVersion`",
+    )
+    .typed::<FunctionTicketParams, FunctionTicketResult>(
+        &[NOT_FOUND, CONFLICT, LOCKED],
+        examples::function_ticket_update,
     ),
     method(
         "functionTicket.patch",
@@ -197,48 +273,68 @@ pub const METHODS: &[Method] = &[
         "Changes a function ticket with JSON Patch (RFC 6902).",
         "`{id, patch, sysVersion?}`",
         "`{functionTicket}`; `-32004`; `-32009 staleVersion`",
-    ),
-    method("functionTicket.delete", NetworkManage, "Deletes a function ticket.", "`{id}`", "`{}`; `-32004`"),
+    )
+    .typed::<PatchParams, FunctionTicketResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::function_ticket_patch),
+    method("functionTicket.delete", NetworkManage, "Deletes a function ticket.", "`{id}`", "`{}`; `-32004`")
+        .typed::<IdParams, Empty>(&[NOT_FOUND, LOCKED], examples::function_ticket_delete),
     method(
         "functionTicket.batch",
         NetworkManage,
         "Up to 100 patches and deletes, each done or refused on its own.",
         "as `registration.batch`",
         "as `registration.batch`",
-    ),
+    )
+    .typed::<BatchParams, BatchReport<FunctionTicketOutcome>>(&[], examples::function_ticket_batch),
     method(
         "functionTicket.listByFunction",
         NetworkManage,
         "The seats at one function.",
         "`{functionId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByFunction, RecordList<FunctionTicketShown>>(&[], examples::function_ticket_list_by_function),
     method(
         "functionTicket.listByEventContact",
         NetworkManage,
         "A contact's function tickets at one event.",
         "`{eventId, contactId}` and paging",
         RECORD_LIST,
-    ),
+    )
+    .typed::<ByEventContact, RecordList<FunctionTicketShown>>(&[], examples::function_ticket_list_by_event_contact),
     method(
         "admin.createToken",
         All,
         "Makes a token; its secret is answered only here.",
         "`{name, grants, expiresAt?}`",
         "`{token, tokenInfo}`",
-    ),
-    method("admin.listTokens", All, "Every token, without secrets.", "`{}`", "`{tokens}`"),
-    method("admin.revokeToken", All, "Revokes a token, at once on every server.", "`{tokenId}`", "`{}`"),
-    method("admin.stats", All, "The store's write counters.", "`{}`", "`{writer: {commits, calls}}`"),
+    )
+    .typed::<CreateTokenParams, CreatedToken>(&[], examples::admin_create_token),
+    method("admin.listTokens", All, "Every token, without secrets.", "`{}`", "`{tokens}`")
+        .typed::<NoParams, TokenList>(&[], examples::admin_list_tokens),
+    method("admin.revokeToken", All, "Revokes a token, at once on every server.", "`{tokenId}`", "`{}`")
+        .typed::<RevokeParams, Empty>(&[NOT_FOUND], examples::admin_revoke_token),
+    method("admin.stats", All, "The store's write counters.", "`{}`", "`{writer: {commits, calls}}`")
+        .typed::<NoParams, Stats>(&[], examples::admin_stats),
     method(
         "admin.setNetworkLimits",
         All,
         "Sets or removes a network's tenant limits.",
         "`{networkId, maxTickets?, maxRegistrations?, maxFunctionTickets?}` (null removes a limit)",
         "`{limits, usage}`",
-    ),
-    method("admin.getNetworkLimits", All, "A network's tenant limits and usage.", "`{networkId}`", "`{limits, usage}`"),
-    method("admin.whoami", Authenticated, "The calling token.", "`{}`", "`{tokenInfo}`"),
+    )
+    .typed::<SetLimitsParams, LimitsResult>(&[], examples::admin_set_network_limits),
+    method("admin.getNetworkLimits", All, "A network's tenant limits and usage.", "`{networkId}`", "`{limits, usage}`")
+        .typed::<NetworkParams, LimitsResult>(&[], examples::admin_get_network_limits),
+    method("admin.whoami", Authenticated, "The calling token.", "`{}`", "`{tokenInfo}`")
+        .typed::<NoParams, Whoami>(&[], examples::admin_whoami),
+    method(
+        "rpc.discover",
+        Public,
+        "The OpenRPC 1.3 document of every method (also `GET /openrpc.json`); no token needed.",
+        "none or `{}`",
+        "the document: `{openrpc, info, methods, components}`",
+    )
+    .typed::<NoParams, OpenRpcDocument>(&[], examples::rpc_discover),
 ];
 
 /// The entry of a method; `None` for a name the table does not hold.
@@ -305,6 +401,7 @@ pub fn reference() -> String {
             out.push_str(&format!("### `{namespace}.*`\n\n| method | needs | params | result |\n|---|---|---|---|\n"));
         }
         let needs = match m.requires {
+            Public => "no token",
             Authenticated => "any valid token",
             NetworkManage => "`network.manage` on the network",
             All => "`all@*` (an admin token)",

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod cursor;
 pub mod errors;
+pub mod examples;
 pub mod function_ticket;
 pub mod guard;
 pub mod http;
@@ -15,11 +16,13 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod listener;
 pub mod methods;
+pub mod openrpc;
 pub mod params;
 pub mod records;
 pub mod registration;
 pub mod ticket;
 pub mod ticket_list;
+pub mod types;
 
 use std::sync::Arc;
 
@@ -56,6 +59,10 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     registration::register(&mut module)?;
     function_ticket::register(&mut module)?;
     admin::register(&mut module)?;
+    module.register_method("rpc.discover", |p, _, _| {
+        params::finish(params::object(&params::json(&p)?)?, Vec::new())?;
+        Ok::<_, crate::error::Error>(openrpc::document())
+    })?;
     every_method_guarded(&module)?;
     Ok(module)
 }

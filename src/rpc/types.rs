@@ -1,0 +1,639 @@
+//! The params and results of every method as types. Their JSON Schemas (schemars) are the OpenRPC document's
+//! ([`super::openrpc`]); the method table names one params type and one result type per method.
+//!
+//! The values inside them are the domain's own types: a ticket is [`Ticket`], a registration's fields are
+//! [`Registration`], whose schemas come from what reads them. A params type lists the members its handler reads
+//! (the guard's `networkId` aside: the document adds it to every method that acts on a network); a result type
+//! is what the handler answers, which a test holds every method's live answer to.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{Value, json};
+
+use crate::domain::function_ticket::FunctionTicket;
+use crate::domain::ids::{ActorId, ContactId, EventId, NetworkId, ProductId, RecordId};
+use crate::domain::registration::Registration;
+use crate::domain::schema::{RegistrationSearch, Time};
+use crate::domain::sys::Sys;
+use crate::domain::ticket::{Ticket, TicketType};
+use crate::domain::time::Timestamp;
+
+/// An object as a get or a list answers it: whole, or only the members its `fields` names (and its id, always).
+/// Its schema is `T`'s with every member but the id optional.
+pub struct Trimmed<T>(PhantomData<T>);
+
+/// An object shown with an id member.
+pub trait Identified {
+    /// The member that names it.
+    const ID: &'static str;
+}
+
+impl<T: JsonSchema + Identified> JsonSchema for Trimmed<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}Trimmed", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut schema = T::json_schema(generator);
+        schema.insert("required".into(), json!([T::ID]));
+        let description = format!("Whole, or only the members `fields` names and {}", T::ID);
+        schema.insert("description".into(), description.into());
+        schema
+    }
+}
+
+/// No params: `{}` (or none at all).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// An empty answer, `{}`.
+#[derive(JsonSchema)]
+pub struct Empty {}
+
+// ---- tickets ----
+
+/// A ticket as a create or a whole replacement sends it.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TicketIn {
+    #[schemars(flatten)]
+    pub ticket: Ticket,
+    /// The version the change was made from: checked on update when present (`-32009 staleVersion`).
+    pub sys_version: Option<i64>,
+}
+
+/// `{ticket}`.
+#[derive(JsonSchema)]
+pub struct TicketParams {
+    pub ticket: TicketIn,
+}
+
+/// `{productId}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct ProductIdParams {
+    pub product_id: ProductId,
+}
+
+/// A ticket as answers show it: its fields, how many are sold, and the system fields.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TicketShown {
+    #[schemars(flatten)]
+    pub ticket: Ticket,
+    /// Active registrations that hold this ticket.
+    pub sold: i64,
+    #[schemars(flatten)]
+    pub sys: Sys,
+}
+
+impl Identified for TicketShown {
+    const ID: &'static str = "productId";
+}
+
+/// `{ticket}`.
+#[derive(JsonSchema)]
+pub struct TicketResult {
+    pub ticket: TicketShown,
+}
+
+/// How `getPurchasableTickets` orders the tickets.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub enum TicketOrderBy {
+    DisplayOrder,
+    EventStartDate,
+    Price,
+    ProductId,
+    SysLastModifiedAt,
+}
+
+/// A direction.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "lowercase")]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// The filters, ordering and paging of `getPurchasableTickets`; none at all answers every ticket.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TicketListParams {
+    /// Only these tickets.
+    #[schemars(length(max = 1000))]
+    pub product_ids: Option<Vec<ProductId>>,
+    /// Only the tickets of the event of this name.
+    #[schemars(length(min = 1, max = 512))]
+    pub event_name: Option<String>,
+    pub ticket_type: Option<TicketType>,
+    pub visible: Option<bool>,
+    /// On sale now: visible, not sold out, and the event not yet ended.
+    pub on_sale: Option<bool>,
+    /// Events starting at or after this.
+    #[schemars(with = "Option<Time>")]
+    pub starts_from: Option<Timestamp>,
+    /// Events starting at or before this.
+    #[schemars(with = "Option<Time>")]
+    pub starts_to: Option<Timestamp>,
+    /// displayOrder when absent; ties are broken by productId.
+    pub order_by: Option<TicketOrderBy>,
+    /// asc when absent.
+    pub order: Option<Direction>,
+    /// Most tickets in the page (every one when absent).
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<i64>,
+    /// The previous page's nextCursor.
+    pub cursor: Option<String>,
+    /// The members each ticket keeps (productId always).
+    pub fields: Option<Vec<String>>,
+}
+
+/// `{tickets, count, nextCursor}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TicketList {
+    /// The page's tickets: whole, or only the members `fields` names and productId.
+    pub tickets: Vec<Trimmed<TicketShown>>,
+    /// Every ticket the filters pass, on every page.
+    pub count: i64,
+    /// The cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+// ---- records: registrations and function tickets ----
+
+/// A registration as a create or a whole replacement sends it.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct RegistrationIn {
+    /// Names the registration to replace (update); made by the server, so left out on create.
+    pub id: Option<RecordId<Registration>>,
+    /// Its number in its event, 1 to 2147483647: made by the server when absent, never repeated.
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub number: Option<i64>,
+    /// The version the change was made from, checked when present (`-32009 staleVersion`).
+    pub sys_version: Option<i64>,
+    #[schemars(flatten)]
+    pub registration: Registration,
+}
+
+/// `{registration}`.
+#[derive(JsonSchema)]
+pub struct RegistrationParams {
+    pub registration: RegistrationIn,
+}
+
+/// A registration as answers show it.
+#[derive(JsonSchema)]
+pub struct RegistrationShown {
+    pub id: RecordId<Registration>,
+    /// Its number in its event.
+    pub number: i64,
+    #[schemars(flatten)]
+    pub registration: Registration,
+    #[schemars(flatten)]
+    pub sys: Sys,
+}
+
+impl Identified for RegistrationShown {
+    const ID: &'static str = "id";
+}
+
+/// `{registration}`.
+#[derive(JsonSchema)]
+pub struct RegistrationResult {
+    pub registration: RegistrationShown,
+}
+
+/// `{registration}`, trimmed to `fields` when they are given.
+#[derive(JsonSchema)]
+pub struct RegistrationFound {
+    pub registration: Trimmed<RegistrationShown>,
+}
+
+/// A function ticket as a create or a whole replacement sends it.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct FunctionTicketIn {
+    /// Names the function ticket to replace (update); made by the server, so left out on create.
+    pub id: Option<RecordId<FunctionTicket>>,
+    /// The version the change was made from, checked when present (`-32009 staleVersion`).
+    pub sys_version: Option<i64>,
+    #[schemars(flatten)]
+    pub function_ticket: FunctionTicket,
+}
+
+/// `{functionTicket}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct FunctionTicketParams {
+    pub function_ticket: FunctionTicketIn,
+}
+
+/// A function ticket as answers show it.
+#[derive(JsonSchema)]
+pub struct FunctionTicketShown {
+    pub id: RecordId<FunctionTicket>,
+    #[schemars(flatten)]
+    pub function_ticket: FunctionTicket,
+    #[schemars(flatten)]
+    pub sys: Sys,
+}
+
+impl Identified for FunctionTicketShown {
+    const ID: &'static str = "id";
+}
+
+/// `{functionTicket}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct FunctionTicketResult {
+    pub function_ticket: FunctionTicketShown,
+}
+
+/// `{functionTicket}`, trimmed to `fields` when they are given.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct FunctionTicketFound {
+    pub function_ticket: Trimmed<FunctionTicketShown>,
+}
+
+/// `{id, fields?}`: one record, whole or trimmed.
+#[derive(JsonSchema)]
+pub struct GetParams {
+    pub id: RecordId<()>,
+    /// The members to keep (and the id).
+    pub fields: Option<Vec<String>>,
+}
+
+/// `{id}`.
+#[derive(JsonSchema)]
+pub struct IdParams {
+    pub id: RecordId<()>,
+}
+
+/// One operation of JSON Patch (RFC 6902).
+#[derive(JsonSchema)]
+pub struct PatchOperation {
+    pub op: PatchOp,
+    /// A JSON Pointer (RFC 6901) into the record.
+    pub path: String,
+    /// The value of add, replace and test.
+    pub value: Option<Value>,
+    /// The source of move and copy.
+    pub from: Option<String>,
+}
+
+/// What a JSON Patch operation does.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "lowercase")]
+pub enum PatchOp {
+    Add,
+    Remove,
+    Replace,
+    Move,
+    Copy,
+    Test,
+}
+
+/// `{id, patch, sysVersion?}`: a change of some members; the result is validated whole.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct PatchParams {
+    pub id: RecordId<()>,
+    #[schemars(length(min = 1))]
+    pub patch: Vec<PatchOperation>,
+    pub sys_version: Option<i64>,
+}
+
+/// One operation of a batch.
+#[derive(JsonSchema)]
+#[schemars(tag = "op", rename_all = "lowercase")]
+pub enum BatchOperation {
+    /// A JSON Patch of one record.
+    Patch {
+        id: RecordId<()>,
+        patch: Vec<PatchOperation>,
+        #[schemars(rename = "sysVersion")]
+        sys_version: Option<i64>,
+    },
+    /// The delete of one record.
+    Delete { id: RecordId<()> },
+}
+
+/// `{operations}`: up to 100, each done or refused on its own.
+#[derive(JsonSchema)]
+pub struct BatchParams {
+    #[schemars(length(min = 1, max = 100))]
+    pub operations: Vec<BatchOperation>,
+}
+
+/// A JSON-RPC error object, as a batch result carries it.
+#[derive(JsonSchema)]
+pub struct ErrorObject {
+    pub code: i32,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+/// The outcome of one batch operation on a registration.
+#[derive(JsonSchema)]
+pub struct RegistrationOutcome {
+    pub id: String,
+    pub ok: bool,
+    /// The registration after a patch.
+    pub registration: Option<RegistrationShown>,
+    pub error: Option<ErrorObject>,
+}
+
+/// The outcome of one batch operation on a function ticket.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct FunctionTicketOutcome {
+    pub id: String,
+    pub ok: bool,
+    /// The function ticket after a patch.
+    pub function_ticket: Option<FunctionTicketShown>,
+    pub error: Option<ErrorObject>,
+}
+
+/// `{successCount, errorCount, results}`, the results in the order of the operations.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", rename = "BatchReport_{T}")]
+pub struct BatchReport<T> {
+    pub success_count: u32,
+    pub error_count: u32,
+    pub results: Vec<T>,
+}
+
+/// A page of records: `{count, items, nextCursor}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", rename = "{T}List", bound = "T: JsonSchema + Identified")]
+pub struct RecordList<T> {
+    /// Every record the filters pass, on every page.
+    pub count: i64,
+    /// The page's records: whole, or only the members `fields` names and the id.
+    pub items: Vec<Trimmed<T>>,
+    /// The cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The params of `registration.search`: made from the search's own tables of filters.
+pub type SearchParams = RegistrationSearch;
+
+/// `{id, contactId, sendConfirmationEmail?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TransferParams {
+    pub id: RecordId<Registration>,
+    /// The contact the registration, with its function tickets, moves to.
+    pub contact_id: ContactId,
+    /// Accepted; this server sends no e-mail yet.
+    pub send_confirmation_email: Option<bool>,
+}
+
+/// A session or function entry with its times, as scheduling conflicts read them.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TimedEntry {
+    pub id: Option<Value>,
+    #[schemars(with = "Time")]
+    pub start_date: Timestamp,
+    #[schemars(with = "Time")]
+    pub end_date: Timestamp,
+}
+
+/// The registration whose sessions and functions are compared.
+#[derive(JsonSchema)]
+pub struct ScheduledRegistration {
+    #[schemars(default)]
+    pub sessions: Vec<TimedEntry>,
+    #[schemars(default)]
+    pub functions: Vec<TimedEntry>,
+}
+
+/// `{registration}`.
+#[derive(JsonSchema)]
+pub struct ScheduleParams {
+    pub registration: ScheduledRegistration,
+}
+
+/// One side of a conflict.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct Slot {
+    /// session or function.
+    pub kind: SlotKind,
+    pub id: Value,
+    #[schemars(with = "Time")]
+    pub start_date: Timestamp,
+    #[schemars(with = "Time")]
+    pub end_date: Timestamp,
+}
+
+/// What a slot is.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "lowercase")]
+pub enum SlotKind {
+    Session,
+    Function,
+}
+
+/// Two slots that overlap in time.
+#[derive(JsonSchema)]
+pub struct SlotConflict {
+    pub first: Slot,
+    pub second: Slot,
+}
+
+/// `{conflicts}`.
+#[derive(JsonSchema)]
+pub struct Conflicts {
+    pub conflicts: Vec<SlotConflict>,
+}
+
+/// Generates the params type of a look-up by some members plus paging.
+macro_rules! lookup {
+    ($(#[$doc:meta])* $name:ident { $($member:ident: $ty:ty),+ }) => {
+        $(#[$doc])*
+        #[derive(JsonSchema)]
+        #[schemars(rename_all = "camelCase")]
+        pub struct $name {
+            $(pub $member: $ty,)+
+            #[schemars(range(min = 1, max = 1000))]
+            /// Most records in the page (100 when absent).
+            pub limit: Option<i64>,
+            /// The previous page's nextCursor.
+            pub cursor: Option<String>,
+            /// The members each record keeps (and its id).
+            pub fields: Option<Vec<String>>,
+        }
+    };
+}
+
+lookup!(
+    /// A contact's registrations.
+    ByContact { contact_id: ContactId }
+);
+lookup!(
+    /// A contact's records at one event.
+    ByEventContact { event_id: EventId, contact_id: ContactId }
+);
+lookup!(
+    /// The registrations under a parent registration.
+    ByParent { parent_registration_id: RecordId<Registration> }
+);
+lookup!(
+    /// The registrations of an order.
+    ByOrder { order_id: RecordId<()> }
+);
+lookup!(
+    /// The registrations of a group.
+    ByGroup { group_id: RecordId<()> }
+);
+lookup!(
+    /// An organization's registrations at one event.
+    ByEventOrganization { event_id: EventId, organization_id: RecordId<()> }
+);
+lookup!(
+    /// The seats at one function.
+    ByFunction { function_id: RecordId<()> }
+);
+
+// ---- administration ----
+
+/// A grant: `permission@scope`, e.g. `network.manage@net1` or `all@*`.
+#[derive(JsonSchema)]
+pub struct Grant(#[schemars(regex(pattern = "^(network\\.manage|all)@.+$"))] pub String);
+
+/// `{name, grants, expiresAt?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct CreateTokenParams {
+    #[schemars(length(min = 1, max = 200))]
+    pub name: String,
+    #[schemars(length(min = 1))]
+    pub grants: Vec<Grant>,
+    /// In the future; never expires when absent.
+    #[schemars(with = "Option<Time>")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A token, without its secret.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub id: ActorId,
+    pub name: String,
+    pub grants: Vec<Grant>,
+    #[schemars(with = "Time")]
+    pub created_at: Timestamp,
+    #[schemars(with = "Option<Time>")]
+    pub expires_at: Option<Timestamp>,
+    #[schemars(with = "Option<Time>")]
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// `{token, tokenInfo}`: the secret is answered only here.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct CreatedToken {
+    /// The secret, sent as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub token_info: TokenInfo,
+}
+
+/// `{tokens}`.
+#[derive(JsonSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// `{tokenInfo}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct Whoami {
+    pub token_info: TokenInfo,
+}
+
+/// `{tokenId}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct RevokeParams {
+    pub token_id: ActorId,
+}
+
+/// The store's write counters.
+#[derive(JsonSchema)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Calls those transactions carried.
+    pub calls: u64,
+}
+
+/// `{writer}`.
+#[derive(JsonSchema)]
+pub struct Stats {
+    pub writer: WriterStats,
+}
+
+/// `{networkId}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct NetworkParams {
+    pub network_id: NetworkId,
+}
+
+/// `{networkId, maxTickets?, ...}`: a member sent sets its limit, null removes it, one left out keeps it.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct SetLimitsParams {
+    pub network_id: NetworkId,
+    #[schemars(range(min = 0))]
+    pub max_tickets: Option<i64>,
+    #[schemars(range(min = 0))]
+    pub max_registrations: Option<i64>,
+    #[schemars(range(min = 0))]
+    pub max_function_tickets: Option<i64>,
+}
+
+/// A network's limits; null is none.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct Limits {
+    pub network_id: NetworkId,
+    pub max_tickets: Option<i64>,
+    pub max_registrations: Option<i64>,
+    pub max_function_tickets: Option<i64>,
+}
+
+/// What a network holds.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct Usage {
+    pub tickets: i64,
+    pub registrations: i64,
+    pub function_tickets: i64,
+}
+
+/// `{limits, usage}`.
+#[derive(JsonSchema)]
+pub struct LimitsResult {
+    pub limits: Limits,
+    pub usage: Usage,
+}
+
+/// The OpenRPC 1.3 document of every method.
+#[derive(JsonSchema)]
+pub struct OpenRpcDocument {
+    #[schemars(regex(pattern = "^1\\.3\\.[0-9]+$"))]
+    pub openrpc: String,
+    pub info: Value,
+    pub methods: Vec<Value>,
+    pub components: Option<Value>,
+}
