@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod rpc;
 pub mod store;
 
@@ -112,10 +113,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_in_flight: config.max_in_flight,
         bounds: bounds.clone(),
     };
-    let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates));
+    let metrics = Arc::new(metrics::Metrics::new());
+    let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates, metrics.clone()));
     let syncing =
         store.token_changes().map(|changed| tokio::spawn(sync_tokens(store.clone(), tokens.clone(), changed)));
-    let service = rpc::service(module, tokens, store.clone(), http, limits.clone(), MAX_RESPONSE_BYTES);
+    let service =
+        rpc::service(module, tokens, store.clone(), http, limits.clone(), metrics.clone(), MAX_RESPONSE_BYTES);
     let (stop, handle) = stop_channel();
     let task = tokio::spawn(async move {
         let pruning = tokio::spawn(async move {
@@ -125,8 +128,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 limits.forget_idle();
             }
         });
-        rpc::listener::serve(listener, service, bounds, stop).await;
+        let summing = tokio::spawn({
+            let metrics = metrics.clone();
+            async move {
+                let mut every = tokio::time::interval(metrics::UPKEEP);
+                loop {
+                    every.tick().await;
+                    metrics.upkeep();
+                }
+            }
+        });
+        rpc::listener::serve(listener, service, bounds, metrics, stop).await;
         pruning.abort();
+        summing.abort();
         if let Some(syncing) = syncing {
             syncing.abort();
         }

@@ -29,6 +29,7 @@ use super::limits::RateLimiter;
 use crate::auth::{self, Requirement, TokenInfo};
 use crate::domain::ids::NetworkId;
 use crate::error::{Error, FieldError};
+use crate::metrics::Metrics;
 use crate::store::CALL_DEADLINE;
 
 /// Who is calling, as the HTTP layer found it; one per HTTP request, copied into every call.
@@ -77,12 +78,13 @@ pub struct Guard<S> {
     /// The served methods, so that an unknown one reaches the dispatcher's `-32601` instead of a permission error.
     methods: Methods,
     limits: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
 }
 
 impl<S> Guard<S> {
-    /// A guard in front of `inner` for the given methods, charging calls to `limits`.
-    pub fn new(inner: S, methods: Methods, limits: Arc<RateLimiter>) -> Self {
-        Guard { inner, methods, limits }
+    /// A guard in front of `inner` for the given methods, charging calls to `limits` and counting them in `metrics`.
+    pub fn new(inner: S, methods: Methods, limits: Arc<RateLimiter>, metrics: Arc<Metrics>) -> Self {
+        Guard { inner, methods, limits, metrics }
     }
 }
 
@@ -185,7 +187,7 @@ where
     type BatchResponse = MethodResponse;
 
     fn call<'a>(&self, mut req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        let inner = self.inner.clone();
+        let (inner, metrics) = (self.inner.clone(), self.metrics.clone());
         let admitted = admit(&self.methods, &self.limits, &mut req);
         async move {
             let started = Instant::now();
@@ -206,6 +208,7 @@ where
                 (Err(e), _) => (MethodResponse::error(req.id(), ErrorObjectOwned::from(e)), None),
             };
             let (outcome, elapsed) = (response.as_error_code().unwrap_or(0), started.elapsed());
+            metrics.call(&method, outcome, elapsed);
             let network = network.as_deref().unwrap_or("-");
             let caller = caller_id.as_deref().unwrap_or("-");
             let micros = elapsed.as_micros() as u64;

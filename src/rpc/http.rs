@@ -37,6 +37,7 @@ use crate::auth::TokenTable;
 use crate::config::Bounds;
 use crate::domain::time;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::store::SharedStore;
 
 /// The limits and allowances of the HTTP layer.
@@ -66,6 +67,7 @@ pub struct Front<S> {
     /// The share of the budget that requests without one may use, so that they can never take it all.
     anonymous_bodies: Arc<Semaphore>,
     limits: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
     /// The client's address, the key of its anonymous rate limit; `None` until a connection names it.
     peer: Option<IpAddr>,
 }
@@ -81,6 +83,7 @@ impl<S: Clone> Clone for Front<S> {
             bodies: self.bodies.clone(),
             anonymous_bodies: self.anonymous_bodies.clone(),
             limits: self.limits.clone(),
+            metrics: self.metrics.clone(),
             peer: self.peer,
         }
     }
@@ -94,12 +97,14 @@ impl<S> Front<S> {
         store: SharedStore,
         config: HttpConfig,
         limits: Arc<RateLimiter>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
         let (for_tokens, anonymous) = config.bounds.body_budgets();
         let anonymous_bodies = Arc::new(Semaphore::new(anonymous.min(Semaphore::MAX_PERMITS)));
         let bodies = Arc::new(Semaphore::new(for_tokens.min(Semaphore::MAX_PERMITS)));
-        Front { rpc, tokens, store, config: Arc::new(config), in_flight, bodies, anonymous_bodies, limits, peer: None }
+        let config = Arc::new(config);
+        Front { rpc, tokens, store, config, in_flight, bodies, anonymous_bodies, limits, metrics, peer: None }
     }
 }
 
@@ -204,6 +209,7 @@ enum Route {
     MethodPath(String),
     Health,
     OpenRpc,
+    Metrics,
     NotFound,
 }
 
@@ -212,6 +218,7 @@ fn route(path: &str) -> Route {
         "/" | "/jsonRpc" | "/jsonRpc/" => Route::Rpc,
         "/health" => Route::Health,
         "/openrpc.json" => Route::OpenRpc,
+        "/metrics" => Route::Metrics,
         _ => match path.strip_prefix("/jsonRpc/") {
             Some(method) if !method.is_empty() && !method.contains('/') => Route::MethodPath(method.to_owned()),
             _ => Route::NotFound,
@@ -230,7 +237,9 @@ where
     {
         let request_id = request_id(req.headers());
         let span = tracing::info_span!("request", request_id = %request_id.to_str().unwrap_or("-"));
+        let metrics = self.metrics.clone();
         let mut response = self.cross_origin(req).instrument(span).await;
+        metrics.http_status(response.status().as_u16());
         response.headers_mut().insert(REQUEST_ID, request_id);
         response
     }
@@ -279,7 +288,11 @@ where
                 Ok(()) => respond(StatusCode::OK, super::openrpc::document().get().to_owned()),
                 Err(refusal) => too_many(refusal),
             },
-            (Route::Health | Route::OpenRpc, _) => method_not_allowed("GET"),
+            (Route::Metrics, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
+                Ok(()) => self.metrics(),
+                Err(refusal) => too_many(refusal),
+            },
+            (Route::Health | Route::OpenRpc | Route::Metrics, _) => method_not_allowed("GET"),
             (route, &Method::POST) => self.post(req, route).await,
             _ => method_not_allowed("POST"),
         }
@@ -300,6 +313,14 @@ where
             Ok(_) => respond(StatusCode::OK, r#"{"status":"ok"}"#),
             Err(_) => respond(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unavailable"}"#),
         }
+    }
+
+    /// `GET /metrics`: the counters in Prometheus's text format.
+    fn metrics(&self) -> Response<HttpBody> {
+        let mut response = Response::new(HttpBody::from(self.metrics.render(self.store.stats())));
+        let kind = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+        response.headers_mut().insert(header::CONTENT_TYPE, kind);
+        response
     }
 
     async fn post<B>(self, req: Request<B>, route: Route) -> Response<HttpBody>
@@ -334,6 +355,7 @@ where
             }
         };
         let Ok(_slot) = self.in_flight.clone().try_acquire_owned() else {
+            self.metrics.rate_limited("inFlight");
             return too_many(Error::Busy { limit: "inFlight", retry_after_ms: 1000 });
         };
         caller.deadline = Some(tokio::time::Instant::now() + self.config.bounds.call_timeout);

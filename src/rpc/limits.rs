@@ -10,6 +10,7 @@
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -17,28 +18,33 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::config::RateLimits;
 use crate::error::Error;
+use crate::metrics::Metrics;
 
 /// One family of buckets, by key; `None` when the limit is off.
 struct Buckets<K: Hash + Eq + Clone> {
     name: &'static str,
     limiter: Option<DefaultKeyedRateLimiter<K>>,
+    metrics: Arc<Metrics>,
 }
 
 impl<K: Hash + Eq + Clone> Buckets<K> {
-    fn new(name: &'static str, per_second: u32) -> Self {
+    fn new(name: &'static str, per_second: u32, metrics: Arc<Metrics>) -> Self {
         let limiter = NonZeroU32::new(per_second).map(|rate| {
             let burst = NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
             DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
-        Buckets { name, limiter }
+        Buckets { name, limiter, metrics }
     }
 
     /// Takes one call from the bucket of the key `key` makes (only made when the limit is on).
     fn take(&self, key: impl FnOnce() -> K) -> Result<(), Error> {
         let Some(limiter) = &self.limiter else { return Ok(()) };
-        limiter.check_key(&key()).map_err(|not_until| Error::RateLimited {
-            limit: self.name,
-            retry_after_ms: retry_after_ms(not_until.wait_time_from(limiter.clock().now())),
+        limiter.check_key(&key()).map_err(|not_until| {
+            self.metrics.rate_limited(self.name);
+            Error::RateLimited {
+                limit: self.name,
+                retry_after_ms: retry_after_ms(not_until.wait_time_from(limiter.clock().now())),
+            }
         })
     }
 
@@ -75,12 +81,12 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// The limits of `rates` (0 turns one off).
-    pub fn new(rates: RateLimits) -> Self {
+    /// The limits of `rates` (0 turns one off), their refusals counted in `metrics`.
+    pub fn new(rates: RateLimits, metrics: Arc<Metrics>) -> Self {
         RateLimiter {
-            token: Buckets::new("token", rates.token),
-            network: Buckets::new("network", rates.network),
-            anonymous: Buckets::new("anonymous", rates.anonymous),
+            token: Buckets::new("token", rates.token, metrics.clone()),
+            network: Buckets::new("network", rates.network, metrics.clone()),
+            anonymous: Buckets::new("anonymous", rates.anonymous, metrics),
         }
     }
 
@@ -120,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_bucket_holds_twice_its_rate_then_refuses_with_a_wait() {
-        let limits = RateLimiter::new(RateLimits { token: 10, network: 0, anonymous: 0 });
+        let limits = RateLimiter::new(RateLimits { token: 10, network: 0, anonymous: 0 }, Default::default());
         let admitted = (0..25).filter(|_| refused(limits.charge(Some("t1"), None)).is_none()).count();
         assert!((20..=21).contains(&admitted), "burst of 20 (one more if a cell refilled): {admitted}");
         let (limit, wait) = refused(limits.charge(Some("t1"), None)).expect("over the burst");
@@ -131,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_limit_of_zero_is_off_and_each_family_is_named() {
-        let limits = RateLimiter::new(RateLimits { token: 0, network: 1, anonymous: 1 });
+        let limits = RateLimiter::new(RateLimits { token: 0, network: 1, anonymous: 1 }, Default::default());
         assert!((0..1000).all(|_| limits.charge(Some("t"), None).is_ok()));
         let anonymous = Some([127, 0, 0, 1].into());
         assert!(limits.charge(None, anonymous).is_ok() && limits.charge(None, anonymous).is_ok());
@@ -143,7 +149,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_client_is_its_64() {
-        let limits = RateLimiter::new(RateLimits { token: 0, network: 0, anonymous: 1 });
+        let limits = RateLimiter::new(RateLimits { token: 0, network: 0, anonymous: 1 }, Default::default());
         let host = |last: &str| Some(format!("2001:db8:1:2::{last}").parse().expect("IPv6"));
         assert!(limits.charge(None, host("1")).is_ok() && limits.charge(None, host("2")).is_ok());
         assert!(limits.charge(None, host("3")).is_err(), "one bucket for the whole /64");

@@ -33,6 +33,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::Bounds;
+use crate::metrics::Metrics;
 
 /// A service for one connection, made from the server's by the client's address.
 pub trait PerConnection: Clone + Send + 'static {
@@ -46,7 +47,7 @@ pub trait PerConnection: Clone + Send + 'static {
 }
 
 /// Accepts and serves connections until `stop`, then shuts down within `bounds.shutdown_timeout`.
-pub async fn serve<P>(listener: TcpListener, server: P, bounds: Bounds, stop: StopHandle)
+pub async fn serve<P>(listener: TcpListener, server: P, bounds: Bounds, metrics: Arc<Metrics>, stop: StopHandle)
 where
     P: PerConnection,
     <P::Service as tower::Service<Request<Incoming>>>::Future: Send + 'static,
@@ -75,10 +76,10 @@ where
                 refusals.clear();
                 let _ = stream.set_nodelay(true);
                 let service = server.for_peer(peer.ip());
-                let (bounds, stop) = (bounds.clone(), stop.clone());
+                let (bounds, stop, open) = (bounds.clone(), stop.clone(), metrics.connection());
                 connections.spawn(async move {
                     serve_connection(stream, service, &bounds, stop).await;
-                    drop(slot);
+                    drop((open, slot));
                 });
             }
             // A connection that failed between the kernel's accept and ours: nothing to wait for.

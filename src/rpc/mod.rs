@@ -86,15 +86,16 @@ pub fn service(
     store: SharedStore,
     config: http::HttpConfig,
     limits: Arc<limits::RateLimiter>,
+    metrics: Arc<crate::metrics::Metrics>,
     max_response_size: usize,
 ) -> http::Front<guard::Guard<guard::Dispatcher>> {
     let methods: jsonrpsee::Methods = module.into();
     let dispatcher = guard::Dispatcher::new(methods.clone(), max_response_size);
-    let guard_limits = limits.clone();
+    let (guard_limits, guard_metrics) = (limits.clone(), metrics.clone());
     let guarded = RpcServiceBuilder::new()
-        .layer_fn(move |inner| guard::Guard::new(inner, methods.clone(), guard_limits.clone()))
+        .layer_fn(move |inner| guard::Guard::new(inner, methods.clone(), guard_limits.clone(), guard_metrics.clone()))
         .service(dispatcher);
-    http::Front::new(guarded, tokens, store, config, limits)
+    http::Front::new(guarded, tokens, store, config, limits, metrics)
 }
 
 #[cfg(test)]
