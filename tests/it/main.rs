@@ -11,6 +11,7 @@ mod fuzz;
 mod guard;
 mod inputs;
 mod limits;
+mod metrics;
 mod migrate;
 mod newcomer;
 mod postgres;

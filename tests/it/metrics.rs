@@ -1,0 +1,137 @@
+//! `GET /metrics`, black-box over HTTP (API.md section 13): Prometheus's text format with calls by method and
+//! outcome code, latency histograms by method, the writer's transactions and the calls they carried, open
+//! connections, rate-limit refusals and HTTP refusals. A server of the test's own, so that every count is its calls'.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::Client;
+use serde_json::json;
+use ticket_admin::config::RateLimits;
+
+/// The value of the sample whose name and labels are `series`, as rendered; `None` when there is none.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn scrape(client: &Client) -> String {
+    let mut request = client.http.get(format!("{}/metrics", client.base));
+    if let Some(token) = &client.token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    let kind = response.headers()["content-type"].to_str().expect("content type").to_owned();
+    assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+    response.text().await.expect("body")
+}
+
+/// Scrapes until `series` reads `wanted` (the listener counts a connection once its task runs), or fails.
+async fn until(client: &Client, series: &str, wanted: f64) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = scrape(client).await;
+        if sample(&text, series) == Some(wanted) {
+            return text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{series} never read {wanted}:\n{text}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Every line is a comment (`# HELP`/`# TYPE` naming a family) or a sample: a name, labels, and a number.
+fn assert_exposition_format(text: &str) {
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(comment) = line.strip_prefix("# ") {
+            let mut words = comment.split(' ');
+            assert!(matches!(words.next(), Some("HELP" | "TYPE")), "{line}");
+            assert!(words.next().is_some_and(|name| name.starts_with("ticket_admin_")), "{line}");
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("a sample line: {line}"));
+        assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
+        let name = series.split('{').next().unwrap_or_default();
+        assert!(name.starts_with("ticket_admin_") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')), "{line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() {
+    let server = common::launch(|c| c.rates = RateLimits { anonymous: 1, ..c.rates }).await;
+    let admin = server.admin();
+    let network = common::network("metrics");
+    let manager = admin.clone().on(&network);
+
+    manager.call("ticket.createPurchasableTicket", json!({"ticket": common::ticket("m-1")})).await.expect("created");
+    for _ in 0..2 {
+        manager.call("ticket.getPurchasableTickets", json!({})).await.expect("listed");
+    }
+    let refused = manager.call("ticket.createPurchasableTicket", json!({"ticket": {}})).await.expect_err("invalid");
+    assert_eq!(refused.code, -32602);
+    let misspelt = manager.call("ticket.getPurchasableTikcets", json!({})).await.expect_err("no such method");
+    assert_eq!(misspelt.code, -32601);
+    assert_eq!(admin.post_raw("/nowhere", "{}").await.0, 404);
+    assert_eq!(admin.post_raw("/health", "{}").await.0, 405);
+    // The anonymous bucket holds a burst of two: the third GET in a row is refused.
+    let anonymous = Client::of(server.addr);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(anonymous.http.get(format!("{}/health", anonymous.base)).send().await.expect("GET").status());
+    }
+    assert_eq!(statuses.last().map(|s| s.as_u16()), Some(429), "{statuses:?}");
+
+    let text = scrape(&admin).await;
+    assert_exposition_format(&text);
+    for family in [
+        "ticket_admin_calls_total counter",
+        "ticket_admin_call_duration_seconds histogram",
+        "ticket_admin_writer_transactions_total counter",
+        "ticket_admin_writer_calls_total counter",
+        "ticket_admin_open_connections gauge",
+        "ticket_admin_rate_limit_refusals_total counter",
+        "ticket_admin_http_refusals_total counter",
+    ] {
+        assert!(text.contains(&format!("# TYPE {family}\n")), "{family}:\n{text}");
+    }
+    let calls = |method: &str, code: i32| format!(r#"ticket_admin_calls_total{{method="{method}",code="{code}"}}"#);
+    assert_eq!(sample(&text, &calls("ticket.createPurchasableTicket", 0)), Some(1.0), "{text}");
+    assert_eq!(sample(&text, &calls("ticket.createPurchasableTicket", -32602)), Some(1.0));
+    assert_eq!(sample(&text, &calls("ticket.getPurchasableTickets", 0)), Some(2.0));
+    assert_eq!(sample(&text, &calls("unknown", -32601)), Some(1.0), "a misspelt name is counted as unknown");
+    assert!(!text.contains("Tikcets"), "a caller's name never becomes a label");
+    let listed = r#"{method="ticket.getPurchasableTickets"}"#;
+    assert_eq!(sample(&text, &format!("ticket_admin_call_duration_seconds_count{listed}")), Some(2.0));
+    let slowest = r#"ticket_admin_call_duration_seconds_bucket{method="ticket.getPurchasableTickets",le="+Inf"}"#;
+    assert_eq!(sample(&text, slowest), Some(2.0));
+    let transactions = sample(&text, "ticket_admin_writer_transactions_total").expect("transactions");
+    let carried = sample(&text, "ticket_admin_writer_calls_total").expect("calls");
+    assert!(transactions >= 1.0 && carried >= transactions, "{transactions} transactions, {carried} calls");
+    for (status, count) in [(404, 1.0), (405, 1.0), (429, 1.0)] {
+        let series = format!(r#"ticket_admin_http_refusals_total{{status="{status}"}}"#);
+        assert_eq!(sample(&text, &series), Some(count), "{series}:\n{text}");
+    }
+    assert_eq!(sample(&text, r#"ticket_admin_rate_limit_refusals_total{limit="anonymous"}"#), Some(1.0));
+
+    // Open connections: three more held open are counted while open, and no more once closed.
+    let open = sample(&text, "ticket_admin_open_connections").expect("open connections");
+    let held: Vec<_> = futures_util::future::join_all((0..3).map(|_| tokio::net::TcpStream::connect(server.addr)))
+        .await
+        .into_iter()
+        .map(|c| c.expect("connected"))
+        .collect();
+    until(&admin, "ticket_admin_open_connections", open + 3.0).await;
+    drop(held);
+    until(&admin, "ticket_admin_open_connections", open).await;
+
+    // The writes the server made after the first scrape are counted too.
+    manager.call("ticket.createPurchasableTicket", json!({"ticket": common::ticket("m-2")})).await.expect("created");
+    let text = scrape(&admin).await;
+    assert_eq!(sample(&text, &calls("ticket.createPurchasableTicket", 0)), Some(2.0));
+    assert!(sample(&text, "ticket_admin_writer_calls_total").expect("calls") > carried);
+    assert_eq!(admin.post_raw("/metrics", "{}").await.0, 405, "metrics are read with GET");
+    server.stop().await;
+}
