@@ -3,6 +3,7 @@
 //! Input arrives as JSON objects; [`input::Input`] reads them member by member and collects every problem, so a
 //! client learns all that is wrong with a request at once. What passes is a typed value, valid by construction.
 
+pub mod command;
 pub mod fold;
 pub mod function_ticket;
 pub mod ids;

@@ -15,7 +15,7 @@ pub const MAX_GRANTS: usize = 32;
 /// Longest name or description accepted.
 const MAX_TEXT: usize = 10_000;
 /// Longest short string (names, ids) accepted.
-const MAX_SHORT: usize = 512;
+pub const MAX_SHORT: usize = 512;
 
 /// How many days of the event a ticket admits to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::auth::{NetworkScope, TokenInfo};
+use crate::domain::command::TicketWrite;
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ContactId, ProductId, RecordId};
 use crate::domain::limits::{Held, NetworkLimits, Usage};
@@ -118,7 +119,23 @@ pub trait Tickets: Send + Sync {
     /// The network's tickets changed since `since` (`None`: all of them). Never stale: a change acknowledged to any
     /// caller before this call began is in the answer.
     async fn ticket_changes(&self, scope: &NetworkScope, since: Option<u64>) -> Result<TicketChanges>;
+    /// Reads the tickets `ids` names (in that order; a missing one is `NotFound`), asks `edit` what to write, and
+    /// writes it, all in one transaction: every write happens or none does. Each replacement keeps the rule of
+    /// [`update_ticket`](Tickets::update_ticket) (an equal ticket changes nothing, `allocation` never below what is
+    /// sold, counted at the moment of the write) and each create the rule of
+    /// [`create_ticket`](Tickets::create_ticket); two edits racing on one ticket come one after the other, the second
+    /// seeing the first's writes. Answers the tickets written, in `edit`'s order.
+    async fn edit_tickets(
+        &self,
+        scope: &NetworkScope,
+        ids: Vec<ProductId>,
+        edit: TicketEdit,
+    ) -> Result<Vec<StoredTicket>>;
 }
+
+/// What [`Tickets::edit_tickets`] writes, decided from the tickets as they are inside its transaction. A `Fn`, as a
+/// store may run it again when its transaction is retried.
+pub type TicketEdit = std::sync::Arc<dyn Fn(&[StoredTicket]) -> Result<Vec<TicketWrite>> + Send + Sync>;
 
 /// A kind of record kept with the shared record methods (create, get, replace, change, delete, look-ups).
 pub trait RecordKind: Send + Sync + 'static {

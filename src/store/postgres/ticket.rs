@@ -1,7 +1,7 @@
 //! Purchasable tickets on PostgreSQL, always within one network. A change locks the ticket's row, and raises the
 //! network's ticket generation, once for its group, as the last statement before the commit ([`record_changes`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -9,13 +9,14 @@ use deadpool_postgres::GenericClient;
 use super::writer::write;
 use super::{Failure, Lock, Named, PostgresStore, Tx, insert, record_changes, snapshot, update};
 use crate::auth::NetworkScope;
+use crate::domain::command::TicketWrite;
 use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::{StoredTicket, Ticket};
 use crate::error::{Conflict, Error, Result};
 use crate::store::rows::{ticket_columns, ticket_from, ticket_row};
-use crate::store::{TicketChange, TicketChanges, Tickets};
+use crate::store::{TicketChange, TicketChanges, TicketEdit, Tickets};
 
 const KEY: &[&str] = &["network_id", "product_id"];
 
@@ -176,8 +177,47 @@ async fn changes(tx: &Tx<'_>, network: &NetworkId, since: Option<u64>) -> std::r
     Ok(TicketChanges::Changed { generation, changes })
 }
 
+/// Reads the tickets `ids` names under their row locks (taken in productId order, so that two edits never wait for
+/// each other in a circle), and writes what `edit` makes of them.
+async fn edit(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    ids: &[ProductId],
+    edit: &TicketEdit,
+    actor: &crate::domain::ids::ActorId,
+) -> std::result::Result<Vec<StoredTicket>, Failure> {
+    let mut sorted: Vec<&ProductId> = ids.iter().collect();
+    sorted.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut locked = HashMap::new();
+    for id in sorted {
+        let ticket = find(tx, network, id.as_str(), Lock::Update).await?.ok_or_else(|| not_found(id))?;
+        locked.insert(id.as_str(), ticket);
+    }
+    let current: Vec<StoredTicket> = ids.iter().filter_map(|id| locked.remove(id.as_str())).collect();
+    let mut written = Vec::new();
+    for write in edit(&current)? {
+        written.push(match write {
+            TicketWrite::Replace(ticket) => update_ticket(tx, network, ticket, None, actor).await?,
+            TicketWrite::Create(ticket) => {
+                create(tx, network, StoredTicket { ticket, sold: 0, sys: Sys::new(actor) }).await?
+            }
+        });
+    }
+    Ok(written)
+}
+
 #[async_trait]
 impl Tickets for PostgresStore {
+    async fn edit_tickets(
+        &self,
+        scope: &NetworkScope,
+        ids: Vec<ProductId>,
+        change: TicketEdit,
+    ) -> Result<Vec<StoredTicket>> {
+        let scope = scope.clone();
+        write!(self, (scope, ids, change), |tx| edit(tx, scope.network(), &ids, &change, scope.actor()).await)
+    }
+
     async fn create_ticket(&self, scope: &NetworkScope, ticket: Ticket) -> Result<StoredTicket> {
         let network = scope.network().clone();
         let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(scope.actor()) };

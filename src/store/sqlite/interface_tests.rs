@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{SqliteStore, Synchronous};
 use crate::auth::{Grant, NetworkScope, TokenInfo};
+use crate::domain::command::Command;
 use crate::domain::fixtures::{function_ticket, merged, product, registration, ticket};
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::ContactId;
@@ -19,11 +20,12 @@ use crate::domain::limits::{Held, NetworkLimits, Usage};
 use crate::domain::registration::{
     Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
+use crate::domain::ticket::StoredTicket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
 use crate::store::{
     Found, FunctionTicketKind, Limits, Records, RegistrationKind, RegistrationsExtra, Store, TicketChange,
-    TicketChanges, Tickets, Tokens, Window,
+    TicketChanges, TicketEdit, Tickets, Tokens, Window,
 };
 
 /// A store on a database of its own; the directory lives as long as the returned guard.
@@ -97,9 +99,11 @@ fn search_query(q: Value) -> RegistrationQuery {
     query
 }
 
-/// Waits (bounded) until `ready` holds, yielding to the runtime in between.
+/// Waits until `ready` holds, yielding to the runtime in between; fails after ten seconds (a count of yields would
+/// run out early on a machine busy with other work).
 async fn until(ready: impl Fn() -> bool) {
-    for _ in 0..100_000 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
         if ready() {
             return;
         }
@@ -155,6 +159,48 @@ async fn an_allocation_never_drops_below_what_is_sold() {
     let at_sold = store.update_ticket(&scope(), ticket("vip", json!({"allocation": 3})), None).await.unwrap();
     assert_eq!((at_sold.ticket.allocation, at_sold.sold), (Some(3), 3), "sold is kept by a replacement");
     Store::close(&store);
+}
+
+#[tokio::test]
+async fn an_edit_of_many_tickets_writes_all_or_none() {
+    let (_dir, store) = open();
+    store.create_ticket(&scope(), ticket("a", json!({"allocation": 10}))).await.unwrap();
+    store.create_ticket(&scope(), ticket("b", json!({"allocation": 10}))).await.unwrap();
+    for contact in ["c1", "c2"] {
+        registrations(&store).create(&scope(), registration(contact, json!({"productId": "b"}))).await.unwrap();
+    }
+    let before =
+        (store.ticket(&scope(), &product("a")).await.unwrap(), store.ticket(&scope(), &product("b")).await.unwrap());
+    let (store, here) = (&store, scope());
+    let run = |command: Command, ids: &[&str]| {
+        let edit: TicketEdit = Arc::new(move |tickets: &[StoredTicket]| command.apply(tickets));
+        let ids = ids.iter().map(|id| product(id)).collect();
+        let here = &here;
+        async move { store.edit_tickets(here, ids, edit).await }
+    };
+    // "b" has sold 2: an allocation of 1 is refused for it, and "a", which would take it, is left as it was.
+    let below = run(Command::SetAllocation { allocation: 1 }, &["a", "b"]).await;
+    assert_eq!(conflict(below), Conflict::AllocationBelowSold { allocation: 1, sold: 2 });
+    assert_eq!(store.ticket(&scope(), &product("a")).await.unwrap(), before.0);
+    assert_eq!(not_found(run(Command::Hide, &["a", "none"]).await), ("ticket", "none".into()));
+    assert_eq!(store.ticket(&scope(), &product("a")).await.unwrap(), before.0);
+
+    let closed = run(Command::CloseSales, &["b", "a"]).await.unwrap();
+    let allocations: Vec<_> = closed.iter().map(|t| (t.ticket.product_id.to_string(), t.ticket.allocation)).collect();
+    assert_eq!(allocations, [("b".to_owned(), Some(2)), ("a".to_owned(), Some(0))]);
+    assert!(closed.iter().all(|t| t.sys.version == 2));
+    // An edit that changes nothing writes nothing: no new version.
+    assert_eq!(run(Command::CloseSales, &["a"]).await.unwrap()[0].sys.version, 2);
+
+    let copy = |id: &str| Command::Duplicate { new_product_id: product(id), ticket_name: None };
+    let made = run(copy("c"), &["b"]).await.unwrap();
+    assert_eq!((made[0].ticket.product_id.as_str(), made[0].sold, made[0].sys.version), ("c", 0, 1));
+    assert_eq!(conflict(run(copy("a"), &["b"]).await), Conflict::Duplicate { resource: "ticket", id: "a".into() });
+    // Edits are confined to the scope's network.
+    let nothing: TicketEdit = Arc::new(|_: &[StoredTicket]| Ok(vec![]));
+    let elsewhere = store.edit_tickets(&other_scope(), vec![product("a")], nothing).await;
+    assert_eq!(not_found(elsewhere), ("ticket", "a".into()));
+    Store::close(store);
 }
 
 #[tokio::test]

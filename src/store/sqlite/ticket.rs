@@ -6,13 +6,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::SqliteStore;
 use super::feed::Since;
 use crate::auth::NetworkScope;
+use crate::domain::command::TicketWrite;
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
 use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::{StoredTicket, Ticket};
 use crate::error::{Conflict, Error, Result};
 use crate::store::rows::{ticket_columns, ticket_from, ticket_row};
-use crate::store::{TicketChange, TicketChanges, Tickets};
+use crate::store::{TicketChange, TicketChanges, TicketEdit, Tickets};
 
 const SELECT: &str = concat!("SELECT ", ticket_columns!(), " FROM tickets");
 
@@ -97,8 +98,36 @@ fn delete(conn: &Connection, network: &NetworkId, id: &ProductId) -> Result<()> 
     Ok(())
 }
 
+/// Reads the tickets `ids` names, and writes what `edit` makes of them.
+fn edit(
+    conn: &Connection,
+    network: &NetworkId,
+    ids: &[ProductId],
+    edit: &TicketEdit,
+    actor: &ActorId,
+) -> Result<Vec<StoredTicket>> {
+    let current = ids.iter().map(|id| get(conn, network, id)).collect::<Result<Vec<_>>>()?;
+    edit(&current)?
+        .into_iter()
+        .map(|write| match write {
+            TicketWrite::Replace(ticket) => update(conn, network, ticket, None, actor),
+            TicketWrite::Create(ticket) => create(conn, network, ticket, actor),
+        })
+        .collect()
+}
+
 #[async_trait]
 impl Tickets for SqliteStore {
+    async fn edit_tickets(
+        &self,
+        scope: &NetworkScope,
+        ids: Vec<ProductId>,
+        change: TicketEdit,
+    ) -> Result<Vec<StoredTicket>> {
+        let (network, actor) = (scope.network().clone(), scope.actor().clone());
+        self.write(move |c| edit(c, &network, &ids, &change, &actor)).await
+    }
+
     async fn create_ticket(&self, scope: &NetworkScope, ticket: Ticket) -> Result<StoredTicket> {
         let (network, actor) = (scope.network().clone(), scope.actor().clone());
         self.write(move |c| create(c, &network, ticket, &actor)).await
