@@ -92,6 +92,30 @@ pub fn ticket_get_purchasable_tickets() -> Example {
     )
 }
 
+pub fn ticket_patch_purchasable_ticket() -> Example {
+    example(
+        json!({"networkId": NETWORK, "productId": "GALA-2026-VIP", "sysVersion": 2,
+               "patch": [{"op": "replace", "path": "/discount", "value": "Early bird"}]}),
+        json!({"ticket": with(ticket_shown(159.0, 0, 3), json!({"discount": "Early bird"}))}),
+    )
+}
+
+pub fn ticket_list_commands() -> Example {
+    example(json!({"networkId": NETWORK}), json!({"commands": crate::domain::command::COMMANDS}))
+}
+
+pub fn ticket_run_command() -> Example {
+    let copy = with(
+        with(ticket_shown(159.0, 0, 1), json!({"discount": "Early bird"})),
+        json!({"productId": "GALA-2026-VIP-B", "ticketName": "VIP (second room)"}),
+    );
+    example(
+        json!({"networkId": NETWORK, "key": "duplicate", "productIds": ["GALA-2026-VIP"],
+               "parameters": {"newProductId": "GALA-2026-VIP-B", "ticketName": "VIP (second room)"}}),
+        json!({"wasSuccessful": true, "message": "duplicated as GALA-2026-VIP-B", "tickets": [copy]}),
+    )
+}
+
 fn registration() -> Value {
     json!({
         "eventId": "gala-2026",

@@ -119,6 +119,31 @@ pub const METHODS: &[Method] = &[
     )
     .typed::<TicketListParams, TicketList>(&[], examples::ticket_get_purchasable_tickets),
     method(
+        "ticket.patchPurchasableTicket",
+        NetworkManage,
+        "Changes some members of a ticket by JSON Patch (RFC 6902); the others keep their values.",
+        "`{productId, patch, sysVersion?}`; `productId`, `sold` and the sys fields cannot be patched",
+        "`{ticket}`; `-32004`; a failed `test`, a stale `sysVersion` or an allocation below `sold`: `-32009`",
+    )
+    .typed::<TicketPatchParams, TicketResult>(&[NOT_FOUND, CONFLICT], examples::ticket_patch_purchasable_ticket),
+    method(
+        "ticket.listCommands",
+        NetworkManage,
+        "The commands `ticket.runCommand` runs, with the tickets and parameters each takes.",
+        "none or `{}`",
+        "`{commands: [{key, name, appliesTo, order, parameters}]}`",
+    )
+    .typed::<NoParams, CommandList>(&[], examples::ticket_list_commands),
+    method(
+        "ticket.runCommand",
+        NetworkManage,
+        "Runs a command on one ticket or many: every ticket changes, or none.",
+        "`{key, productIds, parameters?}`",
+        "`{wasSuccessful, message, tickets}`; a missing ticket: `-32004`; a taken productId or an allocation below \
+         `sold`: `-32009`; past the network's `maxTickets`: `-32029`",
+    )
+    .typed::<RunCommandParams, CommandResult>(&[NOT_FOUND, CONFLICT], examples::ticket_run_command),
+    method(
         "registration.create",
         NetworkManage,
         "Registers a contact at an event, numbered per event when no number is given.",

@@ -21,6 +21,7 @@ pub mod params;
 pub mod records;
 pub mod registration;
 pub mod ticket;
+pub mod ticket_edit;
 pub mod ticket_list;
 pub mod types;
 
@@ -56,6 +57,7 @@ pub enum AssemblyError {
 pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     let mut module = RpcModule::new(ctx);
     ticket::register(&mut module)?;
+    ticket_edit::register(&mut module)?;
     registration::register(&mut module)?;
     function_ticket::register(&mut module)?;
     admin::register(&mut module)?;
@@ -125,6 +127,7 @@ mod tests {
         let ctx = Ctx { store: Arc::new(store.clone()), ticket_lists: Default::default(), tokens: Default::default() };
         let mut fewer = RpcModule::new(ctx);
         ticket::register(&mut fewer).expect("registered");
+        ticket_edit::register(&mut fewer).expect("registered");
         match every_method_guarded(&fewer) {
             Err(AssemblyError::Unserved(name)) => assert!(name.starts_with("registration."), "{name}"),
             other => panic!("a described method not served must stop the start: {other:?}"),

@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Value, json};
 
+use crate::domain::command::{COMMANDS, CommandInfo};
 use crate::domain::function_ticket::FunctionTicket;
 use crate::domain::ids::{ActorId, ContactId, EventId, NetworkId, ProductId, RecordId};
 use crate::domain::registration::Registration;
@@ -162,6 +163,49 @@ pub struct TicketList {
     pub count: i64,
     /// The cursor of the next page; null on the last.
     pub next_cursor: Option<String>,
+}
+
+/// `{productId, patch, sysVersion?}`: a change of some members of a ticket; the result is validated whole.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct TicketPatchParams {
+    pub product_id: ProductId,
+    #[schemars(length(min = 1, max = 1000))]
+    pub patch: Vec<PatchOperation>,
+    /// The version the change was made from (`-32009 staleVersion` when it is not the stored one).
+    #[schemars(range(min = 1))]
+    pub sys_version: Option<i64>,
+}
+
+/// `{commands}`.
+#[derive(JsonSchema)]
+pub struct CommandList {
+    pub commands: Vec<CommandInfo>,
+}
+
+/// `{key, productIds, parameters?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct RunCommandParams {
+    /// A command's `key`, as `ticket.listCommands` lists them.
+    #[schemars(extend("enum" = COMMANDS.iter().map(|c| c.key).collect::<Vec<_>>()))]
+    pub key: String,
+    /// The tickets, each once; exactly one for a command that applies to one.
+    #[schemars(length(min = 1, max = 1000))]
+    pub product_ids: Vec<ProductId>,
+    /// The command's parameters by name.
+    pub parameters: Option<serde_json::Map<String, Value>>,
+}
+
+/// `{wasSuccessful, message, tickets}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct CommandResult {
+    /// Always true: a command that fails is an error and changes nothing.
+    pub was_successful: bool,
+    pub message: String,
+    /// The tickets written, in the order named (a duplicate: the new ticket).
+    pub tickets: Vec<TicketShown>,
 }
 
 // ---- records: registrations and function tickets ----
