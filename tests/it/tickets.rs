@@ -1360,3 +1360,261 @@ async fn the_list_is_never_stale_after_a_change() {
         reader.await.unwrap();
     }
 }
+
+// ---- patch and commands (API.md section 11) -------------------------------------------------------------------
+
+const PATCH: &str = "ticket.patchPurchasableTicket";
+const COMMANDS: &str = "ticket.listCommands";
+const RUN: &str = "ticket.runCommand";
+
+/// A manager of a fresh network holding tickets `a` (allocation 10, two of it sold) and `b` (unlimited).
+async fn two_tickets(prefix: &str) -> Client {
+    let (c, _, _) = setup(prefix).await;
+    ok(&c, Wire::Plain, CREATE, json!({"ticket": with(ticket("a"), json!({"allocation": 10}))})).await;
+    ok(&c, Wire::Plain, CREATE, json!({"ticket": ticket("b")})).await;
+    for contact in ["c1", "c2"] {
+        let held = with(common::registration(contact), json!({"productId": "a"}));
+        common::create_registration(&c, held).await.expect("registered");
+    }
+    c
+}
+
+async fn stored(c: &Client, id: &str) -> Value {
+    ok(c, Wire::Plain, GET, json!({"productId": id})).await["ticket"].clone()
+}
+
+#[tokio::test]
+async fn a_patch_changes_the_members_it_names_and_keeps_the_rest_in_both_wires() {
+    for wire in WIRES {
+        let c = two_tickets("patch").await;
+        let before = stored(&c, "a").await;
+        let patch = json!([{"op": "replace", "path": "/discount", "value": "Early bird"},
+                           {"op": "add", "path": "/ticketDescription", "value": "Front rows"}]);
+        let patched =
+            ok(&c, wire, PATCH, json!({"productId": "a", "patch": patch, "sysVersion": 1})).await["ticket"].clone();
+        assert_eq!(patched["discount"], "Early bird", "{wire:?}");
+        assert_eq!(patched["ticketDescription"], "Front rows");
+        // What a whole replacement without it would reset, a patch keeps.
+        assert_eq!((patched["allocation"].clone(), patched["sold"].clone()), (json!(10), json!(2)));
+        assert_eq!(patched["sysVersion"], 2);
+        assert_eq!(patched, stored(&c, "a").await);
+        let unchanged = |v: &Value| {
+            let mut v = v.clone();
+            for member in ["discount", "ticketDescription", "sysVersion", "sysLastModifiedAt"] {
+                v.as_object_mut().expect("an object").remove(member);
+            }
+            v
+        };
+        assert_eq!(unchanged(&patched), unchanged(&before));
+
+        // Each refusal names its reason and changes nothing.
+        let stale = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a", "sysVersion": 1,
+            "patch": [{"op": "replace", "path": "/price", "value": 1}]}),
+        )
+        .await;
+        assert_eq!((stale.code, stale.reason()), (-32009, "staleVersion"), "{stale:?}");
+        let test = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "test", "path": "/discount", "value": "none"}, {"op": "remove", "path": "/discount"}]}),
+        )
+        .await;
+        assert_eq!((test.code, test.reason()), (-32009, "testFailed"), "{test:?}");
+        let below = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "replace", "path": "/allocation", "value": 1}]}),
+        )
+        .await;
+        assert_eq!((below.code, below.reason()), (-32009, "soldOut"), "{below:?}");
+        let key = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "replace", "path": "/productId", "value": "z"}]}),
+        )
+        .await;
+        assert_invalid(&key, "patch: /productId", "the key");
+        let sold = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "replace", "path": "/sold", "value": 0}]}),
+        )
+        .await;
+        assert_invalid(&sold, "patch: /sold", "sold");
+        let invalid = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "replace", "path": "/eventEndDate", "value": "2000-01-01T00:00:00Z"}]}),
+        )
+        .await;
+        assert_invalid(&invalid, "ticket.eventEndDate", "the result is validated whole");
+        let removed = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "remove", "path": "/ticketName"}]}),
+        )
+        .await;
+        assert_invalid(&removed, "ticket.ticketName", "a required member removed");
+        let nowhere = refused(
+            &c,
+            wire,
+            PATCH,
+            json!({"productId": "a",
+            "patch": [{"op": "replace", "path": "/nowhere/deep", "value": 1}]}),
+        )
+        .await;
+        assert_invalid(&nowhere, "patch[0]", "a path that does not exist");
+        assert_invalid(
+            &refused(&c, wire, PATCH, json!({"productId": "a", "patch": {}})).await,
+            "patch",
+            "not an array",
+        );
+        assert_invalid(&refused(&c, wire, PATCH, json!({"productId": "a"})).await, "patch", "no patch");
+        let missing = refused(&c, wire, PATCH, json!({"productId": "none", "patch": []})).await;
+        assert_not_found(&missing, "none");
+        assert_eq!(stored(&c, "a").await, patched, "{wire:?}: refusals change nothing");
+    }
+}
+
+#[tokio::test]
+async fn the_commands_are_listed_with_their_parameters_in_both_wires() {
+    let (c, _, _) = setup("commands").await;
+    for wire in WIRES {
+        let listed = ok(&c, wire, COMMANDS, json!({})).await["commands"].clone();
+        let keys: Vec<&str> = listed.as_array().expect("commands").iter().filter_map(|c| c["key"].as_str()).collect();
+        assert_eq!(keys, ["hide", "show", "closeSales", "setAllocation", "shiftDates", "reorder", "duplicate"]);
+        let duplicate = &listed[6];
+        assert_eq!(duplicate["appliesTo"], "one");
+        assert_eq!(
+            duplicate["parameters"],
+            json!([{"name": "newProductId", "type": "string", "required": true},
+                   {"name": "ticketName", "type": "string", "required": false}])
+        );
+        assert_eq!(listed[3]["parameters"], json!([{"name": "allocation", "type": "integer", "required": true}]));
+        assert!(
+            listed.as_array().expect("commands").windows(2).all(|w| w[0]["order"].as_u64() < w[1]["order"].as_u64())
+        );
+        assert_invalid(&refused(&c, wire, COMMANDS, json!({"verbose": true})).await, "verbose", "unknown member");
+    }
+}
+
+#[tokio::test]
+async fn each_command_changes_every_ticket_it_names_in_both_wires() {
+    for wire in WIRES {
+        let c = two_tickets("run").await;
+        let run =
+            |key: &str, ids: Value, parameters: Value| json!({"key": key, "productIds": ids, "parameters": parameters});
+        let hidden = ok(&c, wire, RUN, run("hide", json!(["a", "b"]), json!({}))).await;
+        assert_eq!(hidden["wasSuccessful"], true);
+        assert_eq!(hidden["message"], "2 tickets hidden");
+        let tickets = hidden["tickets"].as_array().expect("tickets");
+        assert!(tickets.iter().all(|t| t["visible"] == false && t["sysVersion"] == 2), "{hidden}");
+        assert_eq!(stored(&c, "b").await["visible"], false);
+        let shown = ok(&c, wire, RUN, json!({"key": "show", "productIds": ["b"]})).await;
+        assert_eq!(shown["tickets"][0]["visible"], true, "parameters may be left out");
+
+        let closed = ok(&c, wire, RUN, run("closeSales", json!(["a", "b"]), json!({}))).await;
+        let allocations: Vec<&Value> =
+            closed["tickets"].as_array().expect("tickets").iter().map(|t| &t["allocation"]).collect();
+        assert_eq!(allocations, [&json!(2), &json!(0)], "allocation := sold");
+        let set = ok(&c, wire, RUN, run("setAllocation", json!(["a"]), json!({"allocation": 40}))).await;
+        assert_eq!(set["tickets"][0]["allocation"], 40);
+
+        let before = stored(&c, "a").await;
+        let moved = ok(&c, wire, RUN, run("shiftDates", json!(["a"]), json!({"days": 7}))).await["tickets"][0].clone();
+        let week = chrono::Duration::days(7);
+        assert_eq!(instant(&moved["eventStartDate"]), instant(&before["eventStartDate"]) + week);
+        assert_eq!(instant(&moved["eventEndDate"]), instant(&before["eventEndDate"]) + week);
+
+        let ordered = ok(&c, wire, RUN, run("reorder", json!(["b", "a"]), json!({}))).await;
+        assert_eq!(
+            (stored(&c, "b").await["displayOrder"].clone(), stored(&c, "a").await["displayOrder"].clone()),
+            (json!(1), json!(2))
+        );
+        assert_eq!(ordered["message"], "2 tickets ordered as listed");
+
+        let copy =
+            ok(&c, wire, RUN, run("duplicate", json!(["a"]), json!({"newProductId": "a2", "ticketName": "Copy"})))
+                .await;
+        let made = &copy["tickets"][0];
+        assert_eq!(
+            (made["productId"].clone(), made["ticketName"].clone(), made["sold"].clone()),
+            (json!("a2"), json!("Copy"), json!(0))
+        );
+        assert_eq!(made["sysVersion"], 1);
+        let source = stored(&c, "a").await;
+        assert_eq!(
+            (made["price"].clone(), made["allocation"].clone()),
+            (source["price"].clone(), source["allocation"].clone())
+        );
+        assert_eq!(stored(&c, "a2").await, *made);
+        assert_eq!(
+            ids(&ok(&c, wire, LIST, json!({"orderBy": "productId"})).await),
+            ["a", "a2", "b"],
+            "the list sees the copy"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_command_refused_for_one_ticket_changes_none_in_both_wires() {
+    for wire in WIRES {
+        let c = two_tickets("refuse").await;
+        let (a, b) = (stored(&c, "a").await, stored(&c, "b").await);
+        let run =
+            |key: &str, ids: Value, parameters: Value| json!({"key": key, "productIds": ids, "parameters": parameters});
+        // "b" would take an allocation of 1, "a" (two sold) cannot: neither changes.
+        let below = refused(&c, wire, RUN, run("setAllocation", json!(["b", "a"]), json!({"allocation": 1}))).await;
+        assert_eq!((below.code, below.reason()), (-32009, "soldOut"), "{below:?}");
+        let missing = refused(&c, wire, RUN, run("hide", json!(["b", "none"]), json!({}))).await;
+        assert_not_found(&missing, "none");
+        let taken = refused(&c, wire, RUN, run("duplicate", json!(["a"]), json!({"newProductId": "b"}))).await;
+        assert_eq!((taken.code, taken.reason()), (-32009, "duplicate"), "{taken:?}");
+
+        for (params, field) in [
+            (run("explode", json!(["a"]), json!({})), "key"),
+            (json!({"productIds": ["a"]}), "key"),
+            (json!({"key": "hide"}), "productIds"),
+            (run("hide", json!([]), json!({})), "productIds"),
+            (run("hide", json!(["a", "a"]), json!({})), "productIds"),
+            (run("hide", json!("a"), json!({})), "productIds"),
+            (run("hide", json!(["a"]), json!([])), "parameters"),
+            (run("hide", json!(["a"]), json!({"force": true})), "parameters.force"),
+            (run("setAllocation", json!(["a"]), json!({})), "parameters.allocation"),
+            (run("setAllocation", json!(["a"]), json!({"allocation": "ten"})), "parameters.allocation"),
+            (run("setAllocation", json!(["a"]), json!({"allocation": -1})), "parameters.allocation"),
+            (run("shiftDates", json!(["a"]), json!({"days": 0.5})), "parameters.days"),
+            (run("shiftDates", json!(["a"]), json!({"days": 100000})), "parameters.days"),
+            (run("duplicate", json!(["a", "b"]), json!({"newProductId": "x"})), "productIds"),
+            (run("duplicate", json!(["a"]), json!({"newProductId": ""})), "parameters.newProductId"),
+            (run("duplicate", json!(["a"]), json!({"newProductId": "x", "ticketName": ""})), "parameters.ticketName"),
+            (json!({"key": "hide", "productIds": ["a"], "force": true}), "force"),
+        ] {
+            assert_invalid(&refused(&c, wire, RUN, params.clone()).await, field, &format!("{wire:?} {params}"));
+        }
+        // The network's maxTickets counts a duplicate as it counts a create.
+        let net = c.network.clone().expect("a network");
+        let limits = json!({"networkId": net, "maxTickets": 2});
+        Client::admin().call("admin.setNetworkLimits", limits).await.expect("limits set");
+        let full = refused(&c, wire, RUN, run("duplicate", json!(["a"]), json!({"newProductId": "x"}))).await;
+        assert_eq!((full.code, full.data["limit"].clone()), (-32029, json!("maxTickets")), "{full:?}");
+        assert_eq!((stored(&c, "a").await, stored(&c, "b").await), (a, b), "{wire:?}: refusals change nothing");
+        assert_not_found(&refused(&c, wire, GET, json!({"productId": "x"})).await, "x");
+    }
+}
