@@ -24,6 +24,8 @@ pub const LOCKED: i32 = -32023;
 pub const LIMIT_EXCEEDED: i32 = -32029;
 /// Wire code: the call ran past the server's call timeout.
 pub const TIMED_OUT: i32 = -32000;
+/// Wire code: the answer would be larger than the server sends (jsonrpsee's code for an oversized response).
+pub const RESPONSE_TOO_LARGE: i32 = jsonrpsee::types::error::OVERSIZED_RESPONSE_CODE;
 
 /// Every error code a method answers, with what it means: the OpenRPC document's error catalogue.
 pub const CATALOGUE: &[(i32, &str, &str)] = &[
@@ -43,6 +45,11 @@ pub const CATALOGUE: &[(i32, &str, &str)] = &[
     (LOCKED, "Locked", "locked: the record has sysLocked true"),
     (LIMIT_EXCEEDED, "LimitExceeded", "a rate limit or a tenant limit: data {limit, retryAfterMs} or {limit, value}"),
     (TIMED_OUT, "TimedOut", "timed out: a write the call started is committed whole or not at all"),
+    (
+        RESPONSE_TOO_LARGE,
+        "ResponseTooLarge",
+        "the answer would exceed the server's largest response (data: the limit in bytes): ask for a smaller page",
+    ),
     (INTERNAL_ERROR, "InternalError", "internal error: the cause is in the server's log"),
 ];
 

@@ -13,6 +13,8 @@ const NETWORK: &str = "acme";
 const REGISTRATION: &str = "0193a5b2-7c1e-7d3a-9f7e-2b4c6d8e0a11";
 const FUNCTION_TICKET: &str = "0193a5b2-9d40-7b21-8c55-0e6f1a2b3c4d";
 const TOKEN: &str = "0193a5b1-1f00-7a10-9b3c-5d6e7f809102";
+/// The admin token the server made on its first start, which makes the calls of the `admin.*` examples.
+const ADMIN: &str = "0193a5b0-0a00-7a10-9b3c-5d6e7f809101";
 const CREATED: &str = "2026-06-01T09:30:00.000Z";
 const CHANGED: &str = "2026-06-01T09:45:00.000Z";
 
@@ -182,7 +184,7 @@ pub fn registration_batch() -> Example {
                 json!({"contactId": "contact-charles", "city": "London", "jobTitle": "Analyst", "status": "cancelled"}),
                 5,
             )},
-            {"id": MISSING, "ok": false, "error": {"code": -32004, "message": "registration not found",
+            {"id": MISSING, "ok": false, "error": {"code": -32004, "message": "registration no-such-registration not found",
                                                    "data": {"resource": "registration", "id": MISSING}}},
         ]}),
     )
@@ -352,8 +354,14 @@ pub fn admin_create_token() -> Example {
     )
 }
 
+/// The first start's admin token.
+fn admin_info() -> Value {
+    json!({"id": ADMIN, "name": "bootstrap", "grants": ["all@*"], "createdAt": CREATED, "expiresAt": null,
+           "revokedAt": null})
+}
+
 pub fn admin_list_tokens() -> Example {
-    example(json!({}), json!({"tokens": [token_info(false)]}))
+    example(json!({}), json!({"tokens": [admin_info(), token_info(false)]}))
 }
 
 pub fn admin_revoke_token() -> Example {
@@ -372,25 +380,21 @@ fn limits(max_tickets: i64, tickets: i64) -> Value {
 }
 
 pub fn admin_set_network_limits() -> Example {
-    example(json!({"networkId": NETWORK, "maxTickets": 500}), limits(500, 1))
+    example(json!({"networkId": NETWORK, "maxTickets": 500}), limits(500, 2))
 }
 
 pub fn admin_get_network_limits() -> Example {
-    example(json!({"networkId": NETWORK}), limits(500, 1))
+    example(json!({"networkId": NETWORK}), limits(500, 2))
 }
 
 pub fn admin_whoami() -> Example {
-    example(
-        json!({}),
-        json!({"tokenInfo": {"id": TOKEN, "name": "first admin", "grants": ["all@*"], "createdAt": CREATED,
-                             "expiresAt": null, "revokedAt": null}}),
-    )
+    example(json!({}), json!({"tokenInfo": admin_info()}))
 }
 
 pub fn rpc_discover() -> Example {
     example(
         json!({}),
-        json!({"openrpc": super::openrpc::OPENRPC_VERSION, "info": {"title": "ticket-admin", "version": "0.1.0"},
+        json!({"openrpc": super::openrpc::OPENRPC_VERSION, "info": {"title": "ticket-admin", "version": env!("CARGO_PKG_VERSION")},
                "methods": [{"name": "admin.whoami", "params": [], "result": {"name": "result"}}]}),
     )
 }

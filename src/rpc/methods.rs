@@ -151,7 +151,7 @@ pub const METHODS: &[Method] = &[
         "`{registration}`; past the ticket's capacity: `-32009 soldOut`; past its per-attendee limit: \
          `-32009 maxPerAttendee`",
     )
-    .typed::<RegistrationParams, RegistrationResult>(&[CONFLICT], examples::registration_create),
+    .typed::<RegistrationCreateParams, RegistrationResult>(&[CONFLICT], examples::registration_create),
     method("registration.get", NetworkManage, "One registration.", "`{id, fields?}`", "`{registration}`; `-32004`")
         .typed::<GetParams, RegistrationFound>(&[NOT_FOUND], examples::registration_get),
     method(
@@ -161,7 +161,10 @@ pub const METHODS: &[Method] = &[
         "`{registration}` with its `id`; `sysVersion` checked when present",
         "`{registration}`; `-32004`; a stale `sysVersion`: `-32009 staleVersion`",
     )
-    .typed::<RegistrationParams, RegistrationResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_update),
+    .typed::<RegistrationUpdateParams, RegistrationResult>(
+        &[NOT_FOUND, CONFLICT, LOCKED],
+        examples::registration_update,
+    ),
     method(
         "registration.patch",
         NetworkManage,
@@ -272,7 +275,7 @@ pub const METHODS: &[Method] = &[
         "`{functionTicket}`: name, eventId, functionId, contactId, status required; no `id`",
         "`{functionTicket}`; a registrationId that does not exist: `-32009 missingReference`",
     )
-    .typed::<FunctionTicketParams, FunctionTicketResult>(&[CONFLICT], examples::function_ticket_create),
+    .typed::<FunctionTicketCreateParams, FunctionTicketResult>(&[CONFLICT], examples::function_ticket_create),
     method(
         "functionTicket.get",
         NetworkManage,
@@ -288,7 +291,7 @@ pub const METHODS: &[Method] = &[
         "`{functionTicket}` with its `id`; `sysVersion` checked when present",
         "`{functionTicket}`; `-32004`; `-32009 staleVersion`",
     )
-    .typed::<FunctionTicketParams, FunctionTicketResult>(
+    .typed::<FunctionTicketUpdateParams, FunctionTicketResult>(
         &[NOT_FOUND, CONFLICT, LOCKED],
         examples::function_ticket_update,
     ),

@@ -13,7 +13,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::errors::{
-    CATALOGUE, FORBIDDEN, INTERNAL_ERROR, INVALID_PARAMS, LIMIT_EXCEEDED, NOT_AUTHENTICATED, TIMED_OUT,
+    CATALOGUE, FORBIDDEN, INTERNAL_ERROR, INVALID_PARAMS, LIMIT_EXCEEDED, NOT_AUTHENTICATED, RESPONSE_TOO_LARGE,
+    TIMED_OUT,
 };
 use super::methods::{METHODS, Method};
 use crate::auth::Requirement;
@@ -155,7 +156,7 @@ fn errors(m: &Method) -> Vec<&'static str> {
         codes.push(FORBIDDEN);
     }
     codes.extend(m.errors);
-    codes.extend([LIMIT_EXCEEDED, TIMED_OUT, INTERNAL_ERROR]);
+    codes.extend([LIMIT_EXCEEDED, TIMED_OUT, RESPONSE_TOO_LARGE, INTERNAL_ERROR]);
     codes.iter().filter_map(|code| CATALOGUE.iter().find(|(c, _, _)| c == code).map(|(_, name, _)| *name)).collect()
 }
 

@@ -170,7 +170,8 @@ pub struct TicketList {
 #[schemars(rename_all = "camelCase")]
 pub struct TicketPatchParams {
     pub product_id: ProductId,
-    #[schemars(length(min = 1, max = 1000))]
+    /// At most 1000 operations; none changes nothing.
+    #[schemars(length(max = 1000))]
     pub patch: Vec<PatchOperation>,
     /// The version the change was made from (`-32009 staleVersion` when it is not the stored one).
     #[schemars(range(min = 1))]
@@ -210,13 +211,24 @@ pub struct CommandResult {
 
 // ---- records: registrations and function tickets ----
 
-/// A registration as a create or a whole replacement sends it.
+/// A new registration: no `id` (the server makes it).
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
-pub struct RegistrationIn {
-    /// Names the registration to replace (update); made by the server, so left out on create.
-    pub id: Option<RecordId<Registration>>,
+pub struct RegistrationNew {
     /// Its number in its event, 1 to 2147483647: made by the server when absent, never repeated.
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub number: Option<i64>,
+    #[schemars(flatten)]
+    pub registration: Registration,
+}
+
+/// A registration replacing the stored one of its `id`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct RegistrationReplacement {
+    /// The registration to replace.
+    pub id: RecordId<Registration>,
+    /// Its number in its event, 1 to 2147483647: kept when absent.
     #[schemars(range(min = 1, max = 2147483647))]
     pub number: Option<i64>,
     /// The version the change was made from, checked when present (`-32009 staleVersion`).
@@ -225,10 +237,16 @@ pub struct RegistrationIn {
     pub registration: Registration,
 }
 
-/// `{registration}`.
+/// `{registration}` without an id.
 #[derive(JsonSchema)]
-pub struct RegistrationParams {
-    pub registration: RegistrationIn,
+pub struct RegistrationCreateParams {
+    pub registration: RegistrationNew,
+}
+
+/// `{registration}` with its id.
+#[derive(JsonSchema)]
+pub struct RegistrationUpdateParams {
+    pub registration: RegistrationReplacement,
 }
 
 /// A registration as answers show it.
@@ -259,23 +277,30 @@ pub struct RegistrationFound {
     pub registration: Trimmed<RegistrationShown>,
 }
 
-/// A function ticket as a create or a whole replacement sends it.
+/// A function ticket replacing the stored one of its `id`.
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
-pub struct FunctionTicketIn {
-    /// Names the function ticket to replace (update); made by the server, so left out on create.
-    pub id: Option<RecordId<FunctionTicket>>,
+pub struct FunctionTicketReplacement {
+    /// The function ticket to replace.
+    pub id: RecordId<FunctionTicket>,
     /// The version the change was made from, checked when present (`-32009 staleVersion`).
     pub sys_version: Option<i64>,
     #[schemars(flatten)]
     pub function_ticket: FunctionTicket,
 }
 
-/// `{functionTicket}`.
+/// `{functionTicket}` without an id (the server makes it).
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
-pub struct FunctionTicketParams {
-    pub function_ticket: FunctionTicketIn,
+pub struct FunctionTicketCreateParams {
+    pub function_ticket: FunctionTicket,
+}
+
+/// `{functionTicket}` with its id.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct FunctionTicketUpdateParams {
+    pub function_ticket: FunctionTicketReplacement,
 }
 
 /// A function ticket as answers show it.
@@ -349,7 +374,8 @@ pub enum PatchOp {
 #[schemars(rename_all = "camelCase")]
 pub struct PatchParams {
     pub id: RecordId<()>,
-    #[schemars(length(min = 1))]
+    /// At most 1000 operations; none changes nothing.
+    #[schemars(length(max = 1000))]
     pub patch: Vec<PatchOperation>,
     pub sys_version: Option<i64>,
 }
@@ -372,7 +398,7 @@ pub enum BatchOperation {
 /// `{operations}`: up to 100, each done or refused on its own.
 #[derive(JsonSchema)]
 pub struct BatchParams {
-    #[schemars(length(min = 1, max = 100))]
+    #[schemars(length(max = 100))]
     pub operations: Vec<BatchOperation>,
 }
 
@@ -387,7 +413,8 @@ pub struct ErrorObject {
 /// The outcome of one batch operation on a registration.
 #[derive(JsonSchema)]
 pub struct RegistrationOutcome {
-    pub id: String,
+    /// The operation's id as it was sent (null when it sent none).
+    pub id: Value,
     pub ok: bool,
     /// The registration after a patch.
     pub registration: Option<RegistrationShown>,
@@ -398,7 +425,8 @@ pub struct RegistrationOutcome {
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
 pub struct FunctionTicketOutcome {
-    pub id: String,
+    /// The operation's id as it was sent (null when it sent none).
+    pub id: Value,
     pub ok: bool,
     /// The function ticket after a patch.
     pub function_ticket: Option<FunctionTicketShown>,
@@ -445,10 +473,11 @@ pub struct TransferParams {
 #[schemars(rename_all = "camelCase")]
 pub struct TimedEntry {
     pub id: Option<Value>,
-    #[schemars(with = "Time")]
-    pub start_date: Timestamp,
-    #[schemars(with = "Time")]
-    pub end_date: Timestamp,
+    /// An entry without both dates is left out of the comparison.
+    #[schemars(with = "Option<Time>")]
+    pub start_date: Option<Timestamp>,
+    #[schemars(with = "Option<Time>")]
+    pub end_date: Option<Timestamp>,
 }
 
 /// The registration whose sessions and functions are compared.
@@ -608,7 +637,8 @@ pub struct Whoami {
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
 pub struct RevokeParams {
-    pub token_id: ActorId,
+    #[schemars(length(min = 1, max = 100))]
+    pub token_id: String,
 }
 
 /// The store's write counters.
@@ -638,11 +668,11 @@ pub struct NetworkParams {
 #[schemars(rename_all = "camelCase")]
 pub struct SetLimitsParams {
     pub network_id: NetworkId,
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = crate::domain::limits::MAX_SETTABLE))]
     pub max_tickets: Option<i64>,
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = crate::domain::limits::MAX_SETTABLE))]
     pub max_registrations: Option<i64>,
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = crate::domain::limits::MAX_SETTABLE))]
     pub max_function_tickets: Option<i64>,
 }
 
