@@ -10,7 +10,7 @@
 //! | `call_duration_seconds` | histogram | `method` |
 //! | `writer_transactions_total`, `writer_calls_total` | counter | none: the store's commits and the calls they carried |
 //! | `open_connections` | gauge | none |
-//! | `rate_limit_refusals_total` | counter | `limit` (`token`, `network`, `anonymous`, `inFlight`) |
+//! | `rate_limit_refusals_total` | counter | `limit` (`token`, `network`, `anonymous`, `inFlight`, `bodyMemory`) |
 //! | `http_refusals_total` | counter | `status` (every answer of 400 or more) |
 //!
 //! A histogram's samples wait in the recorder until they are summed into its buckets; [`Metrics::upkeep`], run every

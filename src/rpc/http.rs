@@ -411,6 +411,7 @@ where
                     budget = self.config.bounds.max_body_memory,
                     "request bodies use all of their memory budget"
                 );
+                self.metrics.rate_limited("bodyMemory");
                 return Err(too_many(Error::Busy { limit: "bodyMemory", retry_after_ms: 1000 }));
             };
             match &mut budget {
