@@ -1408,78 +1408,30 @@ async fn a_patch_changes_the_members_it_names_and_keeps_the_rest_in_both_wires()
         assert_eq!(unchanged(&patched), unchanged(&before));
 
         // Each refusal names its reason and changes nothing.
-        let stale = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a", "sysVersion": 1,
-            "patch": [{"op": "replace", "path": "/price", "value": 1}]}),
-        )
-        .await;
-        assert_eq!((stale.code, stale.reason()), (-32009, "staleVersion"), "{stale:?}");
-        let test = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "test", "path": "/discount", "value": "none"}, {"op": "remove", "path": "/discount"}]}),
-        )
-        .await;
-        assert_eq!((test.code, test.reason()), (-32009, "testFailed"), "{test:?}");
-        let below = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "replace", "path": "/allocation", "value": 1}]}),
-        )
-        .await;
-        assert_eq!((below.code, below.reason()), (-32009, "soldOut"), "{below:?}");
-        let key = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "replace", "path": "/productId", "value": "z"}]}),
-        )
-        .await;
-        assert_invalid(&key, "patch: /productId", "the key");
-        let sold = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "replace", "path": "/sold", "value": 0}]}),
-        )
-        .await;
-        assert_invalid(&sold, "patch: /sold", "sold");
-        let invalid = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "replace", "path": "/eventEndDate", "value": "2000-01-01T00:00:00Z"}]}),
-        )
-        .await;
-        assert_invalid(&invalid, "ticket.eventEndDate", "the result is validated whole");
-        let removed = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "remove", "path": "/ticketName"}]}),
-        )
-        .await;
-        assert_invalid(&removed, "ticket.ticketName", "a required member removed");
-        let nowhere = refused(
-            &c,
-            wire,
-            PATCH,
-            json!({"productId": "a",
-            "patch": [{"op": "replace", "path": "/nowhere/deep", "value": 1}]}),
-        )
-        .await;
-        assert_invalid(&nowhere, "patch[0]", "a path that does not exist");
+        let conflicts = [
+            (json!({"sysVersion": 1, "patch": [{"op": "replace", "path": "/price", "value": 1}]}), "staleVersion"),
+            (
+                json!({"patch": [{"op": "test", "path": "/discount", "value": "none"}, {"op": "remove", "path": "/discount"}]}),
+                "testFailed",
+            ),
+            (json!({"patch": [{"op": "replace", "path": "/allocation", "value": 1}]}), "soldOut"),
+        ];
+        for (mut params, reason) in conflicts {
+            params["productId"] = json!("a");
+            let e = refused(&c, wire, PATCH, params).await;
+            assert_eq!((e.code, e.reason()), (-32009, reason), "{e:?}");
+        }
+        let replace = |path: &str, value: Value| json!([{"op": "replace", "path": path, "value": value}]);
+        for (patch, field, what) in [
+            (replace("/productId", json!("z")), "patch: /productId", "the key"),
+            (replace("/sold", json!(0)), "patch: /sold", "sold"),
+            (replace("/eventEndDate", json!("2000-01-01T00:00:00Z")), "ticket.eventEndDate", "validated whole"),
+            (json!([{"op": "remove", "path": "/ticketName"}]), "ticket.ticketName", "a required member removed"),
+            (replace("/nowhere/deep", json!(1)), "patch[0]", "a path that does not exist"),
+        ] {
+            let e = refused(&c, wire, PATCH, json!({"productId": "a", "patch": patch})).await;
+            assert_invalid(&e, field, what);
+        }
         assert_invalid(
             &refused(&c, wire, PATCH, json!({"productId": "a", "patch": {}})).await,
             "patch",
