@@ -238,3 +238,19 @@ INSERT INTO ticket_change_sets (network_id, generation, product_ids)
     SELECT network_id, generation, array_agg(product_id ORDER BY product_id) FROM ticket_changes
     GROUP BY network_id, generation;
 DROP TABLE ticket_changes;
+
+-- migration: 4
+
+-- Each network's own templates, one per kind; as in schema.sql.
+CREATE TABLE templates (
+    network_id           text NOT NULL,
+    kind                 text NOT NULL,
+    subject              text,
+    body                 text NOT NULL,
+    sys_version          bigint NOT NULL,
+    sys_created_at       bigint NOT NULL,
+    sys_last_modified_at bigint NOT NULL,
+    sys_created_by       text NOT NULL,
+    sys_last_modified_by text NOT NULL,
+    PRIMARY KEY (network_id, kind)
+);

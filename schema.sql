@@ -239,3 +239,20 @@ CREATE TABLE network_limits (
     max_registrations    INTEGER,
     max_function_tickets INTEGER
 ) WITHOUT ROWID;
+
+-- migration: 7
+
+-- Each network's own templates, one per kind (`certificate`, `confirmationEmail`); a network without one of a kind
+-- is served the built-in default. `subject` is an e-mail's only.
+CREATE TABLE templates (
+    network_id           TEXT NOT NULL,
+    kind                 TEXT NOT NULL,
+    subject              TEXT,
+    body                 TEXT NOT NULL,
+    sys_version          INTEGER NOT NULL,
+    sys_created_at       INTEGER NOT NULL,
+    sys_last_modified_at INTEGER NOT NULL,
+    sys_created_by       TEXT NOT NULL,
+    sys_last_modified_by TEXT NOT NULL,
+    PRIMARY KEY (network_id, kind)
+) WITHOUT ROWID;

@@ -69,6 +69,9 @@ pub enum Conflict {
     /// A JSON Patch `test` operation failed.
     #[error("test operation {operation} failed at {path}")]
     TestFailed { operation: usize, path: String },
+    /// The call is only for an `active` registration (a certificate), and this one is not.
+    #[error("registration {id} is {status}, not active: {needed}")]
+    NotActive { id: String, status: &'static str, needed: &'static str },
 }
 
 /// The domain's one error type.

@@ -15,6 +15,7 @@ pub mod record;
 pub mod registration;
 pub mod schema;
 pub mod sys;
+pub mod template;
 pub mod ticket;
 pub mod time;
 

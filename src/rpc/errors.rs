@@ -80,6 +80,7 @@ fn reason(c: &Conflict) -> &'static str {
         Conflict::SoldOut { .. } | Conflict::AllocationBelowSold { .. } => "soldOut",
         Conflict::MaxPerAttendee { .. } => "maxPerAttendee",
         Conflict::TestFailed { .. } => "testFailed",
+        Conflict::NotActive { .. } => "notActive",
     }
 }
 
@@ -107,6 +108,7 @@ fn conflict_data(c: &Conflict) -> Value {
             json!({ "productId": product_id, "contactId": contact_id, "maxPerAttendee": max })
         }
         Conflict::TestFailed { operation, path } => json!({ "operation": operation, "path": path }),
+        Conflict::NotActive { id, status, .. } => json!({ "resource": "registration", "id": id, "status": status }),
     };
     data["reason"] = Value::from(reason(c));
     data

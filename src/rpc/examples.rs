@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use super::methods::Example;
+use crate::domain::template::{self, Variables};
 
 const NETWORK: &str = "acme";
 const REGISTRATION: &str = "0193a5b2-7c1e-7d3a-9f7e-2b4c6d8e0a11";
@@ -223,6 +224,33 @@ pub fn registration_detect_scheduling_conflicts() -> Example {
     )
 }
 
+/// What a certificate of the registration sees at this point of the story (after its transfer).
+fn certificate_variables() -> Variables {
+    let registration =
+        registration_shown(json!({"contactId": "contact-charles", "city": "London", "jobTitle": "Analyst"}), 4);
+    let ticket = with(ticket_shown(159.0, 1, 3), json!({"discount": "Early bird"}));
+    Variables::from_json(json!({"registration": registration, "ticket": ticket, "networkId": NETWORK}))
+}
+
+pub fn registration_get_certificate() -> Example {
+    // The built-in certificate, as the network keeps none yet: the page a browser prints.
+    let html = template::certificate(template::DEFAULT_CERTIFICATE, &certificate_variables())
+        .unwrap_or_else(|e| format!("the built-in certificate does not render: {e}"));
+    example(json!({"networkId": NETWORK, "id": REGISTRATION}), json!({ "html": html }))
+}
+
+pub fn registration_preview_certificate() -> Example {
+    let tried = "<h1>{{ registration.name }}</h1>\n<p>{{ ticket.eventName }}, {{ ticket.eventStartDate|date }}</p>";
+    let html = template::page(
+        "Certificate: Ada Lovelace",
+        "<h1>Ada Lovelace</h1>\n<p>Annual Gala 2026, 18 September 2026</p>",
+    );
+    example(
+        json!({"networkId": NETWORK, "registrationId": REGISTRATION, "certificateTemplate": tried}),
+        json!({ "html": html }),
+    )
+}
+
 /// A page holding the registration, trimmed to its name.
 fn one_registration() -> Value {
     json!({"count": 1, "items": [{"id": REGISTRATION, "name": "Ada Lovelace"}], "nextCursor": null})
@@ -334,6 +362,28 @@ pub fn function_ticket_list_by_event_contact() -> Example {
         json!({"networkId": NETWORK, "eventId": "gala-2026", "contactId": "contact-charles", "fields": ["functionId"]}),
         one_function_ticket(),
     )
+}
+
+/// The network's own certificate in this story.
+const CERTIFICATE: &str = "<h1>{{ registration.name }}</h1>\n<p>attended {{ ticket.eventName }}</p>";
+
+fn certificate_template() -> Value {
+    with(json!({"kind": "certificate", "subject": null, "body": CERTIFICATE, "default": false}), sys(1))
+}
+
+pub fn template_put() -> Example {
+    example(
+        json!({"networkId": NETWORK, "kind": "certificate", "body": CERTIFICATE}),
+        json!({"template": certificate_template()}),
+    )
+}
+
+pub fn template_get() -> Example {
+    example(json!({"networkId": NETWORK, "kind": "certificate"}), json!({"template": certificate_template()}))
+}
+
+pub fn template_delete() -> Example {
+    example(json!({"networkId": NETWORK, "kind": "certificate"}), json!({}))
 }
 
 fn token_info(revoked: bool) -> Value {

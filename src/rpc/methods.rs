@@ -218,6 +218,25 @@ pub const METHODS: &[Method] = &[
     )
     .typed::<ScheduleParams, Conflicts>(&[], examples::registration_detect_scheduling_conflicts),
     method(
+        "registration.getCertificate",
+        NetworkManage,
+        "A registration's certificate: the network's certificate template (or the built-in one) rendered for it.",
+        "`{id}`",
+        "`{html}`: a complete HTML page, one A4 landscape sheet when printed; `-32004`; a registration that is not \
+         `active`: `-32009 notActive`",
+    )
+    .typed::<IdParams, CertificateHtml>(&[NOT_FOUND, CONFLICT], examples::registration_get_certificate),
+    method(
+        "registration.previewCertificate",
+        NetworkManage,
+        "A certificate template's text rendered for a registration, as getCertificate would answer it; nothing is \
+         stored.",
+        "`{registrationId, certificateTemplate}`; a template that does not parse or names a variable that does not \
+         exist: `-32602` naming the line",
+        "`{html}`; `-32004`",
+    )
+    .typed::<PreviewCertificateParams, CertificateHtml>(&[NOT_FOUND], examples::registration_preview_certificate),
+    method(
         "registration.listByContact",
         NetworkManage,
         "A contact's registrations.",
@@ -329,6 +348,31 @@ pub const METHODS: &[Method] = &[
         RECORD_LIST,
     )
     .typed::<ByEventContact, RecordList<FunctionTicketShown>>(&[], examples::function_ticket_list_by_event_contact),
+    method(
+        "template.put",
+        NetworkManage,
+        "Makes a template the network's own for its kind (`certificate`, `confirmationEmail`), checked first.",
+        "`{kind, subject?, body}`: `subject` only for `confirmationEmail` (the default's when left out); a template \
+         that does not parse or names a variable that does not exist: `-32602` naming the line",
+        "`{template}`: version 1 when new, the next when changed, the same when equal",
+    )
+    .typed::<TemplatePutParams, TemplateResult>(&[], examples::template_put),
+    method(
+        "template.get",
+        NetworkManage,
+        "The network's template of a kind, or the built-in default it is served while it keeps none.",
+        "`{kind}`",
+        "`{template}`: the default with `\"default\": true`",
+    )
+    .typed::<TemplateKindParams, TemplateResult>(&[], examples::template_get),
+    method(
+        "template.delete",
+        NetworkManage,
+        "Removes the network's template of a kind: the built-in default serves again.",
+        "`{kind}`",
+        "`{}`, also when the network kept none",
+    )
+    .typed::<TemplateKindParams, Empty>(&[], examples::template_delete),
     method(
         "admin.createToken",
         All,

@@ -20,6 +20,7 @@ pub mod openrpc;
 pub mod params;
 pub mod records;
 pub mod registration;
+pub mod template;
 pub mod ticket;
 pub mod ticket_edit;
 pub mod ticket_list;
@@ -60,6 +61,7 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     ticket_edit::register(&mut module)?;
     registration::register(&mut module)?;
     function_ticket::register(&mut module)?;
+    template::register(&mut module)?;
     admin::register(&mut module)?;
     module.register_method("rpc.discover", |p, _, _| {
         params::finish(params::object(&params::json(&p)?)?, Vec::new())?;

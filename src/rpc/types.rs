@@ -345,6 +345,71 @@ pub struct IdParams {
     pub id: RecordId<()>,
 }
 
+// ---- templates and certificates ----
+
+/// A kind of template.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub enum TemplateKindName {
+    /// A registration's printable certificate.
+    Certificate,
+    /// The e-mail that confirms a registration.
+    ConfirmationEmail,
+}
+
+/// `{kind, subject?, body}`: the network's template of a kind.
+#[derive(JsonSchema)]
+pub struct TemplatePutParams {
+    pub kind: TemplateKindName,
+    /// Only for `confirmationEmail` (the default subject when left out): one line of plain text, a template too.
+    #[schemars(length(min = 1, max = crate::domain::template::MAX_SUBJECT))]
+    pub subject: Option<String>,
+    /// The template's HTML (minijinja), checked against a sample registration before it is stored.
+    #[schemars(length(min = 1, max = crate::domain::template::MAX_BODY))]
+    pub body: String,
+}
+
+/// `{kind}`.
+#[derive(JsonSchema)]
+pub struct TemplateKindParams {
+    pub kind: TemplateKindName,
+}
+
+/// A template as answers show it: the network's own, with its sys fields, or the built-in default, without.
+#[derive(JsonSchema)]
+pub struct TemplateShown {
+    pub kind: TemplateKindName,
+    /// An e-mail's subject; null for a certificate.
+    pub subject: Option<String>,
+    pub body: String,
+    /// Whether this is the built-in default, which serves while the network keeps no template of the kind.
+    pub default: bool,
+    #[schemars(flatten)]
+    pub sys: Option<Sys>,
+}
+
+/// `{template}`.
+#[derive(JsonSchema)]
+pub struct TemplateResult {
+    pub template: TemplateShown,
+}
+
+/// `{registrationId, certificateTemplate}`: a certificate template's text tried on a registration.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct PreviewCertificateParams {
+    pub registration_id: RecordId<()>,
+    /// The template's HTML, checked as `template.put` checks it; nothing is stored.
+    #[schemars(length(min = 1, max = crate::domain::template::MAX_BODY))]
+    pub certificate_template: String,
+}
+
+/// `{html}`: a complete HTML page, one A4 landscape sheet when printed.
+#[derive(JsonSchema)]
+pub struct CertificateHtml {
+    pub html: String,
+}
+
 /// One operation of JSON Patch (RFC 6902).
 #[derive(JsonSchema)]
 pub struct PatchOperation {

@@ -24,12 +24,21 @@ use super::{Position, Store, Tokens, postgres, sqlite};
 use crate::auth::TokenInfo;
 use crate::config::Db;
 use crate::domain::ids::NetworkId;
+use crate::domain::template::StoredTemplate;
 use crate::domain::ticket::StoredTicket;
 use crate::error::Error;
 
 /// The tables copied, in the order the summary names them; the target must hold no row of any.
-pub const TABLES: [&str; 7] =
-    ["tokens", "token_grants", "tickets", "registrations", "function_tickets", "event_numbers", "network_limits"];
+pub const TABLES: [&str; 8] = [
+    "tokens",
+    "token_grants",
+    "tickets",
+    "registrations",
+    "function_tickets",
+    "event_numbers",
+    "network_limits",
+    "templates",
+];
 
 /// Rows read from SQLite and written to PostgreSQL at a time.
 pub(crate) const PAGE: usize = 1000;
@@ -41,6 +50,8 @@ const CONNECTIONS: usize = 2;
 pub(crate) type TicketRow = (NetworkId, StoredTicket);
 /// A record with its network and its place in creation order.
 pub(crate) type RecordRow<T> = (NetworkId, Position, T);
+/// A network's template.
+pub(crate) type TemplateRow = (NetworkId, StoredTemplate);
 /// A token as stored: the hash of its secret and what it is.
 pub(crate) type TokenRow = ([u8; 32], TokenInfo);
 
@@ -144,6 +155,7 @@ async fn copy_into(
     into.tokens(&source.tokens().await?).await?;
     into.network_limits(&sqlite::copy::network_limits(source).await?).await?;
     into.event_numbers(&sqlite::copy::event_numbers(source).await?).await?;
+    into.templates(&sqlite::copy::templates(source).await?).await?;
     let mut after = None;
     loop {
         let page = sqlite::copy::tickets(source, after).await?;

@@ -28,6 +28,7 @@ use crate::domain::limits::{Held, NetworkLimits, Usage};
 use crate::domain::registration::{
     Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
+use crate::domain::template::{StoredTemplate, Template, TemplateKind};
 use crate::domain::ticket::{StoredTicket, Ticket};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
@@ -245,6 +246,20 @@ pub trait Limits: Send + Sync {
     ) -> Result<(NetworkLimits, Usage)>;
 }
 
+/// Each network's own templates (a certificate, a confirmation e-mail), one of each kind at most.
+#[async_trait]
+pub trait Templates: Send + Sync {
+    /// The network's template of `kind`; `None` when it keeps none (the built-in default serves).
+    async fn template(&self, scope: &NetworkScope, kind: TemplateKind) -> Result<Option<StoredTemplate>>;
+    /// Makes `template` the network's template of its kind, by the rule of [`StoredTemplate::put`] applied to the
+    /// one stored at the moment of the write: version 1 when none was kept, the next version when it changes, and
+    /// no new version when it is the same. Puts racing on one kind come one after the other (the last one stays),
+    /// each answered with what it wrote.
+    async fn put_template(&self, scope: &NetworkScope, template: Template) -> Result<StoredTemplate>;
+    /// Removes the network's template of `kind`, so the default serves again; whether one was kept.
+    async fn delete_template(&self, scope: &NetworkScope, kind: TemplateKind) -> Result<bool>;
+}
+
 /// Counters of the store's writes, for `admin.stats` and the benchmark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -257,7 +272,7 @@ pub struct WriteStats {
 /// Everything the server keeps.
 #[async_trait]
 pub trait Store:
-    Tickets + Records<RegistrationKind> + Records<FunctionTicketKind> + RegistrationsExtra + Tokens + Limits
+    Tickets + Records<RegistrationKind> + Records<FunctionTicketKind> + RegistrationsExtra + Tokens + Limits + Templates
 {
     /// Whether the store answers.
     async fn ping(&self) -> Result<()>;

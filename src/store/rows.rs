@@ -11,6 +11,7 @@ use crate::domain::ids::{ActorId, NetworkId, ProductId};
 use crate::domain::money::Cents;
 use crate::domain::registration::{Registration, RegistrationId, RegistrationKey, StoredRegistration};
 use crate::domain::sys::Sys;
+use crate::domain::template::{StoredTemplate, Template, TemplateKind};
 use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -352,6 +353,35 @@ pub fn function_ticket_from(row: &impl Columns) -> Result<(Position, StoredFunct
             sys: sys_from(row)?,
         },
     ))
+}
+
+/// The columns a template is read from.
+macro_rules! template_columns {
+    () => {
+        "kind, subject, body, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, sys_last_modified_by"
+    };
+}
+pub(crate) use template_columns;
+
+/// A network's template's row.
+pub fn template_row(network: &NetworkId, t: &StoredTemplate) -> Row {
+    let mut row: Row = vec![
+        ("network_id", network.as_str().into()),
+        ("kind", t.template.kind.as_str().into()),
+        ("subject", t.template.subject.clone().into()),
+        ("body", t.template.body.clone().into()),
+    ];
+    row.extend(sys_columns(&t.sys));
+    row
+}
+
+pub fn template_from(row: &impl Columns) -> Result<StoredTemplate> {
+    let kind =
+        TemplateKind::parse(&text(row, "kind")?).map_err(|e| Error::Internal(format!("a stored template: {e}")))?;
+    Ok(StoredTemplate {
+        template: Template { kind, subject: row.text("subject")?, body: text(row, "body")? },
+        sys: sys_from(row)?,
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod common;
 
 mod access;
+mod certificates;
 mod discovery;
 mod function_tickets;
 mod fuzz;

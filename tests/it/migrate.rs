@@ -51,7 +51,8 @@ struct Made {
 
 /// Tickets (one with an allocation and sold seats, one deleted), registrations in two events (holding tickets,
 /// cancelled, a guest, a chosen number, one deleted, searchable text with diacritics), function tickets (one tied to a
-/// registration), limits in both networks, and besides the admin token a manager's token and a revoked one.
+/// registration), limits in both networks, a certificate template in one, and besides the admin token a manager's token
+/// and a revoked one.
 async fn make(addr: SocketAddr) -> Made {
     let admin = Client::of(addr).with_token(ADMIN);
     let (main, other) = (network("migrate"), network("migrate-other"));
@@ -120,6 +121,8 @@ async fn make(addr: SocketAddr) -> Made {
     for set in limits {
         admin.call("admin.setNetworkLimits", set).await.unwrap();
     }
+    let certificate = json!({"kind": "certificate", "body": "<h1>{{ registration.name }}</h1>"});
+    on.call("template.put", certificate).await.unwrap();
     let first_page = on.call("registration.search", json!({"eventId": "ev1", "limit": 2})).await.unwrap();
     let cursor = first_page["nextCursor"].clone();
     assert!(cursor.is_string(), "{first_page}");
@@ -150,6 +153,8 @@ async fn reads(addr: SocketAddr, made: &Made) -> BTreeMap<String, Value> {
         ("other registrations", &elsewhere, "registration.search", json!({})),
         ("tokens", &admin, "admin.listTokens", json!({})),
         ("main limits", &admin, "admin.getNetworkLimits", json!({"networkId": made.main})),
+        ("certificate template", &on, "template.get", json!({"kind": "certificate"})),
+        ("other certificate template", &elsewhere, "template.get", json!({"kind": "certificate"})),
         ("other limits", &admin, "admin.getNetworkLimits", json!({"networkId": made.other})),
     ];
     let mut answers = BTreeMap::new();
@@ -199,6 +204,7 @@ async fn a_migrated_store_reads_the_same_on_postgres_and_goes_on_from_where_it_w
         ("function_tickets", 3),
         ("event_numbers", 3),
         ("network_limits", 2),
+        ("templates", 1),
     ];
     let expected: BTreeMap<String, i64> = expected.iter().map(|(t, n)| (t.to_string(), *n)).collect();
     assert_eq!(summary(&copied), expected, "one line per table");

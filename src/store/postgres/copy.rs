@@ -12,8 +12,8 @@ use crate::domain::ids::NetworkId;
 use crate::domain::limits::NetworkLimits;
 use crate::domain::registration::StoredRegistration;
 use crate::error::{Error, Result};
-use crate::store::copy::{Counts, EventNumber, RecordRow, TABLES, TicketRow, TokenRow};
-use crate::store::rows::{Cell, Row, function_ticket_row, ticket_row};
+use crate::store::copy::{Counts, EventNumber, RecordRow, TABLES, TemplateRow, TicketRow, TokenRow};
+use crate::store::rows::{Cell, Row, function_ticket_row, template_row, ticket_row};
 
 /// A connection of the store's pool, held for the copy's transaction.
 pub(crate) struct Connection(Object);
@@ -101,6 +101,12 @@ impl<'a> Target<'a> {
                 .map_err(Failure::from)?;
         }
         Ok(())
+    }
+
+    /// Each network's templates, with their versions.
+    pub(crate) async fn templates(&self, templates: &[TemplateRow]) -> Result<()> {
+        let rows = templates.iter().map(|(network, template)| template_row(network, template)).collect();
+        Ok(insert_all(&self.tx, "templates", rows).await?)
     }
 
     /// Tickets, `sold` included.

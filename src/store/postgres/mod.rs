@@ -107,6 +107,7 @@ mod function_ticket;
 mod limits;
 mod list;
 mod registration;
+mod template;
 mod ticket;
 pub mod token;
 mod writer;

@@ -240,3 +240,29 @@ async fn limits_set_at_once_on_two_servers_are_both_kept_and_bind_creates_racing
         usage_when_set.tickets
     );
 }
+
+#[tokio::test]
+async fn racing_puts_of_a_template_on_two_servers_come_one_after_the_other() {
+    use crate::domain::template::{Template, TemplateKind};
+    use crate::store::Templates;
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let certificate =
+        |n: usize| Template { kind: TemplateKind::Certificate, subject: None, body: format!("<p>{n}</p>") };
+    // 20 different templates put at once, half on each server: each put writes one version, none is lost.
+    let puts = (0..20).map(|n| {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { store.put_template(&scope(), certificate(n)).await.unwrap() })
+    });
+    let mut versions: Vec<i64> =
+        futures_util::future::join_all(puts).await.into_iter().map(|p| p.unwrap().sys.version).collect();
+    versions.sort();
+    assert_eq!(versions, (1..=20).collect::<Vec<i64>>());
+    let kept = b.template(&scope(), TemplateKind::Certificate).await.unwrap().unwrap();
+    assert_eq!(kept.sys.version, 20);
+    let other = NetworkScope::for_tests("net-b", "token-2");
+    assert_eq!(a.template(&other, TemplateKind::Certificate).await.unwrap(), None);
+    assert!(a.delete_template(&scope(), TemplateKind::Certificate).await.unwrap());
+    assert_eq!(b.template(&scope(), TemplateKind::Certificate).await.unwrap(), None);
+    assert!(!b.delete_template(&scope(), TemplateKind::Certificate).await.unwrap());
+}

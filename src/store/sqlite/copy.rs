@@ -9,10 +9,10 @@ use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::limits::NetworkLimits;
 use crate::error::{Error, Result};
 use crate::store::Position;
-use crate::store::copy::{Counts, EventNumber, PAGE, RecordRow, TABLES, TicketRow};
+use crate::store::copy::{Counts, EventNumber, PAGE, RecordRow, TABLES, TemplateRow, TicketRow};
 use crate::store::rows::{
-    Columns, function_ticket_columns, function_ticket_from, registration_columns, registration_from, ticket_columns,
-    ticket_from,
+    Columns, function_ticket_columns, function_ticket_from, registration_columns, registration_from, template_columns,
+    template_from, ticket_columns, ticket_from,
 };
 
 /// The network a row belongs to.
@@ -116,6 +116,20 @@ pub(crate) async fn network_limits(store: &SqliteStore) -> Result<Vec<(NetworkId
                     };
                     Ok((network_of(row)?, limits))
                 },
+            )
+        })
+        .await
+}
+
+/// Every network's templates (a few per network: read at once).
+pub(crate) async fn templates(store: &SqliteStore) -> Result<Vec<TemplateRow>> {
+    store
+        .read(|conn| {
+            all(
+                conn,
+                concat!("SELECT network_id, ", template_columns!(), " FROM templates ORDER BY network_id, kind"),
+                [],
+                |row| Ok((network_of(row)?, template_from(row)?)),
             )
         })
         .await

@@ -910,3 +910,30 @@ async fn the_store_answers_counts_its_writes_and_closes() {
 fn contact(id: &str) -> ContactId {
     ContactId::parse(id).expect("a contact id")
 }
+
+#[tokio::test]
+async fn a_networks_templates_are_put_versioned_read_and_deleted_within_the_network() {
+    use crate::domain::template::{Template, TemplateKind};
+    use crate::store::Templates;
+    let (_dir, store) = open();
+    let certificate = |body: &str| Template { kind: TemplateKind::Certificate, subject: None, body: body.into() };
+    assert_eq!(store.template(&scope(), TemplateKind::Certificate).await.unwrap(), None);
+    let first = store.put_template(&scope(), certificate("<h1>{{ registration.name }}</h1>")).await.unwrap();
+    assert_eq!(first.sys.version, 1);
+    assert_eq!(store.template(&scope(), TemplateKind::Certificate).await.unwrap(), Some(first.clone()));
+    // The same template again writes nothing; a change writes the next version.
+    assert_eq!(store.put_template(&scope(), certificate("<h1>{{ registration.name }}</h1>")).await.unwrap(), first);
+    let second = store.put_template(&scope(), certificate("<h2>{{ registration.name }}</h2>")).await.unwrap();
+    assert_eq!((second.sys.version, second.sys.created_at), (2, first.sys.created_at));
+    // One per kind, and each network its own.
+    let email = Template { kind: TemplateKind::ConfirmationEmail, subject: Some("Hi".into()), body: "x".into() };
+    store.put_template(&scope(), email.clone()).await.unwrap();
+    assert_eq!(store.template(&other_scope(), TemplateKind::Certificate).await.unwrap(), None);
+    assert!(!store.delete_template(&other_scope(), TemplateKind::Certificate).await.unwrap());
+    assert!(store.delete_template(&scope(), TemplateKind::Certificate).await.unwrap());
+    assert_eq!(store.template(&scope(), TemplateKind::Certificate).await.unwrap(), None);
+    assert!(!store.delete_template(&scope(), TemplateKind::Certificate).await.unwrap());
+    let kept = store.template(&scope(), TemplateKind::ConfirmationEmail).await.unwrap().unwrap();
+    assert_eq!(kept.template, email);
+    Store::close(&store);
+}

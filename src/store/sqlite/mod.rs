@@ -94,6 +94,7 @@ mod interface_tests;
 mod limits;
 mod list;
 mod registration;
+mod template;
 mod ticket;
 mod token;
 
