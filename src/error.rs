@@ -66,6 +66,13 @@ pub enum Conflict {
     /// The contact holds as many of the ticket as allowed.
     #[error("contact {contact_id} already holds {holding} of ticket {product_id} (at most {max})")]
     MaxPerAttendee { product_id: String, contact_id: String, holding: i64, max: i64 },
+    /// The order's state takes no such change (a payment of a completed or cancelled order, the cancellation of a
+    /// completed one).
+    #[error("order {order_id} is {status}: it takes no {action}")]
+    OrderClosed { order_id: String, status: &'static str, action: &'static str },
+    /// The registration is not in a state the call needs (a cancelled registration is not ordered).
+    #[error("registration {registration_id} is {status}: it cannot be {action}")]
+    NotActive { registration_id: String, status: &'static str, action: &'static str },
     /// A JSON Patch `test` operation failed.
     #[error("test operation {operation} failed at {path}")]
     TestFailed { operation: usize, path: String },
