@@ -19,7 +19,9 @@ use serde_json::{Map, Value};
 use super::ids::{ProductId, RecordId};
 use super::money::Cents;
 use super::record;
-use super::registration::{self, OrderStatus, Registration, RegistrationId, RegistrationStatus, StoredRegistration};
+use super::registration::{
+    self, ORDER_STATUSES, OrderStatus, Registration, RegistrationId, RegistrationStatus, StoredRegistration,
+};
 use super::sys::Sys;
 use super::ticket::Ticket;
 use crate::error::{Conflict, Error, FieldError};
@@ -429,6 +431,51 @@ pub struct OrderQuery {
     pub registration_ids: Option<Vec<String>>,
 }
 
+/// The members an order is shown with: what a `fields` list of `order.list` may name.
+pub const MEMBERS: &[&str] = &[
+    "orderId",
+    "orderNumber",
+    "status",
+    "currencyCode",
+    "currencySymbol",
+    "lines",
+    "total",
+    "amountPaid",
+    "balanceDue",
+    "registrationIds",
+    "sysVersion",
+    "sysCreatedAt",
+    "sysLastModifiedAt",
+    "sysCreatedById",
+    "sysLastModifiedById",
+];
+
+/// One value or a non-empty list of them, each read by `item`.
+fn any_of<T>(value: &Value, item: impl Fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let values = match value {
+        Value::Array(items) if items.len() > super::MAX_LIST_VALUES => return Err(super::input::too_many_values()),
+        Value::Array(items) if items.is_empty() => return Err("must not be an empty list".into()),
+        Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    values.into_iter().map(item).collect()
+}
+
+impl OrderQuery {
+    /// Reads the filters of `order.list`: `status` and `registrationId`, each one value or a list (any of).
+    pub fn read(input: &mut super::input::Input<'_>) -> OrderQuery {
+        let statuses = input.optional("status", |v| {
+            any_of(v, |s| {
+                serde_json::from_value(s.clone()).map_err(|_| format!("must be one of {}", ORDER_STATUSES.join(", ")))
+            })
+        });
+        let registration_ids = input.optional("registrationId", |v| {
+            any_of(v, |id| record::reference(id.as_str().ok_or("must be a string or a list of strings")?))
+        });
+        OrderQuery { statuses, registration_ids }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,6 +732,23 @@ mod tests {
             {"productId": "dinner", "description": "Summit: Standard", "quantity": 2, "unitPrice": 40, "total": 80}
         ], "total": 230.5, "amountPaid": 0, "balanceDue": 230.5})
         );
+    }
+
+    #[test]
+    fn the_list_reads_one_value_or_a_list_of_each_filter() {
+        let read = |q: Value| {
+            let mut input = super::super::input::Input::new("", &q).unwrap();
+            let query = OrderQuery::read(&mut input);
+            input.finish().map(|()| query)
+        };
+        let both = read(json!({"status": "completed", "registrationId": ["r1", "r2"]})).unwrap();
+        assert_eq!(both.statuses, Some(vec![OrderStatus::Completed]));
+        assert_eq!(both.registration_ids, Some(vec!["r1".to_owned(), "r2".to_owned()]));
+        assert_eq!(read(json!({})).unwrap(), OrderQuery::default());
+        let errors = read(json!({"status": ["paid"], "registrationId": [], "other": 1})).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["status", "registrationId", "other"]);
+        assert!(errors[0].message.starts_with("must be one of awaiting payment, "), "{}", errors[0].message);
     }
 
     #[test]
