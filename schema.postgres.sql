@@ -254,3 +254,40 @@ CREATE TABLE templates (
     sys_last_modified_by text NOT NULL,
     PRIMARY KEY (network_id, kind)
 );
+
+-- migration: 5
+
+-- Orders, as in schema.sql: lines and registrations as JSON written once, state and payments in columns.
+CREATE TABLE orders (
+    seq                  bigserial PRIMARY KEY,
+    network_id           text NOT NULL,
+    id                   text NOT NULL,
+    number               bigint NOT NULL,
+    status               text NOT NULL,
+    amount_paid_cents    bigint NOT NULL CHECK (amount_paid_cents >= 0),
+    lines                text NOT NULL,
+    registration_ids     text NOT NULL,
+    sys_version          bigint NOT NULL,
+    sys_created_at       bigint NOT NULL,
+    sys_last_modified_at bigint NOT NULL,
+    sys_created_by       text NOT NULL,
+    sys_last_modified_by text NOT NULL,
+    UNIQUE (network_id, id),
+    UNIQUE (network_id, number)
+);
+CREATE INDEX orders_network ON orders (network_id, seq);
+CREATE INDEX orders_status ON orders (network_id, status, seq);
+
+-- Which orders hold each registration, by number: a registration's order is its latest.
+CREATE TABLE order_registrations (
+    network_id      text NOT NULL,
+    registration_id text NOT NULL,
+    order_number    bigint NOT NULL,
+    PRIMARY KEY (network_id, registration_id, order_number)
+);
+
+-- The last order number handed out per network, locked by the upsert that reads it; numbers are never reused.
+CREATE TABLE order_numbers (
+    network_id  text PRIMARY KEY,
+    last_number bigint NOT NULL
+);

@@ -256,3 +256,43 @@ CREATE TABLE templates (
     sys_last_modified_by TEXT NOT NULL,
     PRIMARY KEY (network_id, kind)
 ) WITHOUT ROWID;
+
+-- migration: 8
+
+-- Orders: what a registration, or a group of them, costs, priced by the server and numbered per network. Its lines
+-- and the registrations it holds are written once, when it is made, as JSON; what changes (its state, what was
+-- paid) has columns of its own. `seq` orders a network's orders by creation, for keyset paging.
+CREATE TABLE orders (
+    seq                  INTEGER PRIMARY KEY,
+    network_id           TEXT NOT NULL,
+    id                   TEXT NOT NULL,
+    number               INTEGER NOT NULL,
+    status               TEXT NOT NULL,
+    amount_paid_cents    INTEGER NOT NULL CHECK (amount_paid_cents >= 0),
+    lines                TEXT NOT NULL,      -- JSON array of the lines, each with its registration and prices
+    registration_ids     TEXT NOT NULL,      -- JSON array of the registrations it is the order of
+    sys_version          INTEGER NOT NULL,
+    sys_created_at       INTEGER NOT NULL,
+    sys_last_modified_at INTEGER NOT NULL,
+    sys_created_by       TEXT NOT NULL,
+    sys_last_modified_by TEXT NOT NULL,
+    UNIQUE (network_id, id),
+    UNIQUE (network_id, number)
+);
+CREATE INDEX orders_network ON orders (network_id);
+CREATE INDEX orders_status ON orders (network_id, status);
+
+-- Which orders hold each registration, by number: a registration's order is its latest, and order.list finds the
+-- orders of some registrations here.
+CREATE TABLE order_registrations (
+    network_id      TEXT NOT NULL,
+    registration_id TEXT NOT NULL,
+    order_number    INTEGER NOT NULL,
+    PRIMARY KEY (network_id, registration_id, order_number)
+) WITHOUT ROWID;
+
+-- The last order number handed out per network; numbers are never reused.
+CREATE TABLE order_numbers (
+    network_id  TEXT PRIMARY KEY,
+    last_number INTEGER NOT NULL
+) WITHOUT ROWID;

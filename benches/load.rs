@@ -10,6 +10,7 @@
 //! own, 25,000 tickets seeded only when that scenario is selected: nine calls in ten are the list's first page
 //! (`limit: 50`), one in ten changes one of its tickets; the list calls' own latencies are printed apart.
 //! `ticket.list@25k.quiet` sends only those list calls, to the same network: the difference is what the writes cost.
+//! `registration.generateOrder` orders the seeded registrations one after the other, each call making a new order.
 //!
 //! Flags: `--connections N` (32), `--seconds S` (5), `--scenario NAME` (repeatable; all by default),
 //! `--registrations N` (100000), `--limits` (rate limits on, at a million calls a second, so that every check runs
@@ -839,6 +840,15 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
                 let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
                 let patch = json!([{"op": "replace", "path": "/jobTitle", "value": format!("Title {n}")}]);
                 (rpc_body("registration.patch", json!({"id": id, "patch": patch})), 1)
+            })
+        }),
+        ("registration.generateOrder", true, {
+            // Each call orders the next seeded registration (its ticket at its price): a new order, its number and
+            // the registration's order fields, until every registration has one (then each call answers it).
+            let (ids, next) = (ids.clone(), Arc::new(AtomicU64::new(0)));
+            Arc::new(move |_, _| {
+                let id = &ids[next.fetch_add(1, Ordering::Relaxed) as usize % ids.len()];
+                (rpc_body("registration.generateOrder", json!({"id": id})), 1)
             })
         }),
         ("mixed", true, {

@@ -66,12 +66,17 @@ pub enum Conflict {
     /// The contact holds as many of the ticket as allowed.
     #[error("contact {contact_id} already holds {holding} of ticket {product_id} (at most {max})")]
     MaxPerAttendee { product_id: String, contact_id: String, holding: i64, max: i64 },
+    /// The order's state takes no such change (a payment of a completed or cancelled order, the cancellation of a
+    /// completed one).
+    #[error("order {order_id} is {status}: it takes no {action}")]
+    OrderClosed { order_id: String, status: &'static str, action: &'static str },
     /// A JSON Patch `test` operation failed.
     #[error("test operation {operation} failed at {path}")]
     TestFailed { operation: usize, path: String },
-    /// The call is only for an `active` registration (a certificate), and this one is not.
-    #[error("registration {id} is {status}, not active: {needed}")]
-    NotActive { id: String, status: &'static str, needed: &'static str },
+    /// The registration is not in the state the call needs: a certificate is only for an `active` one, and a
+    /// cancelled one is not ordered.
+    #[error("registration {registration_id} is {status}, not active: it cannot be {action}")]
+    NotActive { registration_id: String, status: &'static str, action: &'static str },
 }
 
 /// The domain's one error type.

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod input;
 pub mod limits;
 pub mod money;
+pub mod order;
 pub mod patch;
 pub mod record;
 pub mod registration;

@@ -10,6 +10,9 @@ const MAX_CENTS: i64 = 99_999_999_999;
 pub struct Cents(pub i64);
 
 impl Cents {
+    /// The largest amount: every price, and every order's total, is at most this.
+    pub const MAX: Cents = Cents(MAX_CENTS);
+
     /// Reads a non-negative amount with at most two decimals.
     pub fn parse(value: &Value) -> Result<Cents, String> {
         let Value::Number(n) = value else {

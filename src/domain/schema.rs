@@ -14,7 +14,7 @@ use super::function_ticket::{self, FunctionTicket};
 use super::ids::{ActorId, ContactId, EventId, NetworkId, ProductId, RecordId};
 use super::money::Cents;
 use super::record::Kind;
-use super::registration::{self, Bound, Registration};
+use super::registration::{self, Bound, OrderStatus, Registration};
 use super::ticket::TicketType;
 use super::{DEFAULT_LIMIT, MAX_LIMIT, MAX_LIST_VALUES};
 
@@ -58,6 +58,16 @@ impl JsonSchema for Cents {
             "minimum": 0,
             "maximum": 999_999_999.99
         })
+    }
+}
+
+impl JsonSchema for OrderStatus {
+    fn schema_name() -> Cow<'static, str> {
+        "OrderStatus".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"description": "The state of an order", "type": "string", "enum": registration::ORDER_STATUSES})
     }
 }
 

@@ -183,9 +183,9 @@ pub fn check_certifiable(registration: &StoredRegistration) -> Result<(), Confli
     match registration.registration.status {
         RegistrationStatus::Active => Ok(()),
         status => Err(Conflict::NotActive {
-            id: registration.id.to_string(),
+            registration_id: registration.id.to_string(),
             status: status.as_str(),
-            needed: "only an active registration has a certificate",
+            action: "given a certificate",
         }),
     }
 }

@@ -80,6 +80,7 @@ fn reason(c: &Conflict) -> &'static str {
         Conflict::SoldOut { .. } | Conflict::AllocationBelowSold { .. } => "soldOut",
         Conflict::MaxPerAttendee { .. } => "maxPerAttendee",
         Conflict::TestFailed { .. } => "testFailed",
+        Conflict::OrderClosed { .. } => "orderClosed",
         Conflict::NotActive { .. } => "notActive",
     }
 }
@@ -108,7 +109,12 @@ fn conflict_data(c: &Conflict) -> Value {
             json!({ "productId": product_id, "contactId": contact_id, "maxPerAttendee": max })
         }
         Conflict::TestFailed { operation, path } => json!({ "operation": operation, "path": path }),
-        Conflict::NotActive { id, status, .. } => json!({ "resource": "registration", "id": id, "status": status }),
+        Conflict::OrderClosed { order_id, status, .. } => {
+            json!({ "resource": "order", "id": order_id, "status": status })
+        }
+        Conflict::NotActive { registration_id, status, .. } => {
+            json!({ "resource": "registration", "id": registration_id, "status": status })
+        }
     };
     data["reason"] = Value::from(reason(c));
     data

@@ -13,6 +13,8 @@ use crate::domain::template::{self, Variables};
 const NETWORK: &str = "acme";
 const REGISTRATION: &str = "0193a5b2-7c1e-7d3a-9f7e-2b4c6d8e0a11";
 const FUNCTION_TICKET: &str = "0193a5b2-9d40-7b21-8c55-0e6f1a2b3c4d";
+const ORDER: &str = "0193a5b3-2e10-7c44-a1b2-6f7e8d9c0b1a";
+const LINE: &str = "0193a5b3-2e10-7c44-a1b2-6f7e8d9c0b1b";
 const TOKEN: &str = "0193a5b1-1f00-7a10-9b3c-5d6e7f809102";
 /// The admin token the server made on its first start, which makes the calls of the `admin.*` examples.
 const ADMIN: &str = "0193a5b0-0a00-7a10-9b3c-5d6e7f809101";
@@ -130,6 +132,7 @@ fn registration() -> Value {
         "firstName": "Ada",
         "lastName": "Lovelace",
         "emailAddress": "ada@example.org",
+        "date": "2026-06-01T09:30:00.000Z",
     })
 }
 
@@ -154,10 +157,11 @@ pub fn registration_get() -> Example {
 }
 
 pub fn registration_update() -> Example {
-    let sent = with(registration(), json!({"id": REGISTRATION, "city": "London", "sysVersion": 1}));
+    let sent =
+        with(registration(), json!({"id": REGISTRATION, "city": "London", "groupId": "group-7", "sysVersion": 1}));
     example(
         json!({"networkId": NETWORK, "registration": sent}),
-        json!({"registration": registration_shown(json!({"city": "London"}), 2)}),
+        json!({"registration": registration_shown(json!({"city": "London", "groupId": "group-7"}), 2)}),
     )
 }
 
@@ -165,7 +169,7 @@ pub fn registration_patch() -> Example {
     example(
         json!({"networkId": NETWORK, "id": REGISTRATION, "sysVersion": 2,
                "patch": [{"op": "replace", "path": "/jobTitle", "value": "Analyst"}]}),
-        json!({"registration": registration_shown(json!({"city": "London", "jobTitle": "Analyst"}), 3)}),
+        json!({"registration": registration_shown(json!({"city": "London", "groupId": "group-7", "jobTitle": "Analyst"}), 3)}),
     )
 }
 
@@ -182,8 +186,8 @@ pub fn registration_batch() -> Example {
         ]}),
         json!({"successCount": 1, "errorCount": 1, "results": [
             {"id": REGISTRATION, "ok": true, "registration": registration_shown(
-                json!({"contactId": "contact-charles", "city": "London", "jobTitle": "Analyst", "status": "cancelled"}),
-                5,
+                with(with(transferred(), order_fields("cancelled", 100, 59)), json!({"status": "cancelled"})),
+                8,
             )},
             {"id": MISSING, "ok": false, "error": {"code": -32004, "message": "registration no-such-registration not found",
                                                    "data": {"resource": "registration", "id": MISSING}}},
@@ -203,10 +207,7 @@ pub fn registration_search() -> Example {
 pub fn registration_transfer() -> Example {
     example(
         json!({"networkId": NETWORK, "id": REGISTRATION, "contactId": "contact-charles"}),
-        json!({"registration": registration_shown(
-            json!({"contactId": "contact-charles", "city": "London", "jobTitle": "Analyst"}),
-            4,
-        )}),
+        json!({"registration": registration_shown(transferred(), 4)}),
     )
 }
 
@@ -280,11 +281,99 @@ pub fn registration_list_by_order() -> Example {
 }
 
 pub fn registration_list_by_group() -> Example {
-    example(json!({"networkId": NETWORK, "groupId": "group-7"}), no_registrations())
+    example(json!({"networkId": NETWORK, "groupId": "group-7", "fields": ["name"]}), one_registration())
 }
 
 pub fn registration_list_by_event_organization() -> Example {
     example(json!({"networkId": NETWORK, "eventId": "gala-2026", "organizationId": "org-42"}), no_registrations())
+}
+
+/// The registration's fields after its update, patch and transfer.
+fn transferred() -> Value {
+    json!({"contactId": "contact-charles", "city": "London", "groupId": "group-7", "jobTitle": "Analyst"})
+}
+
+/// The order fields of the registration, as its order (one VIP line at 159) has them.
+fn order_fields(status: &str, paid: i64, due: i64) -> Value {
+    json!({"orderId": ORDER, "orderLineItemId": LINE, "orderNumber": 1, "orderBalanceDue": due,
+           "orderAmountPaid": paid, "orderCurrencyCode": "USD", "orderCurrencySymbol": "$", "orderStatus": status,
+           "orderTotal": 159})
+}
+
+/// The VIP ticket as a line, `quantity` of it.
+fn vip_line(product_id: &str, name: &str, quantity: i64) -> Value {
+    json!({"productId": product_id, "description": format!("Annual Gala 2026: {name}"), "quantity": quantity,
+           "unitPrice": 159, "total": 159 * quantity})
+}
+
+/// The registration's order: one line, its ticket.
+fn order_shown(status: &str, paid: i64, version: i64) -> Value {
+    let line = with(json!({"lineItemId": LINE, "registrationId": REGISTRATION}), vip_line("GALA-2026-VIP", "VIP", 1));
+    with(
+        json!({"orderId": ORDER, "orderNumber": 1, "status": status, "currencyCode": "USD", "currencySymbol": "$",
+               "lines": [line], "total": 159, "amountPaid": paid, "balanceDue": 159 - paid,
+               "registrationIds": [REGISTRATION]}),
+        sys(version),
+    )
+}
+
+pub fn registration_generate_order() -> Example {
+    let unsaved = json!({"eventId": "gala-2026", "name": "Grace Hopper", "contactId": "contact-grace",
+        "typeId": "attendee", "packageId": "standard", "productId": "GALA-2026-VIP",
+        "addOns": [{"productId": "GALA-2026-VIP-B", "quantity": 2}, {"note": "vegetarian"}]});
+    let lines = [vip_line("GALA-2026-VIP", "VIP", 1), vip_line("GALA-2026-VIP-B", "VIP (second room)", 2)];
+    example(
+        json!({"networkId": NETWORK, "registration": unsaved}),
+        json!({"order": {"currencyCode": "USD", "currencySymbol": "$", "lines": lines, "total": 477,
+                         "amountPaid": 0, "balanceDue": 477}}),
+    )
+}
+
+pub fn registration_generate_group_order() -> Example {
+    let ordered = with(transferred(), order_fields("awaiting payment", 0, 159));
+    example(
+        json!({"networkId": NETWORK, "groupId": "group-7"}),
+        json!({"order": order_shown("awaiting payment", 0, 1), "registrations": [registration_shown(ordered, 5)]}),
+    )
+}
+
+pub fn registration_get_modification_payload() -> Example {
+    use crate::domain::{order::ORDER_FIELDS, record, registration::FIELDS};
+    let set = with(with(registration(), json!({"status": "active"})), transferred());
+    let mut payload = serde_json::Map::new();
+    payload.insert("id".into(), REGISTRATION.into());
+    for &(name, kind) in FIELDS.iter().filter(|(name, _)| !ORDER_FIELDS.contains(name)) {
+        payload.insert(name.into(), set.get(name).cloned().unwrap_or_else(|| record::default(name, kind)));
+    }
+    payload.insert("sysVersion".into(), 5.into());
+    example(json!({"networkId": NETWORK, "id": REGISTRATION}), json!({"registration": payload}))
+}
+
+pub fn order_get() -> Example {
+    example(json!({"networkId": NETWORK, "orderId": ORDER}), json!({"order": order_shown("awaiting payment", 0, 1)}))
+}
+
+pub fn order_list() -> Example {
+    example(
+        json!({"networkId": NETWORK, "status": "awaiting payment", "registrationId": [REGISTRATION],
+               "fields": ["orderNumber", "total", "balanceDue"]}),
+        json!({"count": 1, "items": [{"orderId": ORDER, "orderNumber": 1, "total": 159, "balanceDue": 159}],
+               "nextCursor": null}),
+    )
+}
+
+pub fn order_record_payment() -> Example {
+    example(
+        json!({"networkId": NETWORK, "orderId": ORDER, "amount": 100, "sysVersion": 1}),
+        json!({"order": order_shown("awaiting payment", 100, 2)}),
+    )
+}
+
+pub fn order_cancel() -> Example {
+    example(
+        json!({"networkId": NETWORK, "orderId": ORDER, "sysVersion": 2}),
+        json!({"order": order_shown("cancelled", 100, 3)}),
+    )
 }
 
 fn function_ticket() -> Value {

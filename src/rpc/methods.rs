@@ -288,6 +288,65 @@ pub const METHODS: &[Method] = &[
         examples::registration_list_by_event_organization,
     ),
     method(
+        "registration.generateOrder",
+        NetworkManage,
+        "Makes and stores the order of a saved registration, priced by the server (a registration that has one gets \
+         it back unchanged), or quotes an unsaved registration.",
+        "`{id}`, or `{registration}` without an id (a quote: nothing stored)",
+        "`{order, registration}` (a quote: `{order}` without id, number or state); a ticket that no longer exists: \
+         `-32009 missingReference`; a cancelled registration: `-32009 notActive`; a locked one: `-32023`",
+    )
+    .typed::<GenerateOrderParams, GeneratedOrder>(
+        &[NOT_FOUND, CONFLICT, LOCKED],
+        examples::registration_generate_order,
+    ),
+    method(
+        "registration.generateGroupOrder",
+        NetworkManage,
+        "Makes one order for every active registration of a group that has none yet.",
+        "`{groupId}`",
+        "`{order, registrations}`; no such registration: `-32004`; a ticket that no longer exists: \
+         `-32009 missingReference`; a locked registration: `-32023`",
+    )
+    .typed::<GroupOrderParams, GroupOrder>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_generate_group_order),
+    method(
+        "registration.getModificationPayload",
+        NetworkManage,
+        "The body `registration.update` takes to change a registration; sent back unchanged it changes nothing.",
+        "`{id}`",
+        "`{registration}`: its id, every writable field (the order fields left out once the server has made its \
+         order) and its sysVersion; `-32004`",
+    )
+    .typed::<IdParams, ModificationPayload>(&[NOT_FOUND], examples::registration_get_modification_payload),
+    method("order.get", NetworkManage, "One order.", "`{orderId}`", "`{order}`; `-32004`")
+        .typed::<OrderIdParams, OrderResult>(&[NOT_FOUND], examples::order_get),
+    method(
+        "order.list",
+        NetworkManage,
+        "The network's orders, by state and by the registrations they hold.",
+        "any of `status`, `registrationId` (a value or a list), and paging",
+        RECORD_LIST,
+    )
+    .typed::<OrderListParams, RecordList<OrderShown>>(&[], examples::order_list),
+    method(
+        "order.recordPayment",
+        NetworkManage,
+        "Records a payment of an order and its registrations' order fields; `completed` once nothing is due.",
+        "`{orderId, amount, sysVersion?}`: amount more than 0, at most the balance due",
+        "`{order}`; `-32004`; an amount of 0 or over the balance: `-32602`; a completed or cancelled order: \
+         `-32009 orderClosed`; a stale `sysVersion`: `-32009 staleVersion`; a locked registration: `-32023`",
+    )
+    .typed::<PaymentParams, OrderResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::order_record_payment),
+    method(
+        "order.cancel",
+        NetworkManage,
+        "Cancels an order (its payments stay recorded); its registrations keep their place and may be ordered again.",
+        "`{orderId, sysVersion?}`",
+        "`{order}`, `cancelled` (a cancelled one: unchanged); `-32004`; a completed order: `-32009 orderClosed`; \
+         a stale `sysVersion`: `-32009 staleVersion`; a locked registration: `-32023`",
+    )
+    .typed::<CancelParams, OrderResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::order_cancel),
+    method(
         "functionTicket.create",
         NetworkManage,
         "Gives a contact a seat at one function of an event.",

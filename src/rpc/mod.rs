@@ -17,6 +17,7 @@ pub mod limits;
 pub mod listener;
 pub mod methods;
 pub mod openrpc;
+pub mod order;
 pub mod params;
 pub mod records;
 pub mod registration;
@@ -60,6 +61,7 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     ticket::register(&mut module)?;
     ticket_edit::register(&mut module)?;
     registration::register(&mut module)?;
+    order::register(&mut module)?;
     function_ticket::register(&mut module)?;
     template::register(&mut module)?;
     admin::register(&mut module)?;

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use crate::domain::command::{COMMANDS, CommandInfo};
 use crate::domain::function_ticket::FunctionTicket;
 use crate::domain::ids::{ActorId, ContactId, EventId, NetworkId, ProductId, RecordId};
-use crate::domain::registration::Registration;
+use crate::domain::money::Cents;
+use crate::domain::registration::{OrderStatus, Registration};
 use crate::domain::schema::{RegistrationSearch, Time};
 use crate::domain::sys::Sys;
 use crate::domain::ticket::{Ticket, TicketType};
@@ -641,6 +642,198 @@ lookup!(
     /// The seats at one function.
     ByFunction { function_id: RecordId<()> }
 );
+
+// ---- orders ----
+
+/// One value, or a list of them: any of.
+pub struct AnyOf<T>(PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for AnyOf<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("AnyOf{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<T>().to_value();
+        let list = json!({"type": "array", "items": one, "minItems": 1, "maxItems": crate::domain::MAX_LIST_VALUES});
+        schemars::json_schema!({"description": "This value, or any of these", "anyOf": [one, list]})
+    }
+}
+
+/// `{id}` (a saved registration: its order) or `{registration}` (an unsaved one: a quote), exactly one of them.
+#[derive(JsonSchema)]
+pub struct GenerateOrderParams {
+    /// A saved registration: makes its order, or answers the one it has (unchanged, so a retry is safe).
+    pub id: Option<RecordId<Registration>>,
+    /// An unsaved registration, without an id: priced as its order would be, nothing stored.
+    pub registration: Option<RegistrationNew>,
+}
+
+/// A priced line: a product, how many, at what price.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct QuoteLine {
+    /// The ticket the registration holds, or one an add-on names.
+    pub product_id: ProductId,
+    /// The ticket's event and name.
+    pub description: String,
+    #[schemars(range(min = 1, max = crate::domain::order::MAX_QUANTITY))]
+    pub quantity: i64,
+    /// The ticket's price when the order was made.
+    pub unit_price: Cents,
+    /// unitPrice × quantity.
+    pub total: Cents,
+}
+
+/// A line of an order: a priced line for one of its registrations.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct OrderLineShown {
+    /// The line's own id (a registration's `orderLineItemId` is its first line's).
+    pub line_item_id: RecordId<()>,
+    pub registration_id: RecordId<Registration>,
+    #[schemars(flatten)]
+    pub line: QuoteLine,
+}
+
+/// An order as answers show it.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct OrderShown {
+    pub order_id: RecordId<()>,
+    /// Per network, from 1, never reused.
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub order_number: i64,
+    /// `awaiting payment` when made (`completed` when it owes nothing), `completed` once paid, or `cancelled`.
+    pub status: OrderStatus,
+    #[schemars(extend("const" = "USD"))]
+    pub currency_code: String,
+    #[schemars(extend("const" = "$"))]
+    pub currency_symbol: String,
+    pub lines: Vec<OrderLineShown>,
+    /// The sum of the lines' totals.
+    pub total: Cents,
+    /// The payments recorded.
+    pub amount_paid: Cents,
+    /// total − amountPaid.
+    pub balance_due: Cents,
+    /// The registrations it is the order of.
+    pub registration_ids: Vec<RecordId<Registration>>,
+    #[schemars(flatten)]
+    pub sys: Sys,
+}
+
+impl Identified for OrderShown {
+    const ID: &'static str = "orderId";
+}
+
+/// A quote: an unsaved registration priced as its order would be; nothing stored, so no id, number or state.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct OrderQuote {
+    #[schemars(extend("const" = "USD"))]
+    pub currency_code: String,
+    #[schemars(extend("const" = "$"))]
+    pub currency_symbol: String,
+    pub lines: Vec<QuoteLine>,
+    pub total: Cents,
+    /// Always 0.
+    pub amount_paid: Cents,
+    pub balance_due: Cents,
+}
+
+/// An order made (or the one the registration has), or a quote.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+pub enum OrderOrQuote {
+    Order(OrderShown),
+    Quote(OrderQuote),
+}
+
+/// `{order, registration}`; a quote: `{order}`.
+#[derive(JsonSchema)]
+pub struct GeneratedOrder {
+    pub order: OrderOrQuote,
+    /// The registration with its order fields (absent for a quote).
+    pub registration: Option<RegistrationShown>,
+}
+
+/// `{groupId}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct GroupOrderParams {
+    pub group_id: RecordId<()>,
+}
+
+/// `{order, registrations}`.
+#[derive(JsonSchema)]
+pub struct GroupOrder {
+    pub order: OrderShown,
+    /// The registrations ordered, with their order fields.
+    pub registrations: Vec<RegistrationShown>,
+}
+
+/// `{registration}`: the body `registration.update` takes (the order fields left out once the server has made the
+/// registration's order: they are the order's).
+#[derive(JsonSchema)]
+pub struct ModificationPayload {
+    pub registration: RegistrationReplacement,
+}
+
+/// `{orderId}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct OrderIdParams {
+    pub order_id: RecordId<()>,
+}
+
+/// `{order}`.
+#[derive(JsonSchema)]
+pub struct OrderResult {
+    pub order: OrderShown,
+}
+
+/// The filters and paging of `order.list`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct OrderListParams {
+    pub status: Option<AnyOf<OrderStatus>>,
+    /// The orders that hold any of these registrations (a cancelled one included).
+    pub registration_id: Option<AnyOf<RecordId<Registration>>>,
+    /// Most orders in the page (100 when absent).
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<i64>,
+    /// The previous page's nextCursor.
+    pub cursor: Option<String>,
+    /// The members each order keeps (and its orderId).
+    #[schemars(extend("items" = {"type": "string", "enum": crate::domain::order::MEMBERS}))]
+    pub fields: Option<Vec<String>>,
+}
+
+/// `{orderId, amount, sysVersion?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct PaymentParams {
+    pub order_id: RecordId<()>,
+    /// More than 0, at most the balance due.
+    pub amount: Cents,
+    /// The version the payment was decided from (`-32009 staleVersion` when it is not the stored one).
+    #[schemars(range(min = 1))]
+    pub sys_version: Option<i64>,
+}
+
+/// `{orderId, sysVersion?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct CancelParams {
+    pub order_id: RecordId<()>,
+    #[schemars(range(min = 1))]
+    pub sys_version: Option<i64>,
+}
 
 // ---- administration ----
 

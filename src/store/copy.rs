@@ -1,12 +1,12 @@
-//! `ticket-admin migrate`: a SQLite store copied into an empty PostgreSQL database, every record, counter and token,
-//! and the counts checked before anything is kept.
+//! `ticket-admin migrate`: a SQLite store copied into an empty PostgreSQL database, every record (orders included),
+//! counter and token, and the counts checked before anything is kept.
 //!
 //! **Only into an empty database, all or nothing.** The copy runs in one PostgreSQL transaction that first locks
 //! every table it writes (servers already on the database wait; none sees half a copy) and refuses a database that
 //! holds any row of them. Rows are read from SQLite a page at a time in creation order (`seq`) and written through
 //! the row codec both stores share ([`rows`](super::rows)), so PostgreSQL's extra columns (the folded copies of the
 //! searched text) and its trigger-kept counts are made exactly as its own store makes them. Registrations and
-//! function tickets keep their `seq`, so their order, and every cursor a client holds, stay as they were. Then the
+//! function tickets and orders keep their `seq`, so their order, and every cursor a client holds, stay as they were. Then the
 //! rows of each table, the registrations of each network and of each event and status are counted on both sides;
 //! any difference rolls the whole copy back.
 //!
@@ -29,7 +29,7 @@ use crate::domain::ticket::StoredTicket;
 use crate::error::Error;
 
 /// The tables copied, in the order the summary names them; the target must hold no row of any.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 11] = [
     "tokens",
     "token_grants",
     "tickets",
@@ -38,6 +38,9 @@ pub const TABLES: [&str; 8] = [
     "event_numbers",
     "network_limits",
     "templates",
+    "orders",
+    "order_registrations",
+    "order_numbers",
 ];
 
 /// Rows read from SQLite and written to PostgreSQL at a time.
@@ -177,6 +180,15 @@ async fn copy_into(
         let Some((_, last, _)) = page.last() else { break };
         after = *last;
         into.function_tickets(&page).await?;
+    }
+    // Orders after the registrations they hold, each with the rows that index it by registration.
+    into.order_numbers(&sqlite::copy::order_numbers(source).await?).await?;
+    let mut after = Position(i64::MIN);
+    loop {
+        let page = sqlite::copy::orders(source, after).await?;
+        let Some((_, last, _)) = page.last() else { break };
+        after = *last;
+        into.orders(&page).await?;
     }
     let (expected, copied) = (sqlite::copy::counts(source).await?, into.counts().await?);
     if let Some(difference) = expected.difference(&copied) {

@@ -25,6 +25,7 @@ use crate::domain::command::TicketWrite;
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ContactId, ProductId, RecordId};
 use crate::domain::limits::{Held, NetworkLimits, Usage};
+use crate::domain::order::{OrderAction, OrderId, OrderQuery, StoredOrder};
 use crate::domain::registration::{
     Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
@@ -220,6 +221,59 @@ pub trait RegistrationsExtra: Send + Sync {
     ) -> Result<StoredRegistration>;
 }
 
+/// Whom an order is made for.
+#[derive(Debug, Clone)]
+pub enum OrderFor {
+    /// One saved registration.
+    Registration(RegistrationId),
+    /// Every active registration of the group (`groupId`) that has no order yet.
+    Group(String),
+}
+
+/// An order made, or the one a registration has already, with its registrations as they are after the call.
+#[derive(Debug, Clone)]
+pub struct MadeOrder {
+    pub order: StoredOrder,
+    pub registrations: Vec<StoredRegistration>,
+}
+
+/// Orders, and the order fields of the registrations they hold (see `domain::order`), always within the scope's
+/// network. Every write of an order writes its registrations' order fields in the same transaction, so the two
+/// never disagree, however many calls race.
+#[async_trait]
+pub trait Orders: Send + Sync {
+    /// Makes one order for the registrations `of` names that have none (a registration's order is the latest that
+    /// holds it; a cancelled one is none), priced from the network's tickets as they are in the transaction,
+    /// numbered from the network's counter (from 1, each number once, no gap between committed orders, however many
+    /// servers race), and writes their order fields. A registration that has an order gets it back unchanged,
+    /// nothing written. Racing calls for one registration come one after the other: one makes the order and the
+    /// others answer it; racing calls for one group likewise, the later ones finding nothing left to order. A group
+    /// without a registration to order is `NotFound` (resource `group`); no registration is ever in two orders
+    /// that are not cancelled.
+    async fn make_order(&self, scope: &NetworkScope, of: OrderFor) -> Result<MadeOrder>;
+    /// One order.
+    async fn order(&self, scope: &NetworkScope, id: &OrderId) -> Result<StoredOrder>;
+    /// The orders matching a query, in creation order.
+    async fn list_orders(&self, scope: &NetworkScope, query: OrderQuery, window: Window) -> Result<Found<StoredOrder>>;
+    /// Applies a payment or a cancellation to an order by the domain's rule, its version checked against
+    /// `expected` at the moment of the write, and writes its registrations' order fields with it; two changes of
+    /// one order come one after the other, the second seeing the first (so payments never sum past the total). An
+    /// action that changes nothing (cancelling a cancelled order) writes nothing.
+    async fn change_order(
+        &self,
+        scope: &NetworkScope,
+        id: &OrderId,
+        expected: Option<i64>,
+        action: OrderAction,
+    ) -> Result<StoredOrder>;
+    /// A registration and its order (the latest that holds it, cancelled or not), read together.
+    async fn registration_order(
+        &self,
+        scope: &NetworkScope,
+        id: &RegistrationId,
+    ) -> Result<(StoredRegistration, Option<StoredOrder>)>;
+}
+
 /// Tokens and their grants (the hash of each secret, never the secret).
 #[async_trait]
 pub trait Tokens: Send + Sync {
@@ -272,7 +326,14 @@ pub struct WriteStats {
 /// Everything the server keeps.
 #[async_trait]
 pub trait Store:
-    Tickets + Records<RegistrationKind> + Records<FunctionTicketKind> + RegistrationsExtra + Tokens + Limits + Templates
+    Tickets
+    + Records<RegistrationKind>
+    + Records<FunctionTicketKind>
+    + RegistrationsExtra
+    + Orders
+    + Tokens
+    + Limits
+    + Templates
 {
     /// Whether the store answers.
     async fn ping(&self) -> Result<()>;

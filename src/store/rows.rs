@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use crate::domain::function_ticket::{FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
 use crate::domain::money::Cents;
-use crate::domain::registration::{Registration, RegistrationId, RegistrationKey, StoredRegistration};
+use crate::domain::order::{Order, OrderId, OrderLine, StoredOrder};
+use crate::domain::registration::{OrderStatus, Registration, RegistrationId, RegistrationKey, StoredRegistration};
 use crate::domain::sys::Sys;
 use crate::domain::template::{StoredTemplate, Template, TemplateKind};
 use crate::domain::ticket::{StoredTicket, Ticket, TicketType};
@@ -382,6 +383,52 @@ pub fn template_from(row: &impl Columns) -> Result<StoredTemplate> {
         template: Template { kind, subject: row.text("subject")?, body: text(row, "body")? },
         sys: sys_from(row)?,
     })
+}
+
+/// The columns an order is read from.
+macro_rules! order_columns {
+    () => {
+        "seq, id, number, status, amount_paid_cents, lines, registration_ids, sys_version, sys_created_at, \
+    sys_last_modified_at, sys_created_by, sys_last_modified_by"
+    };
+}
+pub(crate) use order_columns;
+
+/// An order's row (its `seq` is the store's): its lines and registrations as JSON, written once when it is made.
+pub fn order_row(network: &NetworkId, stored: &StoredOrder) -> Result<Row> {
+    let o = &stored.order;
+    let registrations: Vec<&str> = o.registration_ids.iter().map(RegistrationId::as_str).collect();
+    let mut row: Row = vec![
+        ("network_id", network.as_str().into()),
+        ("id", o.id.as_str().into()),
+        ("number", o.number.into()),
+        ("status", o.status.as_str().into()),
+        ("amount_paid_cents", o.amount_paid.0.into()),
+        ("lines", to_json(&o.lines)?.into()),
+        ("registration_ids", to_json(&registrations)?.into()),
+    ];
+    row.extend(sys_columns(&stored.sys));
+    Ok(row)
+}
+
+pub fn order_from(row: &impl Columns) -> Result<(Position, StoredOrder)> {
+    let status: OrderStatus = serde_json::from_value(text(row, "status")?.into())
+        .map_err(|e| Error::Internal(format!("a stored order status: {e}")))?;
+    let registrations: Vec<String> = row.json("registration_ids")?;
+    Ok((
+        Position(int(row, "seq")?),
+        StoredOrder {
+            order: Order {
+                id: OrderId::stored(text(row, "id")?),
+                number: int(row, "number")?,
+                status,
+                lines: row.json::<Vec<OrderLine>>("lines")?,
+                amount_paid: Cents(int(row, "amount_paid_cents")?),
+                registration_ids: registrations.into_iter().map(RegistrationId::stored).collect(),
+            },
+            sys: sys_from(row)?,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -153,14 +153,17 @@ fn same_answer(written: &Value, live: &Value, at: &str, ids: &BTreeMap<String, S
     }
 }
 
-/// Learns the ids the server made: where the written answer has an `id` the live one differs in, the written id
-/// stands for the live one from now on (the first one seen wins).
+/// The members that hold an id the server made: a record's, an order's, an order line's.
+const MADE_IDS: &[&str] = &["id", "orderId", "lineItemId"];
+
+/// Learns the ids the server made: where the written answer has an id ([`MADE_IDS`]) the live one differs in, the
+/// written id stands for the live one from now on (the first one seen wins).
 fn learn_ids(written: &Value, live: &Value, ids: &mut BTreeMap<String, String>) {
     match (written, live) {
         (Value::Object(w), Value::Object(l)) => {
             for (k, wv) in w {
                 let Some(lv) = l.get(k) else { continue };
-                if let (true, Some(ws), Some(ls)) = (k == "id", wv.as_str(), lv.as_str())
+                if let (true, Some(ws), Some(ls)) = (MADE_IDS.contains(&k.as_str()), wv.as_str(), lv.as_str())
                     && ws != ls
                 {
                     ids.entry(ws.to_owned()).or_insert_with(|| ls.to_owned());

@@ -15,6 +15,7 @@ mod limits;
 mod metrics;
 mod migrate;
 mod newcomer;
+mod orders;
 mod postgres;
 mod process;
 mod registrations;

@@ -51,8 +51,8 @@ struct Made {
 
 /// Tickets (one with an allocation and sold seats, one deleted), registrations in two events (holding tickets,
 /// cancelled, a guest, a chosen number, one deleted, searchable text with diacritics), function tickets (one tied to a
-/// registration), limits in both networks, a certificate template in one, and besides the admin token a manager's token
-/// and a revoked one.
+/// registration), orders (one partly paid, one cancelled and its registration ordered again), limits in both
+/// networks, a certificate template in one, and besides the admin token a manager's token and a revoked one.
 async fn make(addr: SocketAddr) -> Made {
     let admin = Client::of(addr).with_token(ADMIN);
     let (main, other) = (network("migrate"), network("migrate-other"));
@@ -83,7 +83,7 @@ async fn make(addr: SocketAddr) -> Made {
     };
     let r1 = create_registration(&on, holding("c1", "Élodie Durand", "München")).await.unwrap();
     let r1 = r1["id"].as_str().unwrap().to_owned();
-    create_registration(&on, holding("c1", "Élodie Durand", "München")).await.unwrap();
+    let r2 = create_registration(&on, holding("c1", "Élodie Durand", "München")).await.unwrap();
     let mut cancelled = holding("c2", "Grace Hopper", "Arlington");
     cancelled["status"] = json!("cancelled");
     create_registration(&on, cancelled).await.unwrap();
@@ -108,6 +108,14 @@ async fn make(addr: SocketAddr) -> Made {
     create_seat(&on, tied).await.unwrap();
     create_seat(&on, seat("dinner", "c9")).await.unwrap();
     create_seat(&on, seat("workshop", "c9")).await.unwrap();
+
+    // Orders: r1's, partly paid; r2's cancelled, and r2 ordered again.
+    let order = |id: &Value| on.call("registration.generateOrder", json!({"id": id}));
+    let first = order(&json!(r1)).await.unwrap()["order"]["orderId"].clone();
+    on.call("order.recordPayment", json!({"orderId": first, "amount": 20})).await.unwrap();
+    let second = order(&r2["id"]).await.unwrap()["order"]["orderId"].clone();
+    on.call("order.cancel", json!({"orderId": second})).await.unwrap();
+    assert_eq!(order(&r2["id"]).await.unwrap()["order"]["orderNumber"], 3);
 
     let elsewhere = admin.clone().on(&other);
     elsewhere.call("ticket.createPurchasableTicket", json!({"ticket": ticket("vip")})).await.unwrap();
@@ -149,6 +157,8 @@ async fn reads(addr: SocketAddr, made: &Made) -> BTreeMap<String, Value> {
         ("c1", &on, "registration.listByContact", json!({"contactId": "c1"})),
         ("dinner", &on, "functionTicket.listByFunction", json!({"functionId": "dinner"})),
         ("c9 at ev1", &on, "functionTicket.listByEventContact", json!({"eventId": "ev1", "contactId": "c9"})),
+        ("orders", &on, "order.list", json!({})),
+        ("r1's order", &on, "registration.generateOrder", json!({"id": made.r1})),
         ("other tickets", &elsewhere, "ticket.getPurchasableTickets", json!({})),
         ("other registrations", &elsewhere, "registration.search", json!({})),
         ("tokens", &admin, "admin.listTokens", json!({})),
@@ -205,6 +215,9 @@ async fn a_migrated_store_reads_the_same_on_postgres_and_goes_on_from_where_it_w
         ("event_numbers", 3),
         ("network_limits", 2),
         ("templates", 1),
+        ("orders", 3),
+        ("order_registrations", 3),
+        ("order_numbers", 1),
     ];
     let expected: BTreeMap<String, i64> = expected.iter().map(|(t, n)| (t.to_string(), *n)).collect();
     assert_eq!(summary(&copied), expected, "one line per table");
@@ -242,6 +255,13 @@ async fn a_migrated_store_reads_the_same_on_postgres_and_goes_on_from_where_it_w
     let items = all["items"].as_array().unwrap();
     assert_eq!(items.last().unwrap()["id"], made_now["id"], "made last, listed last");
     assert_eq!(&items[..items.len() - 1], before["registrations"]["items"].as_array().unwrap().as_slice());
+    // Orders go on from the network's counter, and the copied ones are answered as they were.
+    let ordered = on.call("registration.generateOrder", json!({"id": made_now["id"]})).await.unwrap();
+    assert_eq!(ordered["order"]["orderNumber"], 4);
+    let orders = on.call("order.list", json!({})).await.unwrap();
+    let listed = orders["items"].as_array().unwrap();
+    assert_eq!(listed[..3], before["orders"]["items"].as_array().unwrap()[..], "copied, in their order");
+    assert_eq!(listed[3]["orderId"], ordered["order"]["orderId"], "made last, listed last");
 
     // Tickets: the limit holds, and a change shows in the list.
     let refused = on.call("ticket.createPurchasableTicket", json!({"ticket": ticket("third")})).await.unwrap_err();

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use common::{Client, RpcError, manager, network, ticket};
+use common::{Client, RpcError, WIRES, Wire, manager, network, ok, refused, rpc, ticket};
 use serde_json::{Value, json};
 
 const CREATE: &str = "ticket.createPurchasableTicket";
@@ -16,40 +16,6 @@ const UPDATE: &str = "ticket.updatePurchasableTicket";
 const DELETE: &str = "ticket.deletePurchasableTicket";
 const GET: &str = "ticket.getPurchasableTicket";
 const LIST: &str = "ticket.getPurchasableTickets";
-
-/// The two wire forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wire {
-    /// A JSON-RPC 2.0 request object on `/jsonRpc`.
-    Plain,
-    /// Bare params on `/jsonRpc/{method}`, answered in the `{data, error}` envelope.
-    Bare,
-}
-
-const WIRES: [Wire; 2] = [Wire::Plain, Wire::Bare];
-
-/// One call in one wire form.
-async fn rpc(client: &Client, wire: Wire, method: &str, params: Value) -> Result<Value, RpcError> {
-    match wire {
-        Wire::Plain => client.call(method, params).await,
-        Wire::Bare => client.bare(method, params).await,
-    }
-}
-
-/// One call that must succeed.
-async fn ok(client: &Client, wire: Wire, method: &str, params: Value) -> Value {
-    let what = format!("{wire:?} {method} {params}");
-    rpc(client, wire, method, params).await.unwrap_or_else(|e| panic!("{what}: {e:?}"))
-}
-
-/// One call that must fail; its error.
-async fn refused(client: &Client, wire: Wire, method: &str, params: Value) -> RpcError {
-    let what = format!("{wire:?} {method} {params}");
-    match rpc(client, wire, method, params).await {
-        Ok(v) => panic!("{what}: succeeded with {v}"),
-        Err(e) => e,
-    }
-}
 
 /// `getPurchasableTickets` with no params at all: no `params` member, or an empty body.
 async fn list_without_params(client: &Client, wire: Wire) -> Value {

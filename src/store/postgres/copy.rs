@@ -10,10 +10,11 @@ use super::{Failure, PostgresStore, Tx, insert};
 use crate::domain::function_ticket::StoredFunctionTicket;
 use crate::domain::ids::NetworkId;
 use crate::domain::limits::NetworkLimits;
+use crate::domain::order::StoredOrder;
 use crate::domain::registration::StoredRegistration;
 use crate::error::{Error, Result};
 use crate::store::copy::{Counts, EventNumber, RecordRow, TABLES, TemplateRow, TicketRow, TokenRow};
-use crate::store::rows::{Cell, Row, function_ticket_row, template_row, ticket_row};
+use crate::store::rows::{Cell, Row, function_ticket_row, order_row, template_row, ticket_row};
 
 /// A connection of the store's pool, held for the copy's transaction.
 pub(crate) struct Connection(Object);
@@ -133,6 +134,42 @@ impl<'a> Target<'a> {
         Ok(insert_all(&self.tx, "function_tickets", rows).await?)
     }
 
+    /// Each network's order counter, so that order numbers continue where they were and are never reused.
+    pub(crate) async fn order_numbers(&self, numbers: &[(NetworkId, i64)]) -> Result<()> {
+        let statement = self
+            .tx
+            .prepare_cached("INSERT INTO order_numbers (network_id, last_number) VALUES ($1, $2)")
+            .await
+            .map_err(Failure::from)?;
+        for (network, last) in numbers {
+            self.tx.execute(&statement, &[&network.as_str(), last]).await.map_err(Failure::from)?;
+        }
+        Ok(())
+    }
+
+    /// Orders, with their `seq`, and the rows that find each by the registrations it holds (made from its
+    /// `registrationIds`, as the store makes them; the counts check them against the source's).
+    pub(crate) async fn orders(&self, orders: &[RecordRow<StoredOrder>]) -> Result<()> {
+        let rows = orders
+            .iter()
+            .map(|(network, position, o)| Ok(with_seq(order_row(network, o)?, position.0)))
+            .collect::<Result<_>>()?;
+        insert_all(&self.tx, "orders", rows).await?;
+        let held = orders
+            .iter()
+            .flat_map(|(network, _, o)| {
+                o.order.registration_ids.iter().map(move |id| {
+                    vec![
+                        ("network_id", Cell::from(network.as_str())),
+                        ("registration_id", Cell::from(id.as_str())),
+                        ("order_number", Cell::Int(o.order.number)),
+                    ]
+                })
+            })
+            .collect();
+        Ok(insert_all(&self.tx, "order_registrations", held).await?)
+    }
+
     /// The rows of every table copied into, and the registrations of each network and of each event and status as
     /// the triggers keep them.
     pub(crate) async fn counts(&self) -> Result<Counts> {
@@ -159,7 +196,9 @@ impl<'a> Target<'a> {
                 "SELECT setval(pg_get_serial_sequence('registrations', 'seq'), \
                  (SELECT coalesce(max(seq), 0) + 1 FROM registrations), false); \
                  SELECT setval(pg_get_serial_sequence('function_tickets', 'seq'), \
-                 (SELECT coalesce(max(seq), 0) + 1 FROM function_tickets), false);",
+                 (SELECT coalesce(max(seq), 0) + 1 FROM function_tickets), false); \
+                 SELECT setval(pg_get_serial_sequence('orders', 'seq'), \
+                 (SELECT coalesce(max(seq), 0) + 1 FROM orders), false);",
             )
             .await
             .map_err(Failure::from)?;

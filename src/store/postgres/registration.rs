@@ -17,6 +17,7 @@ use crate::auth::NetworkScope;
 use crate::domain::fold::fold;
 use crate::domain::ids::{ActorId, ContactId, NetworkId, ProductId};
 use crate::domain::limits::Held;
+use crate::domain::order;
 use crate::domain::registration::{
     self, Holding, Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
@@ -29,9 +30,9 @@ use crate::store::rows::{
 };
 use crate::store::{Found, Position, RegistrationKind, RegistrationsExtra, Window};
 
-const SELECT: &str = concat!("SELECT ", registration_columns!(), " FROM registrations");
+pub(super) const SELECT: &str = concat!("SELECT ", registration_columns!(), " FROM registrations");
 
-fn from_row(row: &PgRow) -> Result<(Position, StoredRegistration)> {
+pub(super) fn from_row(row: &PgRow) -> Result<(Position, StoredRegistration)> {
     registration_from(&Named(row))
 }
 
@@ -184,7 +185,7 @@ async fn take_number(
 
 const KEY: &[&str] = &["network_id", "id"];
 
-async fn update_row(
+pub(super) async fn update_row(
     tx: &Tx<'_>,
     network: &NetworkId,
     before: &StoredRegistration,
@@ -218,8 +219,9 @@ async fn create(
     Ok(stored)
 }
 
-/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number. A replacement
-/// equal to the stored fields changes nothing, not even `sysVersion`.
+/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number, and its order
+/// fields once the server has made its order (they are the order's). A replacement equal to the stored fields
+/// changes nothing, not even `sysVersion`.
 async fn replace(
     tx: &Tx<'_>,
     network: &NetworkId,
@@ -229,6 +231,10 @@ async fn replace(
     actor: &ActorId,
 ) -> std::result::Result<StoredRegistration, Failure> {
     check_version(expected_version, current.sys.version)?;
+    let next = match super::order::ordered(tx, network, current.id.as_str()).await? {
+        true => order::keep_order_fields(next, &current.registration),
+        false => next,
+    };
     let Some(next) = current.replacement(next)? else { return Ok(current) };
     check_product(tx, network, &next).await?;
     let id = current.id.as_str();

@@ -9,11 +9,14 @@ use serde_json::json;
 
 use super::PostgresStore;
 use crate::auth::{Grant, NetworkScope, TokenInfo};
-use crate::domain::fixtures::{product, ticket};
+use crate::domain::fixtures::{merged, product, registration, ticket};
 use crate::domain::limits::Held;
+use crate::domain::money::Cents;
+use crate::domain::order::OrderAction;
+use crate::domain::registration::OrderStatus;
 use crate::domain::time;
 use crate::error::{Conflict, Error};
-use crate::store::{Limits, TicketChange, TicketChanges, Tickets, Tokens};
+use crate::store::{Limits, OrderFor, Orders, Records, RegistrationKind, TicketChange, TicketChanges, Tickets, Tokens};
 
 #[path = "../../../tests/it/common/cluster.rs"]
 pub(crate) mod cluster;
@@ -265,4 +268,70 @@ async fn racing_puts_of_a_template_on_two_servers_come_one_after_the_other() {
     assert!(a.delete_template(&scope(), TemplateKind::Certificate).await.unwrap());
     assert_eq!(b.template(&scope(), TemplateKind::Certificate).await.unwrap(), None);
     assert!(!b.delete_template(&scope(), TemplateKind::Certificate).await.unwrap());
+}
+
+#[tokio::test]
+async fn orders_raced_on_two_servers_are_made_once_each_numbered_without_a_gap_and_paid_exactly() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    a.create_ticket(&scope(), ticket("vip", json!({"price": 10}))).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = registration(
+            &format!("c{i}"),
+            merged(json!({"productId": "vip"}), json!({"groupId": format!("g{}", i % 2)})),
+        );
+        ids.push(Records::<RegistrationKind>::create(a.as_ref(), &scope(), r).await.unwrap().id);
+    }
+    // Each registration ordered on both servers at once, and both groups too: one order per registration.
+    let singles = ids.iter().enumerate().flat_map(|(i, id)| {
+        [(a.clone(), b.clone()), (b.clone(), a.clone())].into_iter().map(move |(first, _)| {
+            let id = id.clone();
+            tokio::spawn(async move { (i, first.make_order(&scope(), OrderFor::Registration(id)).await) })
+        })
+    });
+    let groups = ["g0", "g1", "g0", "g1"].into_iter().enumerate().map(|(k, g)| {
+        let store = if k % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { store.make_order(&scope(), OrderFor::Group(g.into())).await })
+    });
+    let (singles, groups) =
+        tokio::join!(futures_util::future::join_all(singles), futures_util::future::join_all(groups));
+    let mut order_of = std::collections::HashMap::new();
+    for outcome in singles {
+        let (i, made) = outcome.unwrap();
+        let made = made.unwrap();
+        assert!(made.order.order.registration_ids.contains(&ids[i]));
+        let number = *order_of.entry(i).or_insert(made.order.order.number);
+        assert_eq!(number, made.order.order.number, "registration {i} is in one order");
+    }
+    let mut numbers = std::collections::BTreeSet::new();
+    for made in groups.into_iter().map(Result::unwrap) {
+        match made {
+            Ok(made) => {
+                for held in &made.order.order.registration_ids {
+                    let i = ids.iter().position(|id| id == held).unwrap();
+                    assert_eq!(order_of[&i], made.order.order.number, "the group's order is the registration's");
+                }
+                numbers.insert(made.order.order.number);
+            }
+            Err(Error::NotFound { resource: "group", .. }) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    numbers.extend(order_of.values().copied());
+    let last = *numbers.last().unwrap();
+    assert_eq!(numbers, (1..=last).collect(), "numbers from 1, each once, no gap");
+
+    // Payments racing on both servers: only what fits the balance is taken.
+    let order = b.make_order(&scope(), OrderFor::Registration(ids[0].clone())).await.unwrap().order.order.id;
+    let pays = (0..6).map(|k| {
+        let (store, order) = (if k % 2 == 0 { a.clone() } else { b.clone() }, order.clone());
+        tokio::spawn(async move { store.change_order(&scope(), &order, None, OrderAction::Pay(Cents(400))).await })
+    });
+    let taken = futures_util::future::join_all(pays).await.into_iter().filter(|o| matches!(o, Ok(Ok(_)))).count();
+    assert_eq!(taken, 2, "two payments of 4 fit a balance of 10");
+    let paid = a.order(&scope(), &order).await.unwrap();
+    assert_eq!((paid.order.amount_paid, paid.order.status), (Cents(800), OrderStatus::AwaitingPayment));
+    let (mirrored, _) = b.registration_order(&scope(), &ids[0]).await.unwrap();
+    assert_eq!(mirrored.registration.order_balance_due, Some(Cents(200)));
 }

@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::store::Position;
 use crate::store::copy::{Counts, EventNumber, PAGE, RecordRow, TABLES, TemplateRow, TicketRow};
 use crate::store::rows::{
-    Columns, function_ticket_columns, function_ticket_from, registration_columns, registration_from, template_columns,
-    template_from, ticket_columns, ticket_from,
+    Columns, function_ticket_columns, function_ticket_from, order_columns, order_from, registration_columns,
+    registration_from, template_columns, template_from, ticket_columns, ticket_from,
 };
 
 /// The network a row belongs to.
@@ -97,6 +97,26 @@ pub(crate) async fn function_tickets(
 ) -> Result<Vec<RecordRow<crate::domain::function_ticket::StoredFunctionTicket>>> {
     let select = concat!("SELECT network_id, ", function_ticket_columns!(), " FROM function_tickets");
     records(store, select, after, |row| function_ticket_from(row)).await
+}
+
+/// The next page of orders in creation order, after `after`.
+pub(crate) async fn orders(
+    store: &SqliteStore,
+    after: Position,
+) -> Result<Vec<RecordRow<crate::domain::order::StoredOrder>>> {
+    let select = concat!("SELECT network_id, ", order_columns!(), " FROM orders");
+    records(store, select, after, |row| order_from(row)).await
+}
+
+/// Every network's order counter: its last order number.
+pub(crate) async fn order_numbers(store: &SqliteStore) -> Result<Vec<(NetworkId, i64)>> {
+    store
+        .read(|conn| {
+            all(conn, "SELECT network_id, last_number FROM order_numbers ORDER BY network_id", [], |row| {
+                Ok((network_of(row)?, row.int("last_number")?.unwrap_or_default()))
+            })
+        })
+        .await
 }
 
 /// Every network's limits row.

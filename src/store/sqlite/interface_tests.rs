@@ -17,15 +17,17 @@ use crate::domain::function_ticket::{FunctionTicket, FunctionTicketId, FunctionT
 use crate::domain::ids::ContactId;
 use crate::domain::input::Input;
 use crate::domain::limits::{Held, NetworkLimits, Usage};
+use crate::domain::money::Cents;
+use crate::domain::order::{OrderAction, OrderQuery};
 use crate::domain::registration::{
-    Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
+    OrderStatus, Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
 use crate::domain::ticket::StoredTicket;
 use crate::domain::time;
 use crate::error::{Conflict, Error, Result};
 use crate::store::{
-    Found, FunctionTicketKind, Limits, Records, RegistrationKind, RegistrationsExtra, Store, TicketChange,
-    TicketChanges, TicketEdit, Tickets, Tokens, Window,
+    Found, FunctionTicketKind, Limits, OrderFor, Orders, Records, RegistrationKind, RegistrationsExtra, Store,
+    TicketChange, TicketChanges, TicketEdit, Tickets, Tokens, Window,
 };
 
 /// A store on a database of its own; the directory lives as long as the returned guard.
@@ -905,6 +907,179 @@ async fn the_store_answers_counts_its_writes_and_closes() {
     let reopened = SqliteStore::open(&dir.path().join("store.db"), Synchronous::Normal, 1).unwrap();
     assert_eq!(reopened.ticket(&scope(), &product("vip")).await.unwrap().sys.version, 1);
     Store::close(&reopened);
+}
+
+// --- orders -----------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_order_is_made_once_priced_numbered_and_mirrored_on_its_registration() {
+    let (_dir, store) = open();
+    store.create_ticket(&scope(), ticket("vip", json!({"price": 100}))).await.unwrap();
+    store.create_ticket(&scope(), ticket("dinner", json!({"price": 25.5}))).await.unwrap();
+    let r = registration("c1", json!({"productId": "vip", "addOns": [{"productId": "dinner", "quantity": 2}]}));
+    let r = registrations(&store).create(&scope(), r).await.unwrap();
+    let made = store.make_order(&scope(), OrderFor::Registration(r.id.clone())).await.unwrap();
+    let order = &made.order.order;
+    assert_eq!((order.number, order.total(), order.status), (1, Cents(15100), OrderStatus::AwaitingPayment));
+    assert_eq!(order.registration_ids, std::slice::from_ref(&r.id));
+    let mirrored = &made.registrations[0];
+    assert_eq!(mirrored.sys.version, 2);
+    assert_eq!(mirrored.registration.order_id.as_deref(), Some(order.id.as_str()));
+    assert_eq!(registrations(&store).get(&scope(), &r.id).await.unwrap(), *mirrored, "stored as answered");
+    assert_eq!(store.order(&scope(), &order.id).await.unwrap(), made.order);
+    // Again: the same order, nothing written.
+    let again = store.make_order(&scope(), OrderFor::Registration(r.id.clone())).await.unwrap();
+    assert_eq!((again.order, again.registrations), (made.order.clone(), made.registrations.clone()));
+    // A replacement keeps the order fields whatever it sends; the others change.
+    let sent =
+        Registration { city: Some("Oslo".into()), order_total: Some(Cents(1)), order_id: None, ..r.registration };
+    let replaced = registrations(&store).replace(&scope(), &r.id, sent, None).await.unwrap();
+    assert_eq!(
+        (replaced.registration.order_total, replaced.registration.order_id.clone()),
+        (Some(Cents(15100)), Some(order.id.to_string()))
+    );
+    assert_eq!(replaced.registration.city.as_deref(), Some("Oslo"));
+    let (read, current) = store.registration_order(&scope(), &r.id).await.unwrap();
+    assert_eq!((read.to_json(), current), (replaced.to_json(), Some(made.order.clone())));
+    // Another network sees none of it.
+    assert_eq!(not_found(store.order(&other_scope(), &order.id).await).0, "order");
+    let elsewhere = store.make_order(&other_scope(), OrderFor::Registration(r.id.clone())).await;
+    assert_eq!(not_found(elsewhere).0, "registration");
+    Store::close(&store);
+}
+
+#[tokio::test]
+async fn a_refused_order_leaves_nothing_and_takes_no_number() {
+    let (_dir, store) = open();
+    store.create_ticket(&scope(), ticket("vip", json!({}))).await.unwrap();
+    let missing = registration("c1", json!({"addOns": [{"productId": "gone"}]}));
+    let missing = registrations(&store).create(&scope(), missing).await.unwrap();
+    let refused = store.make_order(&scope(), OrderFor::Registration(missing.id.clone())).await;
+    assert_eq!(
+        conflict(refused),
+        Conflict::MissingReference { resource: "ticket", id: "gone".into(), field: "addOns.productId" }
+    );
+    let unchanged = registrations(&store).get(&scope(), &missing.id).await.unwrap();
+    assert_eq!(unchanged.to_json(), missing.to_json());
+    let cancelled = registration("c2", json!({"productId": "vip", "status": "cancelled"}));
+    let cancelled = registrations(&store).create(&scope(), cancelled).await.unwrap();
+    let refused = store.make_order(&scope(), OrderFor::Registration(cancelled.id.clone())).await;
+    assert!(matches!(conflict(refused), Conflict::NotActive { .. }));
+    let locked = registration("c3", json!({"productId": "vip", "sysLocked": true}));
+    let locked = registrations(&store).create(&scope(), locked).await.unwrap();
+    assert!(is_locked(store.make_order(&scope(), OrderFor::Registration(locked.id.clone())).await));
+    let none = store.list_orders(&scope(), OrderQuery::default(), Window::default()).await.unwrap();
+    assert_eq!(none.count, 0);
+    let fine = registrations(&store).create(&scope(), registration("c4", json!({"productId": "vip"}))).await.unwrap();
+    let made = store.make_order(&scope(), OrderFor::Registration(fine.id)).await.unwrap();
+    assert_eq!(made.order.order.number, 1, "the refused calls took no number");
+    Store::close(&store);
+}
+
+#[tokio::test]
+async fn a_group_order_takes_the_active_members_without_one_and_then_none_is_left() {
+    let (_dir, store) = open();
+    store.create_ticket(&scope(), ticket("vip", json!({"price": 10}))).await.unwrap();
+    let member = |contact: &str, extra: Value| registration(contact, merged(json!({"groupId": "g1"}), extra));
+    let first = registrations(&store).create(&scope(), member("c1", json!({"productId": "vip"}))).await.unwrap();
+    let ordered = store.make_order(&scope(), OrderFor::Registration(first.id.clone())).await.unwrap();
+    let mut rest = Vec::new();
+    for (contact, extra) in [("c2", json!({"productId": "vip"})), ("c3", json!({})), ("c4", json!({"status": "draft"}))]
+    {
+        rest.push(registrations(&store).create(&scope(), member(contact, extra)).await.unwrap());
+    }
+    let group = store.make_order(&scope(), OrderFor::Group("g1".into())).await.unwrap();
+    let held: Vec<_> = group.registrations.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(held, [rest[0].id.clone(), rest[1].id.clone()], "active members without an order, in creation order");
+    assert_eq!(group.order.order.registration_ids, held);
+    assert_eq!((group.order.order.number, group.order.order.total()), (2, Cents(1000)));
+    assert!(group.registrations.iter().all(|r| r.registration.order_number == Some(2)));
+    assert_eq!(not_found(store.make_order(&scope(), OrderFor::Group("g1".into())).await), ("group", "g1".into()));
+    assert_eq!(not_found(store.make_order(&scope(), OrderFor::Group("none".into())).await), ("group", "none".into()));
+    // Cancelling the first order frees its registration to be ordered again, with its group.
+    store.change_order(&scope(), &ordered.order.order.id, None, OrderAction::Cancel).await.unwrap();
+    let again = store.make_order(&scope(), OrderFor::Group("g1".into())).await.unwrap();
+    assert_eq!((again.order.order.number, again.registrations[0].id.clone()), (3, first.id.clone()));
+    let by_first = OrderQuery { registration_ids: Some(vec![first.id.to_string()]), ..OrderQuery::default() };
+    let listed = store.list_orders(&scope(), by_first, Window::default()).await.unwrap();
+    assert_eq!(ids(&listed, |o| o.order.number.to_string()), ["1", "3"]);
+    let cancelled = OrderQuery { statuses: Some(vec![OrderStatus::Cancelled]), ..OrderQuery::default() };
+    assert_eq!(store.list_orders(&scope(), cancelled, Window::default()).await.unwrap().count, 1);
+    Store::close(&store);
+}
+
+#[tokio::test]
+async fn payments_and_a_cancellation_write_the_order_and_its_registrations_together() {
+    let (_dir, store) = open();
+    store.create_ticket(&scope(), ticket("vip", json!({"price": 100}))).await.unwrap();
+    let r = registrations(&store).create(&scope(), registration("c1", json!({"productId": "vip"}))).await.unwrap();
+    let made = store.make_order(&scope(), OrderFor::Registration(r.id.clone())).await.unwrap();
+    let id = made.order.order.id.clone();
+    let stale = store.change_order(&scope(), &id, Some(2), OrderAction::Pay(Cents(100))).await;
+    assert_eq!(conflict(stale), Conflict::StaleVersion { expected: 2, current: 1 });
+    let over = store.change_order(&scope(), &id, None, OrderAction::Pay(Cents(10001))).await;
+    assert!(matches!(over, Err(Error::InvalidParams(_))));
+    let paid = store.change_order(&scope(), &id, Some(1), OrderAction::Pay(Cents(4000))).await.unwrap();
+    assert_eq!((paid.order.amount_paid, paid.order.balance_due(), paid.sys.version), (Cents(4000), Cents(6000), 2));
+    let mirrored = registrations(&store).get(&scope(), &r.id).await.unwrap().registration;
+    assert_eq!((mirrored.order_amount_paid, mirrored.order_balance_due), (Some(Cents(4000)), Some(Cents(6000))));
+    let cancelled = store.change_order(&scope(), &id, None, OrderAction::Cancel).await.unwrap();
+    assert_eq!((cancelled.order.status, cancelled.sys.version), (OrderStatus::Cancelled, 3));
+    let after = registrations(&store).get(&scope(), &r.id).await.unwrap();
+    assert_eq!(
+        (after.registration.order_status, after.registration.status.as_str()),
+        (Some(OrderStatus::Cancelled), "active")
+    );
+    assert_eq!(sold(&store, "vip").await, 1, "the registration keeps its place");
+    let again = store.change_order(&scope(), &id, None, OrderAction::Cancel).await.unwrap();
+    assert_eq!(again, cancelled, "cancelling again changes nothing");
+    assert!(matches!(
+        conflict(store.change_order(&scope(), &id, None, OrderAction::Pay(Cents(1))).await),
+        Conflict::OrderClosed { .. }
+    ));
+    // A deleted registration leaves its order as it was; a locked one refuses the change of its order fields.
+    let second = registrations(&store).create(&scope(), registration("c2", json!({"productId": "vip"}))).await.unwrap();
+    let order = store.make_order(&scope(), OrderFor::Registration(second.id.clone())).await.unwrap().order.order.id;
+    let lock = Registration {
+        sys_locked: true,
+        ..registrations(&store).get(&scope(), &second.id).await.unwrap().registration
+    };
+    registrations(&store).replace(&scope(), &second.id, lock, None).await.unwrap();
+    assert!(is_locked(store.change_order(&scope(), &order, None, OrderAction::Pay(Cents(1))).await));
+    assert_eq!(store.order(&scope(), &order).await.unwrap().sys.version, 1, "refused whole");
+    let unlock = Registration {
+        sys_locked: false,
+        ..registrations(&store).get(&scope(), &second.id).await.unwrap().registration
+    };
+    registrations(&store).replace(&scope(), &second.id, unlock, None).await.unwrap();
+    registrations(&store).delete(&scope(), &second.id).await.unwrap();
+    let paid = store.change_order(&scope(), &order, None, OrderAction::Pay(Cents(10000))).await.unwrap();
+    assert_eq!((paid.order.status, paid.order.registration_ids.clone()), (OrderStatus::Completed, vec![second.id]));
+    Store::close(&store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_orders_of_one_registration_make_one_and_numbers_have_no_gap() {
+    let (_dir, store) = open();
+    store.create_ticket(&scope(), ticket("vip", json!({}))).await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..20 {
+        let r = registration(&format!("c{i}"), json!({"productId": "vip"}));
+        made.push(registrations(&store).create(&scope(), r).await.unwrap().id);
+    }
+    let calls = made.iter().chain(&made).map(|id| {
+        let (store, id) = (store.clone(), id.clone());
+        tokio::spawn(async move { store.make_order(&scope(), OrderFor::Registration(id)).await })
+    });
+    let outcomes: Vec<_> =
+        futures_util::future::join_all(calls).await.into_iter().map(|o| o.unwrap().unwrap()).collect();
+    for (first, second) in outcomes[..20].iter().zip(&outcomes[20..]) {
+        assert_eq!(first.order, second.order, "one order per registration");
+    }
+    let mut numbers: Vec<i64> = outcomes[..20].iter().map(|m| m.order.order.number).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+    Store::close(&store);
 }
 
 fn contact(id: &str) -> ContactId {

@@ -16,6 +16,7 @@ use super::{SqliteStore, function_ticket, ticket};
 use crate::auth::NetworkScope;
 use crate::domain::ids::{ActorId, ContactId, NetworkId, ProductId};
 use crate::domain::limits::Held;
+use crate::domain::order;
 use crate::domain::registration::{
     self, Holding, Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
 };
@@ -32,9 +33,9 @@ macro_rules! select {
         concat!("SELECT ", registration_columns!(), " FROM registrations")
     };
 }
-const SELECT: &str = select!();
+pub(super) const SELECT: &str = select!();
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredRegistration)> {
+pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Position, StoredRegistration)> {
     super::read(row, registration_from)
 }
 
@@ -134,7 +135,7 @@ fn take_number(conn: &Connection, network: &NetworkId, event_id: &str, wanted: O
 
 const KEY: &[&str] = &["network_id", "id"];
 
-fn update_row(
+pub(super) fn update_row(
     conn: &Connection,
     network: &NetworkId,
     before: &StoredRegistration,
@@ -164,8 +165,9 @@ fn create(
     Ok(stored)
 }
 
-/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number. A replacement
-/// equal to the stored fields changes nothing, not even `sysVersion`.
+/// Replaces a registration's fields as a whole, keeping its id and (in the same event) its number, and its order
+/// fields once the server has made its order (they are the order's). A replacement equal to the stored fields
+/// changes nothing, not even `sysVersion`.
 fn replace(
     conn: &Connection,
     network: &NetworkId,
@@ -176,6 +178,10 @@ fn replace(
 ) -> Result<StoredRegistration> {
     let current = get(conn, network, id)?;
     check_version(expected_version, current.sys.version)?;
+    let next = match super::order::ordered(conn, network, id)? {
+        true => order::keep_order_fields(next, &current.registration),
+        false => next,
+    };
     let Some(next) = current.replacement(next)? else { return Ok(current) };
     check_product(conn, network, &next)?;
     change_holding(conn, network, id, current.registration.holding().as_ref(), next.holding().as_ref())?;

@@ -311,6 +311,40 @@ pub fn ticket(product_id: &str) -> Value {
     })
 }
 
+/// The two wire forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// A JSON-RPC 2.0 request object on `/jsonRpc`.
+    Plain,
+    /// Bare params on `/jsonRpc/{method}`, answered in the `{data, error}` envelope.
+    Bare,
+}
+
+pub const WIRES: [Wire; 2] = [Wire::Plain, Wire::Bare];
+
+/// One call in one wire form.
+pub async fn rpc(client: &Client, wire: Wire, method: &str, params: Value) -> Result<Value, RpcError> {
+    match wire {
+        Wire::Plain => client.call(method, params).await,
+        Wire::Bare => client.bare(method, params).await,
+    }
+}
+
+/// One call that must succeed.
+pub async fn ok(client: &Client, wire: Wire, method: &str, params: Value) -> Value {
+    let what = format!("{wire:?} {method} {params}");
+    rpc(client, wire, method, params).await.unwrap_or_else(|e| panic!("{what}: {e:?}"))
+}
+
+/// One call that must fail; its error.
+pub async fn refused(client: &Client, wire: Wire, method: &str, params: Value) -> RpcError {
+    let what = format!("{wire:?} {method} {params}");
+    match rpc(client, wire, method, params).await {
+        Ok(v) => panic!("{what}: succeeded with {v}"),
+        Err(e) => e,
+    }
+}
+
 /// Makes a token straight in the store `db` (no server may run on it), as if it had been made before its
 /// `expires_at` passed: the server refuses to make a token whose time has passed, so a test meets one only so.
 /// Its secret, and its `tokenInfo` as the API shows it.
