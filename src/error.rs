@@ -72,6 +72,9 @@ pub enum Conflict {
     /// The call is only for an `active` registration (a certificate), and this one is not.
     #[error("registration {id} is {status}, not active: {needed}")]
     NotActive { id: String, status: &'static str, needed: &'static str },
+    /// `mail.retry` of a message that is not `failed` or `held` (queued, being sent, or sent already).
+    #[error("message {id} is {status}: only a failed or held message is sent again")]
+    NotRetryable { id: String, status: &'static str },
 }
 
 /// The domain's one error type.

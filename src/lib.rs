@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod rpc;
 pub mod store;
@@ -98,7 +99,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         TcpListener::bind(&config.addr).await.map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
-    let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone() };
+    let mailer = Arc::new(mail::Mailer::new(false));
+    let ctx =
+        Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone(), mail: mailer.clone() };
     bootstrap(&ctx, config.bootstrap_token.clone()).await?;
     for (hash, info) in store.tokens().await? {
         tokens.insert(hash, info);

@@ -81,6 +81,7 @@ fn reason(c: &Conflict) -> &'static str {
         Conflict::MaxPerAttendee { .. } => "maxPerAttendee",
         Conflict::TestFailed { .. } => "testFailed",
         Conflict::NotActive { .. } => "notActive",
+        Conflict::NotRetryable { .. } => "notRetryable",
     }
 }
 
@@ -109,6 +110,7 @@ fn conflict_data(c: &Conflict) -> Value {
         }
         Conflict::TestFailed { operation, path } => json!({ "operation": operation, "path": path }),
         Conflict::NotActive { id, status, .. } => json!({ "resource": "registration", "id": id, "status": status }),
+        Conflict::NotRetryable { id, status } => json!({ "resource": "mail", "id": id, "status": status }),
     };
     data["reason"] = Value::from(reason(c));
     data
