@@ -162,13 +162,6 @@ impl StoredMessage {
     }
 }
 
-/// How long the sender waits before attempt `attempts + 1` after `attempts` failed: 30 s, doubling, at most an
-/// hour.
-pub fn retry_delay(attempts: i64) -> Duration {
-    let doublings = attempts.clamp(1, 8) - 1;
-    Duration::seconds(30 * (1 << doublings)).min(Duration::hours(1))
-}
-
 /// The plain-text part of an HTML message: the text of its elements, a line for each paragraph, line break,
 /// heading or list item, entities decoded, blank runs collapsed.
 pub fn text_of(html: &str) -> String {
@@ -243,12 +236,6 @@ mod tests {
                     <p>See you&#33;<br>The team &lt;3</p>";
         assert_eq!(text_of(html), "Dear Ada,\nyour registration for Gala & Ball is confirmed.\nSee you!\nThe team <3");
         assert_eq!(text_of("no tags &unknown; & more"), "no tags &unknown; & more");
-    }
-
-    #[test]
-    fn retries_wait_longer_each_time_up_to_an_hour() {
-        let delays: Vec<i64> = (1..=10).map(|n| retry_delay(n).num_seconds()).collect();
-        assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
     }
 
     #[test]

@@ -74,3 +74,5 @@ impl Composer {
         Ok(Message::new(to, subject, html, Some(registration.id.as_str().to_owned())))
     }
 }
+
+pub mod sender;

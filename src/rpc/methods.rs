@@ -204,9 +204,11 @@ pub const METHODS: &[Method] = &[
     method(
         "registration.transfer",
         NetworkManage,
-        "Moves a registration, with its function tickets, to another contact.",
+        "Moves a registration, with its function tickets, to another contact; on request queues its confirmation \
+         e-mail in the same transaction.",
         "`{id, contactId, sendConfirmationEmail?}`",
-        "`{registration}`",
+        "`{registration}`; `sendConfirmationEmail` for a registration without an `emailAddress`: `-32602`, and \
+         nothing moves",
     )
     .typed::<TransferParams, RegistrationResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_transfer),
     method(
