@@ -291,3 +291,31 @@ CREATE TABLE order_numbers (
     network_id  text PRIMARY KEY,
     last_number bigint NOT NULL
 );
+
+-- migration: 6
+
+-- The outbox, as in schema.sql.
+CREATE TABLE mail_outbox (
+    seq                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    network_id           text NOT NULL,
+    id                   text NOT NULL,
+    registration_id      text,
+    recipient            text NOT NULL,
+    subject              text NOT NULL,
+    html                 text NOT NULL,
+    text                 text NOT NULL,
+    status               text NOT NULL,
+    attempts             bigint NOT NULL,
+    last_error           text,
+    sent_at              bigint,
+    queued_at            bigint NOT NULL,
+    next_attempt_at      bigint NOT NULL,
+    sys_version          bigint NOT NULL,
+    sys_created_at       bigint NOT NULL,
+    sys_last_modified_at bigint NOT NULL,
+    sys_created_by       text NOT NULL,
+    sys_last_modified_by text NOT NULL,
+    UNIQUE (network_id, id)
+);
+CREATE INDEX mail_outbox_registration ON mail_outbox (network_id, registration_id, seq);
+CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);

@@ -296,3 +296,33 @@ CREATE TABLE order_numbers (
     network_id  TEXT PRIMARY KEY,
     last_number INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- migration: 9
+
+-- The outbox: each e-mail the server is asked to send, written in the same transaction as the change that asks for
+-- it. `seq` orders a network's messages for paging; the sender takes due `queued` messages by
+-- (`status`, `next_attempt_at`). See `domain::mail` for the states.
+CREATE TABLE mail_outbox (
+    seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    network_id           TEXT NOT NULL,
+    id                   TEXT NOT NULL,
+    registration_id      TEXT,
+    recipient            TEXT NOT NULL,
+    subject              TEXT NOT NULL,
+    html                 TEXT NOT NULL,
+    text                 TEXT NOT NULL,
+    status               TEXT NOT NULL,
+    attempts             INTEGER NOT NULL,
+    last_error           TEXT,
+    sent_at              INTEGER,
+    queued_at            INTEGER NOT NULL,
+    next_attempt_at      INTEGER NOT NULL,
+    sys_version          INTEGER NOT NULL,
+    sys_created_at       INTEGER NOT NULL,
+    sys_last_modified_at INTEGER NOT NULL,
+    sys_created_by       TEXT NOT NULL,
+    sys_last_modified_by TEXT NOT NULL
+);
+CREATE UNIQUE INDEX mail_outbox_id ON mail_outbox (network_id, id);
+CREATE INDEX mail_outbox_registration ON mail_outbox (network_id, registration_id, seq);
+CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);

@@ -48,7 +48,7 @@ impl std::fmt::Display for Db {
 }
 
 /// A URL with the password of its user info, if any, shown as `***`.
-fn without_password(url: &str) -> String {
+pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
     let Some((user_info, host)) = rest.split_once('@') else { return url.to_owned() };
     match user_info.split_once(':') {
@@ -87,6 +87,8 @@ pub struct Config {
     pub db_connections: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,
+    /// Where the outbox is delivered; without it, messages are kept `held`.
+    pub smtp: Option<crate::mail::sender::Smtp>,
 }
 
 impl Default for Config {
@@ -106,6 +108,7 @@ impl Default for Config {
             readers: 4,
             db_connections: 16,
             bootstrap_token: None,
+            smtp: None,
         }
     }
 }
@@ -120,6 +123,9 @@ impl Config {
             ("--max-body-bytes", self.max_body_bytes),
             ("--db-connections", self.db_connections),
         ];
+        if let Some(smtp) = &self.smtp {
+            smtp.transport()?;
+        }
         if let Some(problem) = self.cors_origins.iter().find_map(|origin| origin_problem(origin)) {
             return Err(problem);
         }

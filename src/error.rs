@@ -77,6 +77,9 @@ pub enum Conflict {
     /// cancelled one is not ordered.
     #[error("registration {registration_id} is {status}, not active: it cannot be {action}")]
     NotActive { registration_id: String, status: &'static str, action: &'static str },
+    /// `mail.retry` of a message that is not `failed` or `held` (queued, being sent, or sent already).
+    #[error("message {id} is {status}: only a failed or held message is sent again")]
+    NotRetryable { id: String, status: &'static str },
 }
 
 /// The domain's one error type.

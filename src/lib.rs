@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod rpc;
 pub mod store;
@@ -98,7 +99,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         TcpListener::bind(&config.addr).await.map_err(|cause| StartError::Bind { addr: config.addr.clone(), cause })?;
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
-    let ctx = Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone() };
+    let mailer = Arc::new(mail::Mailer::new(config.smtp.is_some()));
+    let ctx =
+        Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone(), mail: mailer.clone() };
     bootstrap(&ctx, config.bootstrap_token.clone()).await?;
     for (hash, info) in store.tokens().await? {
         tokens.insert(hash, info);
@@ -119,6 +122,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store.token_changes().map(|changed| tokio::spawn(sync_tokens(store.clone(), tokens.clone(), changed)));
     let service =
         rpc::service(module, tokens, store.clone(), http, limits.clone(), metrics.clone(), MAX_RESPONSE_BYTES);
+    let sender = match &config.smtp {
+        None => None,
+        Some(smtp) => {
+            tracing::info!(smtp = %smtp.shown(), from = %smtp.from, "delivering the outbox");
+            Some(mail::sender::Sender::start(store.clone(), smtp.clone(), mailer).map_err(StartError::Config)?)
+        }
+    };
     let (stop, handle) = stop_channel();
     let task = tokio::spawn(async move {
         let pruning = tokio::spawn(async move {
@@ -143,6 +153,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         summing.abort();
         if let Some(syncing) = syncing {
             syncing.abort();
+        }
+        if let Some(sender) = sender {
+            sender.stop().await;
         }
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         tracing::info!("stopped; database closed");

@@ -160,6 +160,14 @@ struct ServeArgs {
     /// PostgreSQL: connections in the pool, the most calls that reach the database at once.
     #[arg(long, env = "TICKET_ADMIN_DB_CONNECTIONS", default_value_t = Config::default().db_connections)]
     db_connections: usize,
+    /// Where e-mail is delivered: smtp://user:password@host:port (STARTTLS when the server offers it) or
+    /// smtps://... (implicit TLS). Without it, messages are kept `held` until mail.retry after a start with one.
+    #[arg(long, env = "TICKET_ADMIN_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender's address of every message, as `events@example.org` or `Events <events@example.org>`;
+    /// required with --smtp-url.
+    #[arg(long, env = "TICKET_ADMIN_MAIL_FROM")]
+    mail_from: Option<String>,
 }
 
 impl ServeArgs {
@@ -196,6 +204,10 @@ impl ServeArgs {
             },
             db_connections: self.db_connections,
             bootstrap_token: std::env::var("TICKET_ADMIN_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()),
+            smtp: self
+                .smtp_url
+                .filter(|u| !u.is_empty())
+                .map(|url| ticket_admin::mail::sender::Smtp::new(url, self.mail_from.clone().unwrap_or_default())),
             ..Config::default()
         }
     }

@@ -10,6 +10,7 @@
 //! | `call_duration_seconds` | histogram | `method` |
 //! | `writer_transactions_total`, `writer_calls_total` | counter | none: the store's commits and the calls they carried |
 //! | `open_connections` | gauge | none |
+//! | `outbox_messages` | gauge | `status` (`queued`, `sending`, `sent`, `failed`, `held`): the outbox, read from the store at each scrape |
 //! | `rate_limit_refusals_total` | counter | `limit` (`token`, `network`, `anonymous`, `inFlight`, `bodyMemory`) |
 //! | `http_refusals_total` | counter | `status` (every answer of 400 or more) |
 //!
@@ -22,6 +23,7 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
+use crate::domain::mail::MailStatus;
 use crate::rpc::methods::METHODS;
 use crate::store::WriteStats;
 
@@ -32,6 +34,7 @@ const WRITER_CALLS: &str = "ticket_admin_writer_calls_total";
 const OPEN_CONNECTIONS: &str = "ticket_admin_open_connections";
 const RATE_LIMIT_REFUSALS: &str = "ticket_admin_rate_limit_refusals_total";
 const HTTP_REFUSALS: &str = "ticket_admin_http_refusals_total";
+const OUTBOX_MESSAGES: &str = "ticket_admin_outbox_messages";
 
 /// The method label of a name the method table does not hold: a caller cannot grow the label set.
 pub const UNKNOWN_METHOD: &str = "unknown";
@@ -79,7 +82,7 @@ impl Metrics {
             let (name, help) = (KeyName::from_const_str(name), SharedString::const_str(help));
             match name.as_str() {
                 CALL_DURATION => recorder.describe_histogram(name, unit, help),
-                OPEN_CONNECTIONS => recorder.describe_gauge(name, unit, help),
+                OPEN_CONNECTIONS | OUTBOX_MESSAGES => recorder.describe_gauge(name, unit, help),
                 _ => recorder.describe_counter(name, unit, help),
             }
         };
@@ -94,6 +97,7 @@ impl Metrics {
         describe(OPEN_CONNECTIONS, None, "Client connections open now.");
         describe(RATE_LIMIT_REFUSALS, None, "Calls refused by a rate limit or a full server, by limit.");
         describe(HTTP_REFUSALS, None, "HTTP answers of status 400 or more, by status.");
+        describe(OUTBOX_MESSAGES, None, "Messages in the outbox (of every network), by status.");
         let handle = recorder.handle();
         let names = METHODS.iter().map(|m| m.name).chain([UNKNOWN_METHOD]);
         let methods = names
@@ -147,10 +151,15 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
-    /// The text of `GET /metrics`, with the store's write counters as they are now.
-    pub fn render(&self, writes: WriteStats) -> String {
+    /// The text of `GET /metrics`, with the store's write counters and the outbox's counts by status as they are
+    /// now (no outbox family when the store could not count it).
+    pub fn render(&self, writes: WriteStats, outbox: &[(MailStatus, i64)]) -> String {
         self.writer_transactions.absolute(writes.commits);
         self.writer_calls.absolute(writes.calls);
+        for (status, count) in outbox {
+            let key = key(OUTBOX_MESSAGES, vec![Label::from_static_parts("status", status.as_str())]);
+            self.recorder.register_gauge(&key, &METADATA).set(*count as f64);
+        }
         self.handle.render()
     }
 }
@@ -189,7 +198,7 @@ mod tests {
         metrics.call("ticket.getPurchasableTickets", -32602, Duration::from_millis(1));
         metrics.call("no.such.method", -32601, Duration::from_micros(100));
         metrics.upkeep();
-        let text = metrics.render(WriteStats { commits: 4, calls: 9 });
+        let text = metrics.render(WriteStats { commits: 4, calls: 9 }, &[(MailStatus::Held, 2)]);
         let list = r#"method="ticket.getPurchasableTickets""#;
         assert_eq!(sample(&text, &format!(r#"ticket_admin_calls_total{{{list},code="0"}}"#)), Some(2.0), "{text}");
         assert_eq!(sample(&text, &format!(r#"ticket_admin_calls_total{{{list},code="-32602"}}"#)), Some(1.0));
@@ -200,6 +209,7 @@ mod tests {
         assert_eq!(sample(&text, &under_2_5ms), Some(2.0), "1 ms and 2 ms fall in the 2.5 ms bucket, 3 ms does not");
         assert_eq!(sample(&text, "ticket_admin_writer_transactions_total"), Some(4.0));
         assert_eq!(sample(&text, "ticket_admin_writer_calls_total"), Some(9.0));
+        assert_eq!(sample(&text, r#"ticket_admin_outbox_messages{status="held"}"#), Some(2.0), "{text}");
         assert!(text.contains("# TYPE ticket_admin_call_duration_seconds histogram"), "{text}");
     }
 
@@ -212,12 +222,12 @@ mod tests {
         metrics.rate_limited("token");
         metrics.http_status(429);
         metrics.http_status(200);
-        let text = metrics.render(WriteStats::default());
+        let text = metrics.render(WriteStats::default(), &[]);
         assert_eq!(sample(&text, "ticket_admin_open_connections"), Some(1.0), "{text}");
         assert_eq!(sample(&text, r#"ticket_admin_rate_limit_refusals_total{limit="token"}"#), Some(2.0));
         assert_eq!(sample(&text, r#"ticket_admin_http_refusals_total{status="429"}"#), Some(1.0));
         assert!(!text.contains(r#"status="200""#), "only refusals are counted");
         drop(second);
-        assert_eq!(sample(&metrics.render(WriteStats::default()), "ticket_admin_open_connections"), Some(0.0));
+        assert_eq!(sample(&metrics.render(WriteStats::default(), &[]), "ticket_admin_open_connections"), Some(0.0));
     }
 }

@@ -9,6 +9,7 @@ pub mod function_ticket;
 pub mod ids;
 pub mod input;
 pub mod limits;
+pub mod mail;
 pub mod money;
 pub mod order;
 pub mod patch;

@@ -75,7 +75,7 @@ pub fn strict_id(s: &str) -> Result<String, String> {
     if ok { Ok(s.to_owned()) } else { Err("must match ^[A-Za-z0-9_-]{1,128}$".into()) }
 }
 
-fn email(s: &str) -> Result<String, String> {
+pub fn email(s: &str) -> Result<String, String> {
     let (local, domain) = s.rsplit_once('@').ok_or("must be an e-mail address")?;
     let ok = !local.is_empty()
         && domain.contains('.')

@@ -82,6 +82,7 @@ fn reason(c: &Conflict) -> &'static str {
         Conflict::TestFailed { .. } => "testFailed",
         Conflict::OrderClosed { .. } => "orderClosed",
         Conflict::NotActive { .. } => "notActive",
+        Conflict::NotRetryable { .. } => "notRetryable",
     }
 }
 
@@ -115,6 +116,7 @@ fn conflict_data(c: &Conflict) -> Value {
         Conflict::NotActive { registration_id, status, .. } => {
             json!({ "resource": "registration", "id": registration_id, "status": status })
         }
+        Conflict::NotRetryable { id, status } => json!({ "resource": "mail", "id": id, "status": status }),
     };
     data["reason"] = Value::from(reason(c));
     data

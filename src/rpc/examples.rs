@@ -16,6 +16,9 @@ const FUNCTION_TICKET: &str = "0193a5b2-9d40-7b21-8c55-0e6f1a2b3c4d";
 const ORDER: &str = "0193a5b3-2e10-7c44-a1b2-6f7e8d9c0b1a";
 const LINE: &str = "0193a5b3-2e10-7c44-a1b2-6f7e8d9c0b1b";
 const TOKEN: &str = "0193a5b1-1f00-7a10-9b3c-5d6e7f809102";
+/// The confirmation queued again for the registration, and a preview sent to the events team.
+const MESSAGE: &str = "0193a5b3-2e10-7c44-8d21-4a5b6c7d8e9f";
+const PREVIEW_MESSAGE: &str = "0193a5b3-3f20-7d55-9e32-5b6c7d8e9fa0";
 /// The admin token the server made on its first start, which makes the calls of the `admin.*` examples.
 const ADMIN: &str = "0193a5b0-0a00-7a10-9b3c-5d6e7f809101";
 const CREATED: &str = "2026-06-01T09:30:00.000Z";
@@ -250,6 +253,62 @@ pub fn registration_preview_certificate() -> Example {
         json!({"networkId": NETWORK, "registrationId": REGISTRATION, "certificateTemplate": tried}),
         json!({ "html": html }),
     )
+}
+
+/// The confirmation e-mail of the registration at this point of the story: the built-in template rendered for it,
+/// held, as the server of the story has no SMTP URL.
+fn confirmation_message() -> Value {
+    let variables = certificate_variables();
+    let render = |source: &str, text| {
+        template::render(source, text, &variables)
+            .unwrap_or_else(|e| format!("the built-in e-mail does not render: {e}"))
+    };
+    let html = render(template::DEFAULT_CONFIRMATION_BODY, template::Text::Html);
+    message(MESSAGE, "ada@example.org", &render(template::DEFAULT_CONFIRMATION_SUBJECT, template::Text::Plain), &html)
+}
+
+/// A held message of the registration.
+fn message(id: &str, to: &str, subject: &str, html: &str) -> Value {
+    with(
+        json!({"id": id, "to": to, "subject": subject, "html": html,
+               "text": crate::domain::mail::text_of(html), "status": "held", "attempts": 0, "lastError": null,
+               "sentAt": null, "registrationId": REGISTRATION}),
+        sys(1),
+    )
+}
+
+fn preview_message() -> Value {
+    message(PREVIEW_MESSAGE, "events-team@example.org", "[Preview] See you at Annual Gala 2026", "<p>Hello Ada,</p>")
+}
+
+pub fn registration_resend_confirmation_email() -> Example {
+    example(json!({"networkId": NETWORK, "id": REGISTRATION}), json!({"message": confirmation_message()}))
+}
+
+pub fn registration_preview_email() -> Example {
+    example(
+        json!({"networkId": NETWORK, "registrationId": REGISTRATION, "destinationEmailAddress": "events-team@example.org",
+               "type": "confirmationEmail",
+               "emailTemplate": {"subject": "See you at {{ ticket.eventName }}",
+                                 "body": "<p>Hello {{ registration.firstName }},</p>"}}),
+        json!({"message": preview_message()}),
+    )
+}
+
+pub fn mail_list() -> Example {
+    example(
+        json!({"networkId": NETWORK, "registrationId": [REGISTRATION], "status": "held", "limit": 10}),
+        json!({"count": 2, "items": [confirmation_message(), preview_message()], "nextCursor": null}),
+    )
+}
+
+pub fn mail_get() -> Example {
+    example(json!({"networkId": NETWORK, "id": MESSAGE}), json!({"message": confirmation_message()}))
+}
+
+pub fn mail_retry() -> Example {
+    // Without an SMTP URL a held message stays held: it is sent by a retry once one is configured.
+    example(json!({"networkId": NETWORK, "id": MESSAGE}), json!({"message": confirmation_message()}))
 }
 
 /// A page holding the registration, trimmed to its name.

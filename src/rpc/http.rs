@@ -289,7 +289,7 @@ where
                 Err(refusal) => too_many(refusal),
             },
             (Route::Metrics, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
-                Ok(()) => self.metrics(),
+                Ok(()) => self.metrics().await,
                 Err(refusal) => too_many(refusal),
             },
             (Route::Health | Route::OpenRpc | Route::Metrics, _) => method_not_allowed("GET"),
@@ -316,8 +316,15 @@ where
     }
 
     /// `GET /metrics`: the counters in Prometheus's text format.
-    fn metrics(&self) -> Response<HttpBody> {
-        let mut response = Response::new(HttpBody::from(self.metrics.render(self.store.stats())));
+    async fn metrics(&self) -> Response<HttpBody> {
+        let outbox = match self.store.outbox_counts().await {
+            Ok(counts) => counts,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count the outbox for /metrics");
+                Vec::new()
+            }
+        };
+        let mut response = Response::new(HttpBody::from(self.metrics.render(self.store.stats(), &outbox)));
         let kind = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
         response.headers_mut().insert(header::CONTENT_TYPE, kind);
         response

@@ -204,9 +204,11 @@ pub const METHODS: &[Method] = &[
     method(
         "registration.transfer",
         NetworkManage,
-        "Moves a registration, with its function tickets, to another contact.",
+        "Moves a registration, with its function tickets, to another contact; on request queues its confirmation \
+         e-mail in the same transaction.",
         "`{id, contactId, sendConfirmationEmail?}`",
-        "`{registration}`",
+        "`{registration}`; `sendConfirmationEmail` for a registration without an `emailAddress`: `-32602`, and \
+         nothing moves",
     )
     .typed::<TransferParams, RegistrationResult>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_transfer),
     method(
@@ -236,6 +238,26 @@ pub const METHODS: &[Method] = &[
         "`{html}`; `-32004`",
     )
     .typed::<PreviewCertificateParams, CertificateHtml>(&[NOT_FOUND], examples::registration_preview_certificate),
+    method(
+        "registration.resendConfirmationEmail",
+        NetworkManage,
+        "Queues the confirmation e-mail to the registration's address, from the network's template (or the \
+         built-in one).",
+        "`{id}`",
+        "`{message}`: `queued`, or `held` while the server has no SMTP URL; `-32004`; a registration without an \
+         `emailAddress`: `-32602`",
+    )
+    .typed::<IdParams, MessageResult>(&[NOT_FOUND], examples::registration_resend_confirmation_email),
+    method(
+        "registration.previewEmail",
+        NetworkManage,
+        "Queues an e-mail rendered for a registration to another address, its subject prefixed `[Preview] `.",
+        "`{registrationId, destinationEmailAddress, type?, emailTemplate?: {subject, body}, reviewId?, abstractId?}`: \
+         the given template, or else the network's of `type` (`confirmationEmail`); a template that does not parse \
+         or names a variable that does not exist: `-32602` naming the line",
+        "`{message}`; `-32004`",
+    )
+    .typed::<PreviewEmailParams, MessageResult>(&[NOT_FOUND], examples::registration_preview_email),
     method(
         "registration.listByContact",
         NetworkManage,
@@ -432,6 +454,30 @@ pub const METHODS: &[Method] = &[
         "`{}`, also when the network kept none",
     )
     .typed::<TemplateKindParams, Empty>(&[], examples::template_delete),
+    method(
+        "mail.list",
+        NetworkManage,
+        "The network's messages, in the order they were queued.",
+        "`status`, `registrationId` (each one value or a list: any of), `limit` (1..1000, 100 when absent), `cursor`",
+        "`{count, items, nextCursor}`",
+    )
+    .typed::<MailListParams, MailList>(&[], examples::mail_list),
+    method(
+        "mail.get",
+        NetworkManage,
+        "One message: its parts, status, attempts and last error.",
+        "`{id}`",
+        "`{message}`; `-32004`",
+    )
+    .typed::<IdParams, MessageResult>(&[NOT_FOUND], examples::mail_get),
+    method(
+        "mail.retry",
+        NetworkManage,
+        "Queues a `failed` or `held` message again (still `held` while the server has no SMTP URL).",
+        "`{id}`",
+        "`{message}`; `-32004`; a message queued, being sent or sent: `-32009 notRetryable`",
+    )
+    .typed::<IdParams, MessageResult>(&[NOT_FOUND, CONFLICT], examples::mail_retry),
     method(
         "admin.createToken",
         All,

@@ -15,6 +15,7 @@ pub mod jsonrpc;
 
 pub mod limits;
 pub mod listener;
+pub mod mail;
 pub mod methods;
 pub mod openrpc;
 pub mod order;
@@ -42,6 +43,8 @@ pub struct Ctx {
     pub ticket_lists: ticket_list::TicketLists,
     /// Authenticates calls without a database read; updated by the admin methods.
     pub tokens: Arc<TokenTable>,
+    /// Whether messages are delivered or held, and the sender's wake-up.
+    pub mail: Arc<crate::mail::Mailer>,
 }
 
 /// Why the methods could not be assembled.
@@ -64,6 +67,7 @@ pub fn methods(ctx: Ctx) -> Result<RpcModule<Ctx>, AssemblyError> {
     order::register(&mut module)?;
     function_ticket::register(&mut module)?;
     template::register(&mut module)?;
+    mail::register(&mut module)?;
     admin::register(&mut module)?;
     module.register_method("rpc.discover", |p, _, _| {
         params::finish(params::object(&params::json(&p)?)?, Vec::new())?;
@@ -113,7 +117,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = crate::store::SqliteStore::open(&dir.path().join("t.db"), crate::store::Synchronous::Normal, 1)
             .expect("store");
-        let ctx = Ctx { store: Arc::new(store.clone()), ticket_lists: Default::default(), tokens: Default::default() };
+        let ctx = Ctx {
+            store: Arc::new(store.clone()),
+            ticket_lists: Default::default(),
+            tokens: Default::default(),
+            mail: Default::default(),
+        };
         let module = methods(ctx).expect("assembled");
         let names: Vec<&str> = module.method_names().collect();
         assert_eq!(names.len(), methods::METHODS.len(), "every entry of the table is served: {names:?}");
@@ -128,7 +137,12 @@ mod tests {
         }
 
         // A described method that is not served stops it too.
-        let ctx = Ctx { store: Arc::new(store.clone()), ticket_lists: Default::default(), tokens: Default::default() };
+        let ctx = Ctx {
+            store: Arc::new(store.clone()),
+            ticket_lists: Default::default(),
+            tokens: Default::default(),
+            mail: Default::default(),
+        };
         let mut fewer = RpcModule::new(ctx);
         ticket::register(&mut fewer).expect("registered");
         ticket_edit::register(&mut fewer).expect("registered");

@@ -64,13 +64,28 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let mut input = params::object(&value)?;
         let id = required_id(&mut input, "id");
         let contact = input.required("contactId", |v| ContactId::parse(v.as_str().ok_or("must be a string")?));
-        // No e-mail is sent by this server; the flag is accepted for compatibility.
-        input.optional_bool("sendConfirmationEmail");
+        let send = input.optional_bool("sendConfirmationEmail").unwrap_or(false);
         params::finish(input, Vec::new())?;
         let (Some(id), Some(contact)) = (id, contact) else {
             return Err(Error::invalid("params", "id and contactId are required"));
         };
-        let moved = ctx.store.transfer_registration(&scope, &id, contact).await?;
+        // The confirmation is composed for the registration as the transfer leaves it, in the transfer's
+        // transaction; the template and the ticket are read before.
+        let confirmation = match send {
+            false => None,
+            true => {
+                let current = crate::store::Records::<RegistrationKind>::get(&*ctx.store, &scope, &id).await?;
+                let composer = std::sync::Arc::new(super::mail::composer(&ctx, &scope, &current, None, None).await?);
+                Some(crate::store::Confirmation {
+                    compose: std::sync::Arc::new(move |moved| composer.compose(moved)),
+                    held: ctx.mail.held(),
+                })
+            }
+        };
+        let moved = ctx.store.transfer_registration(&scope, &id, contact, confirmation).await?;
+        if send {
+            ctx.mail.queued();
+        }
         Ok::<_, Error>(json!({ "registration": moved.to_json() }))
     })?;
     module.register_async_method("registration.detectSchedulingConflicts", |p, _ctx, ext| async move {

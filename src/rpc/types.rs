@@ -411,6 +411,119 @@ pub struct CertificateHtml {
     pub html: String,
 }
 
+// ---- mail ----
+
+/// Where a message is on its way.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub enum MailStatusName {
+    /// Waiting for the sender, maybe for a retry's time.
+    Queued,
+    /// Claimed by the sender, which is speaking SMTP for it.
+    Sending,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Refused for good, retried for a day in vain, or interrupted by a crash during delivery.
+    Failed,
+    /// Kept unsent: the server has no SMTP URL.
+    Held,
+}
+
+/// A message of the outbox.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct MessageShown {
+    pub id: String,
+    /// The recipient's address.
+    pub to: String,
+    pub subject: String,
+    /// The HTML part.
+    pub html: String,
+    /// The plain-text part, derived from the HTML.
+    pub text: String,
+    pub status: MailStatusName,
+    /// SMTP exchanges begun for it.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the SMTP server accepted it.
+    pub sent_at: Option<Time>,
+    /// The registration it is about.
+    pub registration_id: Option<String>,
+    #[schemars(flatten)]
+    pub sys: Sys,
+}
+
+/// `{message}`.
+#[derive(JsonSchema)]
+pub struct MessageResult {
+    pub message: MessageShown,
+}
+
+/// `{subject, body}`: an e-mail template's texts, tried without being stored.
+#[derive(JsonSchema)]
+pub struct EmailTemplateText {
+    /// One line of plain text, a template too.
+    #[schemars(length(min = 1, max = crate::domain::template::MAX_SUBJECT))]
+    pub subject: String,
+    /// The template's HTML (minijinja), checked as `template.put` checks it.
+    #[schemars(length(min = 1, max = crate::domain::template::MAX_BODY))]
+    pub body: String,
+}
+
+/// The one kind of e-mail template.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub enum EmailTemplateKind {
+    ConfirmationEmail,
+}
+
+/// `{registrationId, destinationEmailAddress, type?, emailTemplate?, reviewId?, abstractId?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct PreviewEmailParams {
+    pub registration_id: RecordId<()>,
+    /// Where the preview goes (not the registration's address).
+    #[schemars(length(min = 3, max = 254))]
+    pub destination_email_address: String,
+    /// The network's template of this kind serves when no `emailTemplate` is given.
+    #[schemars(rename = "type")]
+    pub kind: Option<EmailTemplateKind>,
+    pub email_template: Option<EmailTemplateText>,
+    /// Accepted for compatibility; not used.
+    pub review_id: Option<String>,
+    /// Accepted for compatibility; not used.
+    pub abstract_id: Option<String>,
+}
+
+/// One status, or a list of them (any of).
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+/// `{status?, registrationId?, limit?, cursor?}`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct MailListParams {
+    pub status: Option<OneOrMany<MailStatusName>>,
+    pub registration_id: Option<OneOrMany<RecordId<()>>>,
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// `{count, items, nextCursor}` of messages.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase")]
+pub struct MailList {
+    pub count: i64,
+    pub items: Vec<MessageShown>,
+    pub next_cursor: Option<String>,
+}
+
 /// One operation of JSON Patch (RFC 6902).
 #[derive(JsonSchema)]
 pub struct PatchOperation {
@@ -530,7 +643,8 @@ pub struct TransferParams {
     pub id: RecordId<Registration>,
     /// The contact the registration, with its function tickets, moves to.
     pub contact_id: ContactId,
-    /// Accepted; this server sends no e-mail yet.
+    /// Queue the confirmation e-mail to the registration's address, in the transfer's transaction (a registration
+    /// without one: `-32602`, and nothing moves).
     pub send_confirmation_email: Option<bool>,
 }
 

@@ -23,8 +23,9 @@ use async_trait::async_trait;
 use crate::auth::{NetworkScope, TokenInfo};
 use crate::domain::command::TicketWrite;
 use crate::domain::function_ticket::{FunctionTicket, FunctionTicketKey, StoredFunctionTicket};
-use crate::domain::ids::{ContactId, ProductId, RecordId};
+use crate::domain::ids::{ContactId, NetworkId, ProductId, RecordId};
 use crate::domain::limits::{Held, NetworkLimits, Usage};
+use crate::domain::mail::{MailStatus, Message, MessageId, StoredMessage};
 use crate::domain::order::{OrderAction, OrderId, OrderQuery, StoredOrder};
 use crate::domain::registration::{
     Registration, RegistrationId, RegistrationKey, RegistrationQuery, StoredRegistration,
@@ -212,12 +213,14 @@ pub trait RegistrationsExtra: Send + Sync {
         window: Window,
     ) -> Result<Found<StoredRegistration>>;
     /// Moves a registration to another contact, with its function tickets, in one transaction; the new contact's
-    /// `maxPerAttendee` is checked as a create would.
+    /// `maxPerAttendee` is checked as a create would. A `confirmation` is composed for the registration as the
+    /// transfer leaves it and queued in the same transaction: a refusal to compose it undoes the transfer.
     async fn transfer_registration(
         &self,
         scope: &NetworkScope,
         id: &RegistrationId,
         contact_id: ContactId,
+        confirmation: Option<Confirmation>,
     ) -> Result<StoredRegistration>;
 }
 
@@ -314,6 +317,73 @@ pub trait Templates: Send + Sync {
     async fn delete_template(&self, scope: &NetworkScope, kind: TemplateKind) -> Result<bool>;
 }
 
+/// Composes a message for a registration.
+pub type Compose = std::sync::Arc<dyn Fn(&StoredRegistration) -> Result<Message> + Send + Sync>;
+
+/// A message a change queues with it, composed inside the change's transaction from the registration as the
+/// change leaves it (again when a store runs the transaction again).
+#[derive(Clone)]
+pub struct Confirmation {
+    pub compose: Compose,
+    /// Queued `held` (no SMTP URL is configured) rather than `queued`.
+    pub held: bool,
+}
+
+/// Which messages a list of the outbox holds: any of `statuses` and any of `registration_ids` (an empty list
+/// does not filter).
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub statuses: Vec<MailStatus>,
+    pub registration_ids: Vec<String>,
+}
+
+/// How the sender's attempt at a message ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// The SMTP server accepted it.
+    Sent,
+    /// A temporary failure: queued again, to be taken at `at`.
+    Retry { error: String, at: Timestamp },
+    /// Refused for good, or retried for a day in vain.
+    Failed { error: String },
+}
+
+/// The outbox: messages written in the transaction of the change that asks for them, and the sender's claims.
+///
+/// **At most once.** The sender claims a message ([`claim_due`](Outbox::claim_due): `queued` → `sending`, one
+/// attempt more) in a transaction committed before it speaks SMTP, and settles it after
+/// ([`settle_message`](Outbox::settle_message), which changes only a message still `sending`). Claims racing on
+/// one message, on any number of servers, give it to one claimer. A message left `sending` by a claimer that died
+/// is never claimed again: [`interrupt_sending`](Outbox::interrupt_sending) marks it `failed` for an operator.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Writes a message into the outbox, `queued`, or `held` when `held`.
+    async fn queue_message(&self, scope: &NetworkScope, message: Message, held: bool) -> Result<StoredMessage>;
+    /// One message of the network.
+    async fn message(&self, scope: &NetworkScope, id: &MessageId) -> Result<StoredMessage>;
+    /// The network's messages matching `filter`, in the order they were queued.
+    async fn list_messages(
+        &self,
+        scope: &NetworkScope,
+        filter: MessageFilter,
+        window: Window,
+    ) -> Result<Found<StoredMessage>>;
+    /// Queues a `failed` or `held` message again (`held` again when `held`), its error cleared and its day of
+    /// retries begun anew; any other state is `Conflict::NotRetryable`, decided at the moment of the write.
+    async fn retry_message(&self, scope: &NetworkScope, id: &MessageId, held: bool) -> Result<StoredMessage>;
+    /// How many messages of every network are in each state.
+    async fn outbox_counts(&self) -> Result<Vec<(MailStatus, i64)>>;
+    /// Claims at most `limit` `queued` messages due at `now` for the sender: each becomes `sending` with one
+    /// attempt more, committed before this answers. A message is claimed by one caller only.
+    async fn claim_due(&self, now: Timestamp, limit: usize) -> Result<Vec<(NetworkId, StoredMessage)>>;
+    /// Records how the attempt at a claimed message ended; `false` (nothing written) when it is no longer
+    /// `sending`.
+    async fn settle_message(&self, network: &NetworkId, id: &MessageId, delivery: Delivery) -> Result<bool>;
+    /// Marks `failed` (with [`crate::domain::mail::INTERRUPTED`]) every message claimed before `claimed_before` and
+    /// still `sending`: its claimer died or lost its way, maybe after the SMTP server took the message. How many.
+    async fn interrupt_sending(&self, claimed_before: Timestamp) -> Result<u64>;
+}
+
 /// Counters of the store's writes, for `admin.stats` and the benchmark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -334,6 +404,7 @@ pub trait Store:
     + Tokens
     + Limits
     + Templates
+    + Outbox
 {
     /// Whether the store answers.
     async fn ping(&self) -> Result<()>;

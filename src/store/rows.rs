@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::function_ticket::{FunctionTicketId, FunctionTicketKey, StoredFunctionTicket};
 use crate::domain::ids::{ActorId, NetworkId, ProductId};
+use crate::domain::mail::{MailStatus, Message, MessageId, StoredMessage};
 use crate::domain::money::Cents;
 use crate::domain::order::{Order, OrderId, OrderLine, StoredOrder};
 use crate::domain::registration::{OrderStatus, Registration, RegistrationId, RegistrationKey, StoredRegistration};
@@ -426,6 +427,62 @@ pub fn order_from(row: &impl Columns) -> Result<(Position, StoredOrder)> {
                 amount_paid: Cents(int(row, "amount_paid_cents")?),
                 registration_ids: registrations.into_iter().map(RegistrationId::stored).collect(),
             },
+            sys: sys_from(row)?,
+        },
+    ))
+}
+
+/// The columns a message of the outbox is read from (its `seq` too, its place in the network's list).
+macro_rules! mail_columns {
+    () => {
+        "seq, id, registration_id, recipient, subject, html, text, status, attempts, last_error, sent_at, queued_at, \
+         next_attempt_at, sys_version, sys_created_at, sys_last_modified_at, sys_created_by, sys_last_modified_by"
+    };
+}
+pub(crate) use mail_columns;
+
+/// A message's row (without `seq`, which the database makes).
+pub fn mail_row(network: &NetworkId, m: &StoredMessage) -> Row {
+    let mut row: Row = vec![
+        ("network_id", network.as_str().into()),
+        ("id", m.id.as_str().into()),
+        ("registration_id", m.message.registration_id.clone().into()),
+        ("recipient", m.message.to.clone().into()),
+        ("subject", m.message.subject.clone().into()),
+        ("html", m.message.html.clone().into()),
+        ("text", m.message.text.clone().into()),
+        ("status", m.status.as_str().into()),
+        ("attempts", m.attempts.into()),
+        ("last_error", m.last_error.clone().into()),
+        ("sent_at", m.sent_at.map(|t| t.timestamp_millis()).into()),
+        ("queued_at", m.queued_at.timestamp_millis().into()),
+        ("next_attempt_at", m.next_attempt_at.timestamp_millis().into()),
+    ];
+    row.extend(sys_columns(&m.sys));
+    row
+}
+
+/// A message read with [`mail_columns`], and its place in its network's list.
+pub fn mail_from(row: &impl Columns) -> Result<(Position, StoredMessage)> {
+    let status =
+        MailStatus::parse(&text(row, "status")?).map_err(|e| Error::Internal(format!("a stored message: {e}")))?;
+    Ok((
+        Position(int(row, "seq")?),
+        StoredMessage {
+            id: MessageId::stored(text(row, "id")?),
+            message: Message {
+                to: text(row, "recipient")?,
+                subject: text(row, "subject")?,
+                html: text(row, "html")?,
+                text: text(row, "text")?,
+                registration_id: row.text("registration_id")?,
+            },
+            status,
+            attempts: int(row, "attempts")?,
+            last_error: row.text("last_error")?,
+            sent_at: row.int("sent_at")?.map(time::from_millis),
+            queued_at: time::from_millis(int(row, "queued_at")?),
+            next_attempt_at: time::from_millis(int(row, "next_attempt_at")?),
             sys: sys_from(row)?,
         },
     ))

@@ -12,6 +12,7 @@ mod fuzz;
 mod guard;
 mod inputs;
 mod limits;
+mod mail;
 mod metrics;
 mod migrate;
 mod newcomer;

@@ -135,6 +135,11 @@ impl Server {
         server
     }
 
+    /// Kills the process at once (SIGKILL): no shutdown, no last write.
+    pub(crate) async fn kill_now(&mut self) {
+        self.child.kill().await.expect("the server is killed");
+    }
+
     pub(crate) fn client(&self, token: &str, network: &str) -> Client {
         Client::of(self.addr).with_token(token).on(network)
     }

@@ -106,6 +106,7 @@ pub(crate) mod copy;
 mod function_ticket;
 mod limits;
 mod list;
+mod mail;
 mod order;
 mod registration;
 mod template;

@@ -434,15 +434,16 @@ impl RegistrationsExtra for PostgresStore {
         scope: &NetworkScope,
         id: &RegistrationId,
         contact_id: ContactId,
+        confirmation: Option<crate::store::Confirmation>,
     ) -> Result<StoredRegistration> {
         let (scope, id) = (scope.clone(), id.clone());
-        write!(self, (scope, id, contact_id), |tx| transfer(
-            tx,
-            scope.network(),
-            id.as_str(),
-            &contact_id,
-            scope.actor()
-        )
-        .await)
+        write!(self, (scope, id, contact_id, confirmation), |tx| {
+            let moved = transfer(tx, scope.network(), id.as_str(), &contact_id, scope.actor()).await?;
+            if let Some(confirmation) = confirmation {
+                let message = (confirmation.compose)(&moved)?;
+                super::mail::queue(tx, scope.network(), message, confirmation.held, scope.actor()).await?;
+            }
+            Ok(moved)
+        })
     }
 }

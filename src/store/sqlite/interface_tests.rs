@@ -426,7 +426,7 @@ async fn a_locked_registration_changes_only_by_being_unlocked() {
     let edit = registration("c1", json!({"sysLocked": true, "city": "Rome"}));
     assert!(is_locked(regs.replace(&scope(), &locked.id, edit, None).await));
     assert!(is_locked(regs.delete(&scope(), &locked.id).await));
-    assert!(is_locked(store.transfer_registration(&scope(), &locked.id, contact("c2")).await));
+    assert!(is_locked(store.transfer_registration(&scope(), &locked.id, contact("c2"), None).await));
     let unlock_and_edit = registration("c1", json!({"sysLocked": false, "city": "Rome"}));
     assert!(is_locked(regs.replace(&scope(), &locked.id, unlock_and_edit, None).await));
     assert_eq!(regs.get(&scope(), &locked.id).await.unwrap().to_json(), locked.to_json(), "all refused");
@@ -561,14 +561,14 @@ async fn a_transfer_moves_the_registration_and_its_function_tickets() {
     let second = second.unwrap();
     let own = seats(&store).create(&scope(), function_ticket(json!({}))).await.unwrap();
 
-    let full = store.transfer_registration(&scope(), &moving.id, contact("c2")).await;
+    let full = store.transfer_registration(&scope(), &moving.id, contact("c2"), None).await;
     assert_eq!(
         conflict(full),
         Conflict::MaxPerAttendee { product_id: "vip".into(), contact_id: "c2".into(), holding: 1, max: 1 }
     );
     assert_eq!(seats(&store).get(&scope(), &first.id).await.unwrap().to_json()["contactId"], "c1", "nothing moved");
 
-    let moved = store.transfer_registration(&scope(), &moving.id, contact("c3")).await.unwrap();
+    let moved = store.transfer_registration(&scope(), &moving.id, contact("c3"), None).await.unwrap();
     assert_eq!((moved.to_json()["contactId"].clone(), moved.sys.version), (json!("c3"), 2));
     assert_eq!(regs.get(&scope(), &moving.id).await.unwrap().to_json(), moved.to_json());
     for seat in [&first, &second] {
@@ -577,10 +577,10 @@ async fn a_transfer_moves_the_registration_and_its_function_tickets() {
     }
     assert_eq!(seats(&store).get(&scope(), &own.id).await.unwrap().to_json(), own.to_json(), "not tied: stays");
     assert_eq!(sold(&store, "vip").await, 2, "the seat moved with its registration");
-    let again = store.transfer_registration(&scope(), &moving.id, contact("c3")).await.unwrap();
+    let again = store.transfer_registration(&scope(), &moving.id, contact("c3"), None).await.unwrap();
     assert_eq!(again.sys.version, 2, "a transfer to the holder changes nothing");
     let unknown = RegistrationId::parse("no-such-id").unwrap();
-    assert_eq!(not_found(store.transfer_registration(&scope(), &unknown, contact("c1")).await).0, "registration");
+    assert_eq!(not_found(store.transfer_registration(&scope(), &unknown, contact("c1"), None).await).0, "registration");
     Store::close(&store);
 }
 
@@ -777,7 +777,7 @@ async fn a_scope_sees_and_changes_only_its_own_network() {
     assert_eq!(not_found(registrations(&store).get(&b, &reg.id).await).0, "registration");
     assert_eq!(not_found(registrations(&store).delete(&b, &reg.id).await).0, "registration");
     assert_eq!(
-        not_found(store.transfer_registration(&b, &reg.id, ContactId::parse("c2").unwrap()).await).0,
+        not_found(store.transfer_registration(&b, &reg.id, ContactId::parse("c2").unwrap(), None).await).0,
         "registration"
     );
     assert_eq!(not_found(seats(&store).get(&b, &seat.id).await).0, "functionTicket");

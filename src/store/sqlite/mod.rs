@@ -93,6 +93,7 @@ mod function_ticket;
 mod interface_tests;
 mod limits;
 mod list;
+mod mail;
 mod order;
 mod registration;
 mod template;

@@ -395,9 +395,17 @@ impl RegistrationsExtra for SqliteStore {
         scope: &NetworkScope,
         id: &RegistrationId,
         contact_id: ContactId,
+        confirmation: Option<crate::store::Confirmation>,
     ) -> Result<StoredRegistration> {
         let (network, actor, id) = (scope.network().clone(), scope.actor().clone(), id.clone());
-        self.write(move |c| transfer(c, &network, id.as_str(), &contact_id, &actor)).await
+        self.write(move |c| {
+            let moved = transfer(c, &network, id.as_str(), &contact_id, &actor)?;
+            if let Some(confirmation) = confirmation {
+                super::mail::queue(c, &network, (confirmation.compose)(&moved)?, confirmation.held, &actor)?;
+            }
+            Ok(moved)
+        })
+        .await
     }
 }
 
