@@ -725,6 +725,13 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
     let made = seed(&addrs, a, "registration.create", registrations).await;
     let registration_ids: Arc<Vec<String>> =
         Arc::new(made.iter().map(|r| r["registration"]["id"].as_str().expect("id").to_owned()).collect());
+    // The registrations an order may be made for: the seeding cancels one in ten.
+    let orderable: Arc<Vec<String>> = Arc::new(
+        made.iter()
+            .filter(|r| r["registration"]["status"] == "active")
+            .map(|r| r["registration"]["id"].as_str().expect("id").to_owned())
+            .collect(),
+    );
     let seats: Vec<Value> = made
         .iter()
         .step_by(10)
@@ -843,9 +850,9 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
             })
         }),
         ("registration.generateOrder", true, {
-            // Each call orders the next seeded registration (its ticket at its price): a new order, its number and
-            // the registration's order fields, until every registration has one (then each call answers it).
-            let (ids, next) = (ids.clone(), Arc::new(AtomicU64::new(0)));
+            // Each call orders the next active seeded registration (its ticket at its price): a new order, its
+            // number and the registration's order fields, until every one has one (then each call answers it).
+            let (ids, next) = (orderable.clone(), Arc::new(AtomicU64::new(0)));
             Arc::new(move |_, _| {
                 let id = &ids[next.fetch_add(1, Ordering::Relaxed) as usize % ids.len()];
                 (rpc_body("registration.generateOrder", json!({"id": id})), 1)
@@ -972,7 +979,7 @@ fn print_run(o: &Options, run: &Run) {
     let on_postgres = run.store == StoreKind::Postgres;
     println!("\n{} connections, {} s per scenario, {} registrations\n", o.connections, o.seconds, o.registrations);
     print!(
-        "{:<20} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8} {:>11}",
+        "{:<26} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9} {:>12} {:>8} {:>11}",
         "scenario",
         "req/s",
         "calls/s",
@@ -990,7 +997,7 @@ fn print_run(o: &Options, run: &Run) {
         let per_commit = x.calls_per_commit.map_or("-".to_owned(), |c| format!("{c:.1}"));
         let cpu = x.server_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
         print!(
-            "{:<20} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1} {:>11}",
+            "{:<26} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>9.2} {:>12} {:>8.1} {:>11}",
             x.name,
             x.requests_per_s,
             x.calls_per_s,
@@ -1067,17 +1074,17 @@ fn print_side_by_side(runs: &[Run]) {
         1 => run.store.name().to_owned(),
         n => format!("{} ({n} servers)", run.store.name()),
     };
-    print!("\n{:<22}", "");
+    print!("\n{:<26}", "");
     for run in runs {
         print!(" | {:<35}", label(run));
     }
-    print!("\n{:<22}", "scenario");
+    print!("\n{:<26}", "scenario");
     for _ in runs {
         print!(" | {:>9} {:>8} {:>8} {:>7}", "req/s", "p50 ms", "p99 ms", "errors");
     }
     println!();
     for name in runs[0].outcomes.iter().map(|x| &x.name) {
-        print!("{name:<22}");
+        print!("{name:<26}");
         for run in runs {
             match run.outcomes.iter().find(|x| &x.name == name) {
                 Some(x) => print!(" | {:>9.0} {:>8.2} {:>8.2} {:>7}", x.requests_per_s, x.p50_ms, x.p99_ms, x.errors),
