@@ -3,15 +3,15 @@
 //!
 //! **What a template sees.** `registration` (every field as the API shows it, camelCase, with `id`, `number` and the
 //! sys fields), `ticket` (the purchasable ticket the registration holds, when `productId` is set and the ticket
-//! exists), and `networkId`, as in `{{ registration.name }}`. `order` is the seam for orders: until the server keeps
-//! them it is never defined, so a template that names it plainly is refused, and one written for later tests it
-//! first (`{% if order is defined %}`). Values are HTML-escaped unless the template asks otherwise (`|safe`,
+//! exists), `order` (the registration's order as `order.get` shows it, once the server has made one) and
+//! `networkId`, as in `{{ registration.name }}`; `{% if order is defined %}` tells whether there is an order, as
+//! `{% if ticket is defined %}` does for the ticket. Values are HTML-escaped unless the template asks otherwise (`|safe`,
 //! `{% autoescape false %}`); an e-mail's subject is plain text and is not escaped. Unset values print as nothing,
 //! not as `none`, and the filter `date` writes a timestamp as `18 September 2026`.
 //!
 //! **The check.** A template is checked when it is stored and when it is previewed: it must parse, it must render
-//! against a sample that holds every variable with strict undefined behaviour (a misspelt `registration.nmae`, or
-//! `order`, fails there, naming its line), and the names it uses anywhere, in branches the sample did not take too,
+//! against a sample that holds every variable with strict undefined behaviour (a misspelt `registration.nmae` fails
+//! there, naming its line), and the names it uses anywhere, in branches the sample did not take too,
 //! must be variables that exist. A checked template is then rendered for a real registration leniently: what the
 //! registration lacks (no ticket, an unset field) prints as nothing, so a certificate is never refused for data a
 //! registration does not have.
@@ -28,6 +28,7 @@ use serde_json::{Map, Value, json};
 
 use super::ids::{ActorId, NetworkId};
 use super::input::{self, Input};
+use super::order::{self, StoredOrder};
 use super::record::Kind;
 use super::registration::{self, Registration, RegistrationId, RegistrationStatus, StoredRegistration};
 use super::sys::Sys;
@@ -48,7 +49,7 @@ pub const MAX_OUTPUT: usize = 1 << 20;
 /// sessions a few thousand.
 const FUEL: u64 = 500_000;
 
-/// The variables a template may name at its top level; `order` is never defined yet (see the module's doc).
+/// The variables a template may name at its top level.
 pub const VARIABLES: &[&str] = &["registration", "ticket", "order", "networkId"];
 
 /// Names the template language itself defines: a loop's `loop`, a macro's arguments.
@@ -272,6 +273,14 @@ impl Variables {
         Variables(Value::Object(out))
     }
 
+    /// The same variables with `order`, the registration's order, when it has one.
+    pub fn with_order(mut self, order: Option<&StoredOrder>) -> Variables {
+        if let (Some(order), Value::Object(variables)) = (order, &mut self.0) {
+            variables.insert("order".into(), Value::Object(order.to_json()));
+        }
+        self
+    }
+
     /// Variables as JSON: an object of [`VARIABLES`] as the API shows them.
     pub fn from_json(variables: Value) -> Variables {
         Variables(variables)
@@ -323,7 +332,12 @@ static SAMPLE: LazyLock<Variables> = LazyLock::new(|| {
         .map(|read| StoredTicket { ticket: read.ticket, sold: 1, sys: Sys::new(&actor) })
         .unwrap_or_else(|e| unreachable!("the sample ticket is valid: {e:?}"));
     let network = NetworkId::parse("sample-network").unwrap_or_else(|e| unreachable!("{e}"));
-    Variables::of(&network, &registration, Some(&ticket))
+    // Its order: one line, its ticket.
+    let tickets = [(ticket.ticket.product_id.clone(), ticket.ticket.clone())].into_iter().collect();
+    let order = order::make(1, &[(&registration.id, &registration.registration)], &tickets)
+        .map(|order| StoredOrder { order, sys: Sys::new(&actor) })
+        .unwrap_or_else(|e| unreachable!("the sample order is made: {e:?}"));
+    Variables::of(&network, &registration, Some(&ticket)).with_order(Some(&order))
 });
 
 /// One environment: HTML auto-escaping by the text's name, the undefined behaviour given, unset values printed as
@@ -531,9 +545,11 @@ mod tests {
         assert_eq!(e.to_string(), "line 3: names a variable that does not exist: `tikcet.eventName`");
         let e = check("{% if registration.sysLocked %}{% else %}\n{{ ticket.price2 }}{% endif %}", Text::Html);
         assert_eq!(e.unwrap_err().line, Some(2));
-        // Orders are not kept yet: `order` is refused, unless the template tests for it.
-        assert!(check("{{ order.total }}", Text::Html).is_err());
-        check("{% if order is defined %}{{ order.total }}{% endif %}", Text::Html).unwrap();
+        // The order's members, as `order.get` shows them.
+        check("{{ order.orderNumber }} {{ order.total }} {{ order.lines[0].description }}", Text::Html).unwrap();
+        check("{% if order is defined %}{{ order.balanceDue }}{% endif %}", Text::Html).unwrap();
+        let e = check("{% if order is defined %}\n{{ order.totl }}{% endif %}", Text::Html).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
         // The language's own names and functions are fine.
         check(
             "{% for s in registration.sessions %}{{ loop.index }}{% endfor %}{% for i in range(3) %}{{ i }}{% endfor %}\

@@ -1,7 +1,8 @@
 //! `template.*` and the certificates: each network's own templates (`template.put`, `template.get`,
 //! `template.delete`), a registration's certificate rendered from the network's template or the built-in one
 //! (`registration.getCertificate`), and a template's text tried on a registration without storing it
-//! (`registration.previewCertificate`). The rules are [`crate::domain::template`]'s.
+//! (`registration.previewCertificate`), each with the registration's order when it has one. The rules are
+//! [`crate::domain::template`]'s.
 
 use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
@@ -10,10 +11,9 @@ use super::records::required_id;
 use super::{Ctx, params};
 use crate::auth::NetworkScope;
 use crate::domain::input;
-use crate::domain::registration::{Registration, RegistrationId, StoredRegistration};
+use crate::domain::registration::{Registration, StoredRegistration};
 use crate::domain::template::{self, MAX_BODY, Template, TemplateKind, Text, Variables};
 use crate::error::{Error, Result};
-use crate::store::{Records, RegistrationKind};
 
 type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
 
@@ -52,13 +52,13 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let id = required_id::<Registration>(&mut input, "id");
         params::finish(input, Vec::new())?;
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
-        let registration = registration(&ctx, &scope, &id).await?;
+        let (registration, order) = ctx.store.registration_order(&scope, &id).await?;
         template::check_certifiable(&registration)?;
         let body = match ctx.store.template(&scope, TemplateKind::Certificate).await? {
             Some(stored) => stored.template.body,
             None => template::DEFAULT_CERTIFICATE.to_owned(),
         };
-        let variables = variables(&ctx, &scope, &registration).await?;
+        let variables = variables(&ctx, &scope, &registration).await?.with_order(order.as_ref());
         // The stored template passed its check; what can still fail is this registration's data in it.
         let html =
             template::certificate(&body, &variables).map_err(|e| Error::InvalidParams(vec![e.at("template")]))?;
@@ -79,8 +79,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let (Some(id), Some(body)) = (id, body) else {
             return Err(Error::invalid("params", "registrationId and certificateTemplate are required"));
         };
-        let registration = registration(&ctx, &scope, &id).await?;
-        let variables = variables(&ctx, &scope, &registration).await?;
+        let (registration, order) = ctx.store.registration_order(&scope, &id).await?;
+        let variables = variables(&ctx, &scope, &registration).await?.with_order(order.as_ref());
         let html = template::certificate(&body, &variables)
             .map_err(|e| Error::InvalidParams(vec![e.at("certificateTemplate")]))?;
         Ok::<_, Error>(json!({ "html": html }))
@@ -94,10 +94,6 @@ fn kind_param(value: &Value) -> Result<TemplateKind> {
     let kind = TemplateKind::read(&mut input);
     params::finish(input, Vec::new())?;
     kind.ok_or_else(|| Error::invalid("kind", "is required"))
-}
-
-async fn registration(ctx: &Ctx, scope: &NetworkScope, id: &RegistrationId) -> Result<StoredRegistration> {
-    Records::<RegistrationKind>::get(&*ctx.store, scope, id).await
 }
 
 /// A registration's variables: with the ticket it holds, when that ticket still exists (a cancelled registration's

@@ -154,15 +154,15 @@ async fn a_template_put_is_refused_for_each_problem_in_both_wires() {
         assert_invalid(&e, "body", &["line 3", "syntax error", "end of input"]);
         let e = refused(&c, wire, PUT, json!({"kind": "certificate", "body": "<p>{{ registration.name }</p>"})).await;
         assert_invalid(&e, "body", &["line 1", "syntax error"]);
-        // A variable that does not exist, in a branch taken or not, and orders, which are not kept yet.
+        // A variable that does not exist, in a branch taken or not, and a member an order does not have.
         let typo = "<h1>Certificate</h1>\n<p>{{ registration.nmae }}</p>";
         let e = refused(&c, wire, PUT, json!({"kind": "certificate", "body": typo})).await;
         assert_invalid(&e, "body", &["line 2", "does not exist", "registration.nmae"]);
         let hidden = "{% if registration.isGuestRegistration %}\n{{ guest.name }}\n{% endif %}";
         let e = refused(&c, wire, PUT, json!({"kind": "certificate", "body": hidden})).await;
         assert_invalid(&e, "body", &["line 2", "guest"]);
-        let e = refused(&c, wire, PUT, json!({"kind": "certificate", "body": "{{ order.total }}"})).await;
-        assert_invalid(&e, "body", &["line 1", "order"]);
+        let e = refused(&c, wire, PUT, json!({"kind": "certificate", "body": "{{ order.totl }}"})).await;
+        assert_invalid(&e, "body", &["line 1", "order.totl"]);
         let e = refused(&c, wire, PUT, json!({"kind": "certificate", "body": "{{ registration.name|shout }}"})).await;
         assert_invalid(&e, "body", &["line 1", "unknown filter"]);
         // A subject only for an e-mail, one line, and checked as a body is.

@@ -1,8 +1,8 @@
 //! Orders over HTTP, held to API.md section 9: `registration.generateOrder` (an order made once and answered again
 //! unchanged, a quote that stores nothing), `registration.generateGroupOrder`, `registration.getModificationPayload`
 //! (sent back, it changes nothing), and `order.get`, `order.list`, `order.recordPayment`, `order.cancel`: every method
-//! in both wire forms, its answer and each refusal it can give (a refusal changing nothing); numbering per network
-//! under concurrent calls; and random sequences of creates, orders, payments, cancellations and registration changes
+//! in both wire forms, its answer and each refusal it can give (a refusal changing nothing); a certificate seeing
+//! the registration's order; numbering per network under concurrent calls; and random sequences of creates, orders, payments, cancellations and registration changes
 //! after which every order adds up and every registration's order fields are its order's.
 
 use crate::common;
@@ -476,6 +476,32 @@ async fn the_modification_payload_sent_back_unchanged_changes_nothing() {
         assert_invalid(&refused(&c, wire, PAYLOAD, json!({})).await, "id");
         let e = refused(&c, wire, PAYLOAD, json!({"id": "no-such-registration"})).await;
         assert_eq!(e.code, -32004);
+    }
+}
+
+#[tokio::test]
+async fn certificates_see_the_registrations_order_once_it_has_one() {
+    for wire in WIRES {
+        let c = shop("order-certificate").await;
+        let r = register(&c, "c1", json!({"productId": "vip"})).await;
+        let tried = "{% if order is defined %}Order {{ order.orderNumber }}: {{ order.total }}, {{ order.balanceDue }} \
+                     due ({{ order.status }}){% else %}No order{% endif %}";
+        let preview = json!({"registrationId": r["id"], "certificateTemplate": tried});
+        let html = |answer: Value| answer["html"].as_str().expect("a page").to_owned();
+        let before = html(ok(&c, wire, "registration.previewCertificate", preview.clone()).await);
+        assert!(before.contains("No order"), "{before}");
+        let order = ok(&c, wire, GENERATE, json!({"id": r["id"]})).await["order"].clone();
+        ok(&c, wire, PAY, json!({"orderId": order["orderId"], "amount": 50.5})).await;
+        let after = html(ok(&c, wire, "registration.previewCertificate", preview).await);
+        assert!(after.contains("Order 1: 150.5, 100 due (awaiting payment)"), "{after}");
+
+        let body = "<p>{{ order.lines[0].description }}</p>";
+        ok(&c, wire, "template.put", json!({"kind": "certificate", "body": body})).await;
+        let certificate = html(ok(&c, wire, "registration.getCertificate", json!({"id": r["id"]})).await);
+        assert!(certificate.contains("<p>Summit 2027: VIP</p>"), "{certificate}");
+        let e =
+            refused(&c, wire, "template.put", json!({"kind": "certificate", "body": "<p>{{ order.totl }}</p>"})).await;
+        assert_invalid(&e, "body");
     }
 }
 
