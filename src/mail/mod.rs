@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 
 use crate::domain::ids::NetworkId;
 use crate::domain::mail::Message;
+use crate::domain::order::StoredOrder;
 use crate::domain::registration::StoredRegistration;
 use crate::domain::template::{self, Text, Variables};
 use crate::domain::ticket::StoredTicket;
@@ -49,6 +50,8 @@ pub struct Composer {
     pub body: String,
     /// The ticket the registration holds, when it exists.
     pub ticket: Option<StoredTicket>,
+    /// The registration's order, once the server has made one.
+    pub order: Option<StoredOrder>,
     /// The recipient; `None`: the registration's `emailAddress`.
     pub to: Option<String>,
     /// Put before the rendered subject (`[Preview] `).
@@ -65,7 +68,8 @@ impl Composer {
                 Error::invalid("emailAddress", "the registration has no emailAddress to send the confirmation to")
             })?,
         };
-        let variables = Variables::of(&self.network, registration, self.ticket.as_ref());
+        let variables =
+            Variables::of(&self.network, registration, self.ticket.as_ref()).with_order(self.order.as_ref());
         let subject = template::render(&self.subject, Text::Plain, &variables)
             .map_err(|e| Error::InvalidParams(vec![e.at("subject")]))?;
         let html = template::render(&self.body, Text::Html, &variables)

@@ -173,7 +173,7 @@ fn email_template(value: &Value) -> std::result::Result<Given, String> {
 }
 
 /// The composer of a registration's confirmation: `given` or else the network's template (or the built-in one),
-/// with the ticket the registration holds, to `to` or else the registration's address.
+/// with the ticket the registration holds and its order, to `to` or else the registration's address.
 pub async fn composer(
     ctx: &Ctx,
     scope: &NetworkScope,
@@ -197,11 +197,13 @@ pub async fn composer(
             Err(e) => return Err(e),
         },
     };
+    let (_, order) = ctx.store.registration_order(scope, &registration.id).await?;
     Ok(Composer {
         network: scope.network().clone(),
         subject: template.subject.unwrap_or_else(|| template::DEFAULT_CONFIRMATION_SUBJECT.to_owned()),
         body: template.body,
         ticket,
+        order,
         to,
         prefix: if preview { PREVIEW_PREFIX } else { "" },
     })

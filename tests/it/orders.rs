@@ -1,9 +1,10 @@
 //! Orders over HTTP, held to API.md section 9: `registration.generateOrder` (an order made once and answered again
 //! unchanged, a quote that stores nothing), `registration.generateGroupOrder`, `registration.getModificationPayload`
 //! (sent back, it changes nothing), and `order.get`, `order.list`, `order.recordPayment`, `order.cancel`: every method
-//! in both wire forms, its answer and each refusal it can give (a refusal changing nothing); a certificate seeing
-//! the registration's order; numbering per network under concurrent calls; and random sequences of creates, orders, payments, cancellations and registration changes
-//! after which every order adds up and every registration's order fields are its order's.
+//! in both wire forms, its answer and each refusal it can give (a refusal changing nothing); certificates and e-mails
+//! seeing the registration's order; numbering per network under concurrent calls; and random sequences of creates,
+//! orders, payments, cancellations and registration changes after which every order adds up and every
+//! registration's order fields are its order's.
 
 use crate::common;
 
@@ -480,7 +481,7 @@ async fn the_modification_payload_sent_back_unchanged_changes_nothing() {
 }
 
 #[tokio::test]
-async fn certificates_see_the_registrations_order_once_it_has_one() {
+async fn certificates_and_emails_see_the_registrations_order_once_it_has_one() {
     for wire in WIRES {
         let c = shop("order-certificate").await;
         let r = register(&c, "c1", json!({"productId": "vip"})).await;
@@ -502,6 +503,14 @@ async fn certificates_see_the_registrations_order_once_it_has_one() {
         let e =
             refused(&c, wire, "template.put", json!({"kind": "certificate", "body": "<p>{{ order.totl }}</p>"})).await;
         assert_invalid(&e, "body");
+
+        // An e-mail sees it too.
+        let email = json!({"subject": "Order {{ order.orderNumber }}", "body": "<p>{{ order.balanceDue }} due</p>"});
+        let params =
+            json!({"registrationId": r["id"], "destinationEmailAddress": "ada@example.org", "emailTemplate": email});
+        let message = ok(&c, wire, "registration.previewEmail", params).await["message"].clone();
+        assert_eq!(message["subject"], "[Preview] Order 1");
+        assert!(message["html"].as_str().unwrap().contains("<p>100 due</p>"), "{message}");
     }
 }
 
