@@ -5,7 +5,10 @@
 
 use crate::common;
 
-use common::{Client, RpcError, create_registration, manager, network, registration, ticket};
+use common::{
+    Client, WIRES, Wire, assert_problem as assert_invalid, create_registration, manager, network, ok, refused,
+    registration, rpc, ticket,
+};
 use serde_json::{Value, json};
 
 const RESEND: &str = "registration.resendConfirmationEmail";
@@ -13,47 +16,6 @@ const PREVIEW: &str = "registration.previewEmail";
 const LIST: &str = "mail.list";
 const GET: &str = "mail.get";
 const RETRY: &str = "mail.retry";
-
-/// The two wire forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wire {
-    /// A JSON-RPC 2.0 request object on `/jsonRpc`.
-    Plain,
-    /// Bare params on `/jsonRpc/{method}`, answered in the `{data, error}` envelope.
-    Bare,
-}
-
-const WIRES: [Wire; 2] = [Wire::Plain, Wire::Bare];
-
-async fn rpc(client: &Client, wire: Wire, method: &str, params: Value) -> Result<Value, RpcError> {
-    match wire {
-        Wire::Plain => client.call(method, params).await,
-        Wire::Bare => client.bare(method, params).await,
-    }
-}
-
-async fn ok(client: &Client, wire: Wire, method: &str, params: Value) -> Value {
-    let what = format!("{wire:?} {method} {params}");
-    rpc(client, wire, method, params).await.unwrap_or_else(|e| panic!("{what}: {e:?}"))
-}
-
-async fn refused(client: &Client, wire: Wire, method: &str, params: Value) -> RpcError {
-    let what = format!("{wire:?} {method} {params}");
-    match rpc(client, wire, method, params).await {
-        Ok(v) => panic!("{what}: succeeded with {v}"),
-        Err(e) => e,
-    }
-}
-
-/// A `-32602` naming `field`, its message holding each of `words`.
-fn assert_invalid(e: &RpcError, field: &str, words: &[&str]) {
-    assert_eq!(e.code, -32602, "{e:?}");
-    let problem = e.data["errors"].as_array().and_then(|all| all.iter().find(|p| p["field"] == field));
-    let message = problem.unwrap_or_else(|| panic!("no problem with {field}: {e:?}"))["message"].as_str().unwrap_or("");
-    for word in words {
-        assert!(message.contains(word), "{field}: {message:?} lacks {word:?}");
-    }
-}
 
 /// A network with a ticket and a registration of Ada holding it (with an address); the manager and the
 /// registration.

@@ -345,6 +345,16 @@ pub async fn refused(client: &Client, wire: Wire, method: &str, params: Value) -
     }
 }
 
+/// A `-32602` naming `field`, its message holding each of `words`.
+pub fn assert_problem(e: &RpcError, field: &str, words: &[&str]) {
+    assert_eq!(e.code, -32602, "{e:?}");
+    let problem = e.data["errors"].as_array().and_then(|all| all.iter().find(|p| p["field"] == field));
+    let message = problem.unwrap_or_else(|| panic!("no problem with {field}: {e:?}"))["message"].as_str().unwrap_or("");
+    for word in words {
+        assert!(message.contains(word), "{field}: {message:?} lacks {word:?}");
+    }
+}
+
 /// Makes a token straight in the store `db` (no server may run on it), as if it had been made before its
 /// `expires_at` passed: the server refuses to make a token whose time has passed, so a test meets one only so.
 /// Its secret, and its `tokenInfo` as the API shows it.
