@@ -6,11 +6,11 @@
 use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
-use super::records::required_id;
+use super::records::{id_param, required_id};
 use super::{Ctx, cursor, params};
 use crate::auth::NetworkScope;
 use crate::domain::input::{self, Input};
-use crate::domain::mail::{MailStatus, MessageId};
+use crate::domain::mail::MailStatus;
 use crate::domain::registration::{Registration, StoredRegistration};
 use crate::domain::template::{self, MAX_BODY, MAX_SUBJECT, Template, TemplateKind, Text};
 use crate::domain::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -27,11 +27,7 @@ pub const PREVIEW_PREFIX: &str = "[Preview] ";
 pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
     module.register_async_method("registration.resendConfirmationEmail", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
-        let value = params::json(&p)?;
-        let mut input = params::object(&value)?;
-        let id = required_id::<Registration>(&mut input, "id");
-        params::finish(input, Vec::new())?;
-        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = id_param::<Registration>(&params::json(&p)?)?;
         let registration = Records::<RegistrationKind>::get(&*ctx.store, &scope, &id).await?;
         let composer = composer(&ctx, &scope, &registration, None, None).await?;
         let message = composer.compose(&registration)?;
@@ -104,14 +100,6 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         Ok::<_, Error>(json!({ "message": stored.to_json() }))
     })?;
     Ok(())
-}
-
-/// Reads `{id}` of a message.
-fn id_param(value: &Value) -> Result<MessageId> {
-    let mut input = params::object(value)?;
-    let id = required_id(&mut input, "id");
-    params::finish(input, Vec::new())?;
-    id.ok_or_else(|| Error::invalid("id", "is required"))
 }
 
 /// A filter member that is one value or a list of them (any of); empty when absent.

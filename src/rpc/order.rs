@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
-use super::records::{required_id, window};
+use super::records::{id_param, required_id, window};
 use super::{Ctx, cursor, params};
 use crate::auth::NetworkScope;
 use crate::domain::input::{Input, MAX_SAFE_INTEGER};
@@ -59,11 +59,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
     })?;
     module.register_async_method("registration.getModificationPayload", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
-        let value = params::json(&p)?;
-        let mut input = params::object(&value)?;
-        let id = required_id(&mut input, "id");
-        params::finish(input, Vec::new())?;
-        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = id_param(&params::json(&p)?)?;
         let (registration, order) = ctx.store.registration_order(&scope, &id).await?;
         Ok::<_, Error>(json!({ "registration": order::modification_payload(&registration, order.is_some()) }))
     })?;

@@ -142,11 +142,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
     })?;
     module.register_async_method(names.delete, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
-        let value = params::json(&p)?;
-        let mut input = params::object(&value)?;
-        let id = required_id::<Record<R>>(&mut input, "id");
-        params::finish(input, Vec::new())?;
-        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = id_param::<Record<R>>(&params::json(&p)?)?;
         R::table(ctx.store.as_ref()).delete(&scope, &id).await?;
         Ok::<_, Error>(json!({}))
     })?;
@@ -209,6 +205,14 @@ fn record_param<R: Records>(value: &Value) -> Result<RecordInput<Record<R>>> {
 /// A required member naming a record.
 pub fn required_id<T>(input: &mut Input<'_>, name: &'static str) -> Option<RecordId<T>> {
     input.required(name, |v| RecordId::parse(v.as_str().ok_or("must be a string")?))
+}
+
+/// Reads params that are `{id}` and nothing else (besides the guard's `networkId`).
+pub fn id_param<T>(value: &Value) -> Result<RecordId<T>> {
+    let mut input = params::object(value)?;
+    let id = required_id(&mut input, "id");
+    params::finish(input, Vec::new())?;
+    id.ok_or_else(|| Error::invalid("id", "is required"))
 }
 
 /// Reads `{id, patch, sysVersion?}`.

@@ -7,7 +7,7 @@
 use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
-use super::records::required_id;
+use super::records::{id_param, required_id};
 use super::{Ctx, params};
 use crate::auth::NetworkScope;
 use crate::domain::input;
@@ -47,11 +47,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
     })?;
     module.register_async_method("registration.getCertificate", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
-        let value = params::json(&p)?;
-        let mut input = params::object(&value)?;
-        let id = required_id::<Registration>(&mut input, "id");
-        params::finish(input, Vec::new())?;
-        let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = id_param::<Registration>(&params::json(&p)?)?;
         let (registration, order) = ctx.store.registration_order(&scope, &id).await?;
         template::check_certifiable(&registration)?;
         let body = match ctx.store.template(&scope, TemplateKind::Certificate).await? {

@@ -27,18 +27,7 @@ const LIST: &str = "order.list";
 const PAY: &str = "order.recordPayment";
 const CANCEL: &str = "order.cancel";
 
-/// The members of a registration that mirror its order.
-const ORDER_FIELDS: [&str; 9] = [
-    "orderId",
-    "orderLineItemId",
-    "orderNumber",
-    "orderBalanceDue",
-    "orderAmountPaid",
-    "orderCurrencyCode",
-    "orderCurrencySymbol",
-    "orderStatus",
-    "orderTotal",
-];
+use ticket_admin::domain::order::ORDER_FIELDS;
 
 /// `base` with the members of `extra` laid over it.
 fn with(mut base: Value, extra: Value) -> Value {
