@@ -58,8 +58,10 @@ struct PerMethod {
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
-    /// One per entry of the method table, in its order, then one for unknown names.
-    methods: Vec<PerMethod>,
+    /// One per entry of the method table, by name (looked up on every call).
+    methods: std::collections::HashMap<&'static str, PerMethod>,
+    /// The one for names the table does not hold.
+    unknown: PerMethod,
     connections: Gauge,
     writer_transactions: Counter,
     writer_calls: Counter,
@@ -99,25 +101,23 @@ impl Metrics {
         describe(HTTP_REFUSALS, None, "HTTP answers of status 400 or more, by status.");
         describe(OUTBOX_MESSAGES, None, "Messages in the outbox (of every network), by status.");
         let handle = recorder.handle();
-        let names = METHODS.iter().map(|m| m.name).chain([UNKNOWN_METHOD]);
-        let methods = names
-            .map(|name| PerMethod {
-                name,
-                duration: recorder
-                    .register_histogram(&key(CALL_DURATION, vec![Label::from_static_parts("method", name)]), &METADATA),
-                succeeded: recorder.register_counter(&calls_key(name, 0), &METADATA),
-            })
-            .collect();
+        let per_method = |name: &'static str| PerMethod {
+            name,
+            duration: recorder
+                .register_histogram(&key(CALL_DURATION, vec![Label::from_static_parts("method", name)]), &METADATA),
+            succeeded: recorder.register_counter(&calls_key(name, 0), &METADATA),
+        };
+        let methods = METHODS.iter().map(|m| (m.name, per_method(m.name))).collect();
+        let unknown = per_method(UNKNOWN_METHOD);
         let connections = recorder.register_gauge(&Key::from_static_name(OPEN_CONNECTIONS), &METADATA);
         let writer_transactions = recorder.register_counter(&Key::from_static_name(WRITER_TRANSACTIONS), &METADATA);
         let writer_calls = recorder.register_counter(&Key::from_static_name(WRITER_CALLS), &METADATA);
-        Metrics { recorder, handle, methods, connections, writer_transactions, writer_calls }
+        Metrics { recorder, handle, methods, unknown, connections, writer_transactions, writer_calls }
     }
 
     /// Counts one answered call of `method` (any name a caller sent) with its outcome `code` and time.
     pub fn call(&self, method: &str, code: i32, elapsed: Duration) {
-        let known = METHODS.iter().position(|m| m.name == method).unwrap_or(METHODS.len());
-        let per = &self.methods[known];
+        let per = self.methods.get(method).unwrap_or(&self.unknown);
         per.duration.record(elapsed.as_secs_f64());
         if code == 0 {
             per.succeeded.increment(1);
