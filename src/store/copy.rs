@@ -1,14 +1,14 @@
-//! `ticket-admin migrate`: a SQLite store copied into an empty PostgreSQL database, every record (orders included),
-//! counter and token, and the counts checked before anything is kept.
+//! `ticket-admin migrate`: a SQLite store copied into an empty PostgreSQL database, every record (orders, templates
+//! and the mail outbox included), counter and token, and the counts checked before anything is kept.
 //!
 //! **Only into an empty database, all or nothing.** The copy runs in one PostgreSQL transaction that first locks
 //! every table it writes (servers already on the database wait; none sees half a copy) and refuses a database that
 //! holds any row of them. Rows are read from SQLite a page at a time in creation order (`seq`) and written through
 //! the row codec both stores share ([`rows`](super::rows)), so PostgreSQL's extra columns (the folded copies of the
-//! searched text) and its trigger-kept counts are made exactly as its own store makes them. Registrations and
-//! function tickets and orders keep their `seq`, so their order, and every cursor a client holds, stay as they were. Then the
-//! rows of each table, the registrations of each network and of each event and status are counted on both sides;
-//! any difference rolls the whole copy back.
+//! searched text) and its trigger-kept counts are made exactly as its own store makes them. Registrations,
+//! function tickets, orders and the outbox's messages keep their `seq`, so their order, and every cursor a client
+//! holds, stay as they were. Then the rows of each table, the registrations of each network and of each event and
+//! status are counted on both sides; any difference rolls the whole copy back.
 //!
 //! **The source stays still.** It is opened as a server opens it, under its lock file, so a server running on it
 //! refuses the copy (and the copy refuses a server) until the copy ends. A file that does not exist is refused,
@@ -29,7 +29,7 @@ use crate::domain::ticket::StoredTicket;
 use crate::error::Error;
 
 /// The tables copied, in the order the summary names them; the target must hold no row of any.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     "tokens",
     "token_grants",
     "tickets",
@@ -41,6 +41,7 @@ pub const TABLES: [&str; 11] = [
     "orders",
     "order_registrations",
     "order_numbers",
+    "mail_outbox",
 ];
 
 /// Rows read from SQLite and written to PostgreSQL at a time.
@@ -189,6 +190,14 @@ async fn copy_into(
         let Some((_, last, _)) = page.last() else { break };
         after = *last;
         into.orders(&page).await?;
+    }
+    // The outbox last: its messages name registrations, and its `seq` keeps their order in `mail.list`.
+    let mut after = Position(i64::MIN);
+    loop {
+        let page = sqlite::copy::messages(source, after).await?;
+        let Some((_, last, _)) = page.last() else { break };
+        after = *last;
+        into.messages(&page).await?;
     }
     let (expected, copied) = (sqlite::copy::counts(source).await?, into.counts().await?);
     if let Some(difference) = expected.difference(&copied) {

@@ -412,7 +412,7 @@ pub(crate) mod sink {
     }
 }
 
-mod delivery {
+pub(crate) mod delivery {
     use super::sink::{Mode, Sink};
     use super::*;
 

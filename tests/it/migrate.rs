@@ -1,7 +1,8 @@
 //! `ticket-admin migrate --from FILE --to URL`, the binary run as an operator runs it: a SQLite store made through
 //! the API is copied into a new PostgreSQL database, and a server on that database answers every read exactly as
 //! the SQLite server did (full answers compared), accepts the same tokens, refuses the revoked one, numbers on from
-//! each event's counter, keeps the limits and the capacity, and takes cursors handed out before the move. A
+//! each event's counter, keeps the limits and the capacity, keeps the outbox (messages sent, refused and their
+//! places in each network's list) and takes cursors handed out before the move. A
 //! database that is not empty, a missing or busy source and a target that is not PostgreSQL are refused, changing
 //! nothing. Skipped where PostgreSQL is not installed, and in the suite's run on PostgreSQL (the source is SQLite).
 
@@ -15,6 +16,8 @@ use ticket_admin::config::{Config, Db, RateLimits};
 use ticket_admin::store::Synchronous;
 
 use crate::common::{self, ADMIN, Client, create_registration, create_seat, network, registration, seat, ticket};
+use crate::mail::delivery::message_when;
+use crate::mail::sink::{Mode, Sink};
 use crate::process::{finish, text, ticket_admin};
 
 /// `ticket-admin migrate --from FROM --to TO`, run to its end.
@@ -24,9 +27,11 @@ async fn migrate(from: &Path, to: &str) -> Output {
     finish(command).await
 }
 
-/// A server of this test on `db`, the admin token made on a first start.
-async fn start(db: Db) -> ticket_admin::Running {
+/// A server of this test on `db`, the admin token made on a first start; it delivers e-mail to `sink` when given one.
+async fn start(db: Db, sink: Option<&Sink>) -> ticket_admin::Running {
+    let smtp = sink.map(|sink| ticket_admin::mail::sender::Smtp::new(sink.url(), "events@example.org".into()));
     let config = Config {
+        smtp,
         addr: "127.0.0.1:0".into(),
         db,
         bootstrap_token: Some(ADMIN.into()),
@@ -47,13 +52,16 @@ struct Made {
     /// Registration `r1` (holding `vip`, a parent of a guest) and the first page's cursor of the search by event.
     r1: String,
     cursor: Value,
+    /// A message of the outbox that the SMTP server refused.
+    refused: Value,
 }
 
 /// Tickets (one with an allocation and sold seats, one deleted), registrations in two events (holding tickets,
 /// cancelled, a guest, a chosen number, one deleted, searchable text with diacritics), function tickets (one tied to a
 /// registration), orders (one partly paid, one cancelled and its registration ordered again), limits in both
-/// networks, a certificate template in one, and besides the admin token a manager's token and a revoked one.
-async fn make(addr: SocketAddr) -> Made {
+/// networks, a certificate and an e-mail template in one, messages in both outboxes (sent through `sink`, and one
+/// it refused for good), and besides the admin token a manager's token and a revoked one.
+async fn make(addr: SocketAddr, sink: &Sink) -> Made {
     let admin = Client::of(addr).with_token(ADMIN);
     let (main, other) = (network("migrate"), network("migrate-other"));
     let manager = admin.make_token(&[&format!("network.manage@{main}")]).await;
@@ -81,7 +89,9 @@ async fn make(addr: SocketAddr) -> Made {
         r["city"] = json!(city);
         r
     };
-    let r1 = create_registration(&on, holding("c1", "Élodie Durand", "München")).await.unwrap();
+    let mut first = holding("c1", "Élodie Durand", "München");
+    first["emailAddress"] = json!("elodie@example.org");
+    let r1 = create_registration(&on, first).await.unwrap();
     let r1 = r1["id"].as_str().unwrap().to_owned();
     let r2 = create_registration(&on, holding("c1", "Élodie Durand", "München")).await.unwrap();
     let mut cancelled = holding("c2", "Grace Hopper", "Arlington");
@@ -119,7 +129,9 @@ async fn make(addr: SocketAddr) -> Made {
 
     let elsewhere = admin.clone().on(&other);
     elsewhere.call("ticket.createPurchasableTicket", json!({"ticket": ticket("vip")})).await.unwrap();
-    create_registration(&elsewhere, registration("c1")).await.unwrap();
+    let mut addressed = registration("c1");
+    addressed["emailAddress"] = json!("c1@example.org");
+    let addressed = create_registration(&elsewhere, addressed).await.unwrap();
 
     // main holds its maximum of tickets and room for one more registration; other a limit of function tickets.
     let limits = [
@@ -131,10 +143,24 @@ async fn make(addr: SocketAddr) -> Made {
     }
     let certificate = json!({"kind": "certificate", "body": "<h1>{{ registration.name }}</h1>"});
     on.call("template.put", certificate).await.unwrap();
+    let email = json!({"kind": "confirmationEmail", "subject": "Hello {{ registration.name }}", "body": "<p>Hi</p>"});
+    on.call("template.put", email).await.unwrap();
+
+    // The outbox: a confirmation in each network, sent; then a preview the SMTP server refuses for good.
+    for (client, id) in [(&on, &json!(r1)), (&elsewhere, &addressed["id"])] {
+        let queued = client.call("registration.resendConfirmationEmail", json!({"id": id})).await.unwrap();
+        message_when(client, &queued["message"]["id"], "sent", |m| m["status"] == "sent").await;
+    }
+    sink.set(Mode::RefuseRcpt(550));
+    let preview = json!({"registrationId": r1, "destinationEmailAddress": "team@example.org"});
+    let queued = on.call("registration.previewEmail", preview).await.unwrap();
+    let refused = message_when(&on, &queued["message"]["id"], "failed", |m| m["status"] == "failed").await;
+    assert!(refused["lastError"].as_str().is_some_and(|e| e.contains("550")), "{refused}");
+
     let first_page = on.call("registration.search", json!({"eventId": "ev1", "limit": 2})).await.unwrap();
     let cursor = first_page["nextCursor"].clone();
     assert!(cursor.is_string(), "{first_page}");
-    Made { main, other, manager, revoked, r1, cursor }
+    Made { main, other, manager, revoked, r1, cursor, refused }
 }
 
 /// Every read the test compares, by name, with its full answer.
@@ -166,6 +192,12 @@ async fn reads(addr: SocketAddr, made: &Made) -> BTreeMap<String, Value> {
         ("certificate template", &on, "template.get", json!({"kind": "certificate"})),
         ("other certificate template", &elsewhere, "template.get", json!({"kind": "certificate"})),
         ("other limits", &admin, "admin.getNetworkLimits", json!({"networkId": made.other})),
+        ("e-mail template", &on, "template.get", json!({"kind": "confirmationEmail"})),
+        ("mail", &on, "mail.list", json!({})),
+        ("mail of r1", &on, "mail.list", json!({"registrationId": made.r1, "limit": 1})),
+        ("failed mail", &on, "mail.list", json!({"status": "failed"})),
+        ("refused message", &on, "mail.get", json!({"id": made.refused["id"]})),
+        ("other mail", &elsewhere, "mail.list", json!({})),
     ];
     let mut answers = BTreeMap::new();
     for (name, client, method, params) in calls {
@@ -194,8 +226,9 @@ async fn a_migrated_store_reads_the_same_on_postgres_and_goes_on_from_where_it_w
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ticket-admin.db");
     let url = tokio::task::spawn_blocking(common::postgres_database).await.expect("a database");
-    let on_sqlite = start(Db::Sqlite(file.clone())).await;
-    let made = make(on_sqlite.local_addr()).await;
+    let sink = Sink::start(Mode::Accept).await;
+    let on_sqlite = start(Db::Sqlite(file.clone()), Some(&sink)).await;
+    let made = make(on_sqlite.local_addr(), &sink).await;
     let before = reads(on_sqlite.local_addr(), &made).await;
 
     // While its server runs, the file is refused (and the target is left empty: the copy below succeeds).
@@ -214,21 +247,24 @@ async fn a_migrated_store_reads_the_same_on_postgres_and_goes_on_from_where_it_w
         ("function_tickets", 3),
         ("event_numbers", 3),
         ("network_limits", 2),
-        ("templates", 1),
+        ("templates", 2),
         ("orders", 3),
         ("order_registrations", 3),
         ("order_numbers", 1),
+        ("mail_outbox", 3),
     ];
     let expected: BTreeMap<String, i64> = expected.iter().map(|(t, n)| (t.to_string(), *n)).collect();
     assert_eq!(summary(&copied), expected, "one line per table");
 
-    let on_postgres = start(Db::Postgres(url.clone())).await;
+    let on_postgres = start(Db::Postgres(url.clone()), None).await;
     let addr = on_postgres.local_addr();
     let after = reads(addr, &made).await;
     for (name, answer) in &before {
         assert_eq!(&after[name], answer, "{name} reads the same on PostgreSQL");
     }
     assert_eq!(before["vip"]["ticket"]["sold"], 2, "the sold seats came along");
+    let statuses: Vec<&Value> = before["mail"]["items"].as_array().unwrap().iter().map(|m| &m["status"]).collect();
+    assert_eq!(statuses, [&json!("sent"), &json!("failed")], "the outbox came along, each message as it was");
 
     // Tokens: the same secrets authenticate, the revoked one stays refused.
     let on = Client::of(addr).with_token(&made.manager).on(&made.main);
@@ -262,6 +298,13 @@ async fn a_migrated_store_reads_the_same_on_postgres_and_goes_on_from_where_it_w
     let listed = orders["items"].as_array().unwrap();
     assert_eq!(listed[..3], before["orders"]["items"].as_array().unwrap()[..], "copied, in their order");
     assert_eq!(listed[3]["orderId"], ordered["order"]["orderId"], "made last, listed last");
+    // Messages queue on after the copied ones (held: this server has no SMTP URL).
+    let queued = on.call("registration.resendConfirmationEmail", json!({"id": made.r1})).await.unwrap();
+    assert_eq!(queued["message"]["status"], "held");
+    let outbox = on.call("mail.list", json!({})).await.unwrap();
+    let messages = outbox["items"].as_array().unwrap();
+    assert_eq!(messages[..2], before["mail"]["items"].as_array().unwrap()[..], "copied, in their order");
+    assert_eq!(messages[2]["id"], queued["message"]["id"], "queued last, listed last");
 
     // Tickets: the limit holds, and a change shows in the list.
     let refused = on.call("ticket.createPurchasableTicket", json!({"ticket": ticket("third")})).await.unwrap_err();
@@ -299,7 +342,7 @@ async fn a_missing_source_or_a_target_that_is_not_postgres_is_refused() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file made, not even a lock file");
 
     let file = dir.path().join("ticket-admin.db");
-    start(Db::Sqlite(file.clone())).await.shutdown().await;
+    start(Db::Sqlite(file.clone()), None).await.shutdown().await;
     let other = dir.path().join("other.db");
     let refused = migrate(&file, other.to_str().unwrap()).await;
     assert!(!refused.status.success());

@@ -6,15 +6,16 @@
 use deadpool_postgres::Object;
 use futures_util::future::try_join_all;
 
-use super::{Failure, PostgresStore, Tx, insert};
+use super::{Failure, PostgresStore, Tx, insert, insert_generated};
 use crate::domain::function_ticket::StoredFunctionTicket;
 use crate::domain::ids::NetworkId;
 use crate::domain::limits::NetworkLimits;
+use crate::domain::mail::StoredMessage;
 use crate::domain::order::StoredOrder;
 use crate::domain::registration::StoredRegistration;
 use crate::error::{Error, Result};
 use crate::store::copy::{Counts, EventNumber, RecordRow, TABLES, TemplateRow, TicketRow, TokenRow};
-use crate::store::rows::{Cell, Row, function_ticket_row, order_row, template_row, ticket_row};
+use crate::store::rows::{Cell, Row, function_ticket_row, mail_row, order_row, template_row, ticket_row};
 
 /// A connection of the store's pool, held for the copy's transaction.
 pub(crate) struct Connection(Object);
@@ -39,6 +40,16 @@ fn with_seq(mut row: Row, seq: i64) -> Row {
 /// Writes rows into `table`, all sent at once (pipelined on the one connection); every one must be written.
 async fn insert_all(tx: &Tx<'_>, table: &'static str, rows: Vec<Row>) -> std::result::Result<(), Failure> {
     let written = try_join_all(rows.iter().map(|row| insert(tx, table, row))).await?;
+    all_written(table, &written)
+}
+
+/// [`insert_all`] into a table whose `seq` the database always generates: the rows' own `seq` is kept.
+async fn insert_all_generated(tx: &Tx<'_>, table: &'static str, rows: Vec<Row>) -> std::result::Result<(), Failure> {
+    let written = try_join_all(rows.iter().map(|row| insert_generated(tx, table, row))).await?;
+    all_written(table, &written)
+}
+
+fn all_written(table: &'static str, written: &[bool]) -> std::result::Result<(), Failure> {
     if written.iter().all(|w| *w) {
         Ok(())
     } else {
@@ -170,6 +181,14 @@ impl<'a> Target<'a> {
         Ok(insert_all(&self.tx, "order_registrations", held).await?)
     }
 
+    /// Messages of the outbox, with their `seq` (their place in each network's list) and their state as it was: a
+    /// message `sending` in the source (its server died during the SMTP exchange) stays so, and is marked failed as
+    /// interrupted by the first server's sweep, never sent again by itself.
+    pub(crate) async fn messages(&self, messages: &[RecordRow<StoredMessage>]) -> Result<()> {
+        let rows = messages.iter().map(|(network, position, m)| with_seq(mail_row(network, m), position.0)).collect();
+        Ok(insert_all_generated(&self.tx, "mail_outbox", rows).await?)
+    }
+
     /// The rows of every table copied into, and the registrations of each network and of each event and status as
     /// the triggers keep them.
     pub(crate) async fn counts(&self) -> Result<Counts> {
@@ -198,7 +217,9 @@ impl<'a> Target<'a> {
                  SELECT setval(pg_get_serial_sequence('function_tickets', 'seq'), \
                  (SELECT coalesce(max(seq), 0) + 1 FROM function_tickets), false); \
                  SELECT setval(pg_get_serial_sequence('orders', 'seq'), \
-                 (SELECT coalesce(max(seq), 0) + 1 FROM orders), false);",
+                 (SELECT coalesce(max(seq), 0) + 1 FROM orders), false); \
+                 SELECT setval(pg_get_serial_sequence('mail_outbox', 'seq'), \
+                 (SELECT coalesce(max(seq), 0) + 1 FROM mail_outbox), false);",
             )
             .await
             .map_err(Failure::from)?;

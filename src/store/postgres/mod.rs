@@ -461,10 +461,23 @@ fn params<'a>(cells: &'a [&'a Cell]) -> Vec<&'a (dyn ToSql + Sync)> {
 /// Inserts a row into `table`; `false` when a unique constraint refused it (nothing is written then, and the
 /// transaction goes on).
 pub(super) async fn insert(tx: &Tx<'_>, table: &str, row: &Row) -> std::result::Result<bool, Failure> {
+    insert_with(tx, table, row, "").await
+}
+
+/// [`insert`] of a row that gives its own value to a column the database always generates (an identity column, as
+/// the outbox's `seq`): `migrate` keeps each message's place so.
+pub(super) async fn insert_generated(tx: &Tx<'_>, table: &str, row: &Row) -> std::result::Result<bool, Failure> {
+    insert_with(tx, table, row, " OVERRIDING SYSTEM VALUE").await
+}
+
+async fn insert_with(tx: &Tx<'_>, table: &str, row: &Row, overriding: &str) -> std::result::Result<bool, Failure> {
     let names: Vec<&str> = row.iter().map(|(name, _)| *name).collect();
     let holes: Vec<String> = (1..=row.len()).map(|i| format!("${i}")).collect();
-    let sql =
-        format!("INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT DO NOTHING", names.join(", "), holes.join(", "));
+    let sql = format!(
+        "INSERT INTO {table} ({}){overriding} VALUES ({}) ON CONFLICT DO NOTHING",
+        names.join(", "),
+        holes.join(", ")
+    );
     let cells: Vec<&Cell> = row.iter().map(|(_, v)| v).collect();
     let statement = tx.prepare_cached(&sql).await?;
     Ok(tx.execute(&statement, &params(&cells)).await? == 1)

@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::store::Position;
 use crate::store::copy::{Counts, EventNumber, PAGE, RecordRow, TABLES, TemplateRow, TicketRow};
 use crate::store::rows::{
-    Columns, function_ticket_columns, function_ticket_from, order_columns, order_from, registration_columns,
-    registration_from, template_columns, template_from, ticket_columns, ticket_from,
+    Columns, function_ticket_columns, function_ticket_from, mail_columns, mail_from, order_columns, order_from,
+    registration_columns, registration_from, template_columns, template_from, ticket_columns, ticket_from,
 };
 
 /// The network a row belongs to.
@@ -106,6 +106,15 @@ pub(crate) async fn orders(
 ) -> Result<Vec<RecordRow<crate::domain::order::StoredOrder>>> {
     let select = concat!("SELECT network_id, ", order_columns!(), " FROM orders");
     records(store, select, after, |row| order_from(row)).await
+}
+
+/// The next page of the outbox in the order queued, after `after`.
+pub(crate) async fn messages(
+    store: &SqliteStore,
+    after: Position,
+) -> Result<Vec<RecordRow<crate::domain::mail::StoredMessage>>> {
+    let select = concat!("SELECT network_id, ", mail_columns!(), " FROM mail_outbox");
+    records(store, select, after, |row| mail_from(row)).await
 }
 
 /// Every network's order counter: its last order number.
