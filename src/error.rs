@@ -97,6 +97,10 @@ pub enum Error {
     /// The resource does not exist (in this network).
     #[error("{resource} {id} not found")]
     NotFound { resource: &'static str, id: String },
+    /// A group order of a group whose active registrations are each in an order already: no registration to order
+    /// is found, and `order_ids` names the orders that hold them (the group itself exists, unlike `NotFound`).
+    #[error("group {group} has no registration to order: {}", all_ordered(*.active))]
+    GroupOrdered { group: String, active: i64, order_ids: Vec<String> },
     /// The change conflicts with the stored state.
     #[error(transparent)]
     Conflict(#[from] Conflict),
@@ -132,6 +136,15 @@ fn counted(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Why a group with `active` active registrations has none to order.
+fn all_ordered(active: i64) -> String {
+    if active == 1 {
+        "its one active registration is in an order already".to_owned()
+    } else {
+        format!("each of its {active} active registrations is in an order already")
+    }
+}
+
 /// What a forbidden call lacks, in words that say which token to use: the admin token for `all@*`.
 fn needed(permission: &str, network_id: &str) -> String {
     if permission == "all" && network_id == "*" {
@@ -161,6 +174,19 @@ mod tests {
         };
         assert_eq!(seats(1), "registration r1 cannot be deleted: 1 function ticket refers to it");
         assert_eq!(seats(2), "registration r1 cannot be deleted: 2 function tickets refer to it");
+    }
+
+    #[test]
+    fn a_spent_group_says_its_registrations_are_ordered() {
+        let spent = |active| Error::GroupOrdered { group: "g1".into(), active, order_ids: vec![] }.to_string();
+        assert_eq!(
+            spent(1),
+            "group g1 has no registration to order: its one active registration is in an order already"
+        );
+        assert_eq!(
+            spent(3),
+            "group g1 has no registration to order: each of its 3 active registrations is in an order already"
+        );
     }
 
     #[test]

@@ -290,6 +290,34 @@ pub fn needs_order(current: Option<&StoredOrder>) -> bool {
     current.is_none_or(|o| o.order.status == OrderStatus::Cancelled)
 }
 
+/// Who of a group's active members, each with its latest order, a group order takes: those that need an order, in
+/// the order given. None: the group is not found when it has no active member, and when each is in an order
+/// already the error says so and names those orders, so that a client can tell a spent group from a misspelt one.
+pub fn group_members_to_order(
+    group: &str,
+    members: Vec<(StoredRegistration, Option<StoredOrder>)>,
+) -> Result<Vec<StoredRegistration>, Error> {
+    let active = members.len() as i64;
+    let mut chosen = Vec::new();
+    let mut order_ids: Vec<String> = Vec::new();
+    for (member, current) in members {
+        match current {
+            Some(order) if !needs_order(Some(&order)) => {
+                let id = order.order.id.as_str();
+                if !order_ids.iter().any(|known| known == id) {
+                    order_ids.push(id.to_owned());
+                }
+            }
+            _ => chosen.push(member),
+        }
+    }
+    match (chosen.is_empty(), active) {
+        (true, 0) => Err(Error::NotFound { resource: "group", id: group.to_owned() }),
+        (true, _) => Err(Error::GroupOrdered { group: group.to_owned(), active, order_ids }),
+        (false, _) => Ok(chosen),
+    }
+}
+
 /// The rule of who is ordered: a cancelled registration is not (`notActive`), and a locked one changes only by
 /// being unlocked, so its order fields cannot be written (`-32023`).
 pub fn check_orderable(registration: &StoredRegistration) -> Result<(), Error> {

@@ -59,7 +59,7 @@ fn code(e: &Error) -> i32 {
         Error::InvalidParams(_) => INVALID_PARAMS,
         Error::NotAuthenticated => NOT_AUTHENTICATED,
         Error::Forbidden { .. } => FORBIDDEN,
-        Error::NotFound { .. } => NOT_FOUND,
+        Error::NotFound { .. } | Error::GroupOrdered { .. } => NOT_FOUND,
         Error::Conflict(_) => CONFLICT,
         Error::Locked { .. } => LOCKED,
         Error::RateLimited { .. } | Error::Busy { .. } | Error::TenantLimit { .. } => LIMIT_EXCEEDED,
@@ -146,6 +146,11 @@ impl From<Error> for ErrorObjectOwned {
             Error::NotFound { resource, ref id } | Error::Locked { resource, ref id } => {
                 ErrorObject::owned(code, e.to_string(), Some(json!({ "resource": resource, "id": id })))
             }
+            Error::GroupOrdered { ref group, active, ref order_ids } => ErrorObject::owned(
+                code,
+                e.to_string(),
+                Some(json!({ "resource": "group", "id": group, "activeRegistrations": active, "orderIds": order_ids })),
+            ),
             Error::Conflict(ref conflict) => ErrorObject::owned(code, e.to_string(), Some(conflict_data(conflict))),
             Error::RateLimited { limit, retry_after_ms } | Error::Busy { limit, retry_after_ms } => {
                 ErrorObject::owned(code, e.to_string(), Some(json!({ "limit": limit, "retryAfterMs": retry_after_ms })))

@@ -327,8 +327,9 @@ pub const METHODS: &[Method] = &[
         NetworkManage,
         "Makes one order for every active registration of a group that has none yet.",
         "`{groupId}`",
-        "`{order, registrations}`; no such registration: `-32004`; a ticket that no longer exists: \
-         `-32009 missingReference`; a locked registration: `-32023`",
+        "`{order, registrations}`; no active registration in the group: `-32004 {resource: group, id}`; every \
+         active one in an order already: `-32004` with `activeRegistrations` and the `orderIds` that hold them; a \
+         ticket that no longer exists: `-32009 missingReference`; a locked registration: `-32023`",
     )
     .typed::<GroupOrderParams, GroupOrder>(&[NOT_FOUND, CONFLICT, LOCKED], examples::registration_generate_group_order),
     method(

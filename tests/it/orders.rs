@@ -251,10 +251,21 @@ async fn a_group_order_holds_every_active_member_without_an_order() {
         assert_eq!(order_fields(&registrations[1])["orderLineItemId"], Value::Null);
         assert_eq!(get_registration(&c, &first["id"]).await["orderId"], alone["orderId"], "its own order stays");
 
-        // Nothing left to order: -32004, as for a group that has no registration at all.
-        let e = refused(&c, wire, GROUP, json!({"groupId": "g1"})).await;
-        assert_eq!((e.code, e.data.clone()), (-32004, json!({"resource": "group", "id": "g1"})));
-        assert_eq!(refused(&c, wire, GROUP, json!({"groupId": "nobody"})).await.code, -32004);
+        // Nothing left to order: -32004, saying that the group's active members are ordered and by which orders,
+        // which a group that has no registration at all does not.
+        let spent = refused(&c, wire, GROUP, json!({"groupId": "g1"})).await;
+        assert_eq!(spent.code, -32004);
+        assert_eq!(
+            spent.message,
+            "group g1 has no registration to order: each of its 3 active registrations is in an order already"
+        );
+        let holding = json!([alone["orderId"], order["orderId"]]);
+        assert_eq!(spent.data, json!({"resource": "group", "id": "g1", "activeRegistrations": 3, "orderIds": holding}));
+        let missing = refused(&c, wire, GROUP, json!({"groupId": "nobody"})).await;
+        assert_eq!(
+            (missing.code, missing.message.as_str(), missing.data.clone()),
+            (-32004, "group nobody not found", json!({"resource": "group", "id": "nobody"}))
+        );
         assert_invalid(&refused(&c, wire, GROUP, json!({})).await, "groupId");
         assert_invalid(&refused(&c, wire, GROUP, json!({"groupId": "a b"})).await, "groupId");
         // A member holding a ticket that no longer exists refuses the whole group, which stays unordered.

@@ -154,17 +154,13 @@ async fn to_order(
                     registration::SELECT
                 ))
                 .await?;
-            let mut chosen = Vec::new();
+            let mut with_orders = Vec::new();
             for row in tx.query(&statement, &[&network.as_str(), group]).await? {
                 let (_, member) = registration::from_row(&row)?;
-                if order::needs_order(current(tx, network, member.id.as_str()).await?.as_ref()) {
-                    chosen.push(member);
-                }
+                let held = current(tx, network, member.id.as_str()).await?;
+                with_orders.push((member, held));
             }
-            if chosen.is_empty() {
-                return Err(Error::NotFound { resource: "group", id: group.clone() }.into());
-            }
-            chosen
+            order::group_members_to_order(group, with_orders)?
         }
     };
     Ok(Ok(chosen))

@@ -994,7 +994,13 @@ async fn a_group_order_takes_the_active_members_without_one_and_then_none_is_lef
     assert_eq!(group.order.order.registration_ids, held);
     assert_eq!((group.order.order.number, group.order.order.total()), (2, Cents(1000)));
     assert!(group.registrations.iter().all(|r| r.registration.order_number == Some(2)));
-    assert_eq!(not_found(store.make_order(&scope(), OrderFor::Group("g1".into())).await), ("group", "g1".into()));
+    match store.make_order(&scope(), OrderFor::Group("g1".into())).await {
+        Err(Error::GroupOrdered { group: spent, active, order_ids }) => {
+            let orders = [&ordered.order.order.id, &group.order.order.id].map(|id| id.to_string());
+            assert_eq!((spent.as_str(), active, order_ids), ("g1", 3, orders.to_vec()), "each active member's order");
+        }
+        other => panic!("expected the group to be spent, got {other:?}"),
+    }
     assert_eq!(not_found(store.make_order(&scope(), OrderFor::Group("none".into())).await), ("group", "none".into()));
     // Cancelling the first order frees its registration to be ordered again, with its group.
     store.change_order(&scope(), &ordered.order.order.id, None, OrderAction::Cancel).await.unwrap();

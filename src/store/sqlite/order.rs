@@ -138,16 +138,12 @@ fn to_order(
                 .prepare_cached(&sql)?
                 .query_map(params![network.as_str(), group], registration::from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut chosen = Vec::new();
+            let mut with_orders = Vec::with_capacity(members.len());
             for (_, member) in members {
-                if order::needs_order(current(conn, network, member.id.as_str())?.as_ref()) {
-                    chosen.push(member);
-                }
+                let held = current(conn, network, member.id.as_str())?;
+                with_orders.push((member, held));
             }
-            if chosen.is_empty() {
-                return Err(Error::NotFound { resource: "group", id: group.clone() });
-            }
-            chosen
+            order::group_members_to_order(group, with_orders)?
         }
     };
     Ok(Ok(chosen))
