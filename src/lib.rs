@@ -69,7 +69,8 @@ impl Running {
         self.addr
     }
 
-    /// Stops accepting, lets in-flight calls finish, then closes the database cleanly.
+    /// Stops accepting and sending mail, lets in-flight calls and an SMTP exchange under way finish (each within the
+    /// shutdown timeout), then closes the database cleanly.
     pub async fn shutdown(self) {
         let _ = self.handle.stop();
         let _ = self.task.await;
@@ -130,6 +131,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
     };
     let (stop, handle) = stop_channel();
+    let shutdown_timeout = bounds.shutdown_timeout;
+    // The sender stops when the listener does, with the same deadline: a shutdown ends within its timeout however
+    // long an SMTP server takes to answer.
+    let sending = {
+        let stopping = stop.clone();
+        async move {
+            if let Some(sender) = sender {
+                stopping.shutdown().await;
+                sender.stop(tokio::time::Instant::now() + shutdown_timeout).await;
+            }
+        }
+    };
     let task = tokio::spawn(async move {
         let pruning = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -148,14 +161,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 }
             }
         });
-        rpc::listener::serve(listener, service, bounds, metrics, stop).await;
+        tokio::join!(rpc::listener::serve(listener, service, bounds, metrics, stop), sending);
         pruning.abort();
         summing.abort();
         if let Some(syncing) = syncing {
             syncing.abort();
-        }
-        if let Some(sender) = sender {
-            sender.stop().await;
         }
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         tracing::info!("stopped; database closed");

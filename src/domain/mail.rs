@@ -6,7 +6,9 @@
 //! `sent`, or `queued` again with a later `nextAttemptAt` (a temporary failure), or `failed` (a permanent refusal,
 //! or a day of failures). A message found `sending` by a server that did not claim it (the claimer died between its
 //! SMTP `DATA` and the outbox update) is never sent again by itself: it is marked `failed` with
-//! [`INTERRUPTED`], for an operator to send again with `mail.retry`. That is the outbox's at-most-once guarantee.
+//! [`INTERRUPTED`], for an operator to send again with `mail.retry`; so is a message whose SMTP exchange a shutdown
+//! cut off ([`CUT_OFF`]). That is the outbox's at-most-once guarantee. A message claimed with others and not yet
+//! begun when the server stops is handed back `queued`, its attempt uncounted: no byte of it reached SMTP.
 
 use chrono::Duration;
 use serde_json::{Map, Value, json};
@@ -23,6 +25,10 @@ pub const STATUSES: &[&str] = &["queued", "sending", "sent", "failed", "held"];
 
 /// The last error of a message whose delivery was cut off by a crash after it was claimed.
 pub const INTERRUPTED: &str = "interrupted during delivery; mail.retry to send again";
+
+/// The last error of a message whose delivery a shutdown cut off: its SMTP exchange had begun, so the mailbox may
+/// have it, and like [`INTERRUPTED`] it is not sent again by itself.
+pub const CUT_OFF: &str = "cut off by a shutdown during delivery; mail.retry to send again";
 
 /// How long a message is retried before it is marked `failed`, counted from when it was queued.
 pub const GIVE_UP_AFTER: Duration = Duration::days(1);

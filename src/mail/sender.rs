@@ -12,6 +12,12 @@
 //! [`INTERRUPTED`](crate::domain::mail::INTERRUPTED): an operator who has checked the mailbox sends it again with
 //! `mail.retry`. On a store only this server writes (SQLite) that happens at start; on a shared one (PostgreSQL) to
 //! messages claimed longer ago than [`CLAIM_EXPIRY`], well past the SMTP timeout, so no live claim is cut off.
+//!
+//! **A bounded stop.** [`Sender::stop`] is given the shutdown's deadline. The sender claims nothing more; an SMTP
+//! exchange under way may finish until the deadline and is then cut off (the connection dropped), its message
+//! marked `failed` with [`CUT_OFF`] for the same reason as above: its `DATA` may have been taken. Messages claimed
+//! in the same batch and not yet begun are handed back `queued` ([`Delivery::Released`]); no byte of them reached
+//! SMTP, so sending them later sends them once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +26,11 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use tokio::sync::watch;
+use tokio::time::Instant;
+
 use super::Mailer;
-use crate::domain::mail::{GIVE_UP_AFTER, StoredMessage};
+use crate::domain::mail::{CUT_OFF, GIVE_UP_AFTER, StoredMessage};
 use crate::domain::time;
 use crate::store::{Delivery, SharedStore};
 
@@ -33,6 +42,9 @@ pub const CLAIM_EXPIRY: chrono::Duration = chrono::Duration::minutes(10);
 const BATCH: usize = 16;
 /// The longest the sender sleeps before it looks for due messages again.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How long past the shutdown's deadline the sender has to record how its last messages ended (a write or two);
+/// past it the task is dropped, and a message it left `sending` is marked interrupted by the next start.
+pub const SETTLE_GRACE: Duration = Duration::from_secs(2);
 
 /// How the sender delivers: the SMTP server (`smtp://user:password@host:port`, STARTTLS when offered;
 /// `smtps://` for implicit TLS), the sender's address, and the retry schedule.
@@ -89,28 +101,51 @@ fn host(url: &str) -> String {
     host_port.rsplit_once(':').map_or(host_port, |(h, _)| h).to_owned()
 }
 
-/// The running sender: stop it with [`Sender::stop`], which lets a delivery under way finish.
+/// The running sender: stop it with [`Sender::stop`], which gives a delivery under way until a deadline.
 pub struct Sender {
     task: tokio::task::JoinHandle<()>,
-    stop: Arc<tokio::sync::Notify>,
+    /// The deadline of the stop, once one is asked for.
+    stop: watch::Sender<Option<Instant>>,
 }
 
 impl Sender {
     /// Starts delivering the outbox of `store`.
     pub fn start(store: SharedStore, smtp: Smtp, mailer: Arc<Mailer>) -> Result<Sender, String> {
         let (transport, from) = smtp.transport()?;
-        let stop = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(run(store, transport, from, smtp, mailer, stop.clone()));
+        let (stop, stopping) = watch::channel(None);
+        let task = tokio::spawn(run(store, transport, from, smtp, mailer, Stopping(stopping)));
         Ok(Sender { task, stop })
     }
 
-    /// Stops after the delivery under way (at most the SMTP timeout; then it is cut off and its message is
-    /// found `sending` by the next start).
-    pub async fn stop(self) {
-        self.stop.notify_one();
+    /// Stops taking messages at once and ends by `deadline` (and [`SETTLE_GRACE`]): a delivery under way is cut
+    /// off at the deadline, as the module says.
+    pub async fn stop(self, deadline: Instant) {
+        self.stop.send_replace(Some(deadline));
         let mut task = self.task;
-        if tokio::time::timeout(SMTP_TIMEOUT, &mut task).await.is_err() {
+        if tokio::time::timeout_at(deadline + SETTLE_GRACE, &mut task).await.is_err() {
+            tracing::warn!("the sender did not record its last delivery in time; the next start finds it interrupted");
             task.abort();
+        }
+    }
+}
+
+/// The sender's side of a stop: whether one is asked, and its deadline.
+struct Stopping(watch::Receiver<Option<Instant>>);
+
+impl Stopping {
+    fn asked(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Waits until a stop is asked (at once if its [`Sender`] is gone); its deadline, `None` for the latter.
+    async fn asked_for(&mut self) -> Option<Instant> {
+        self.0.wait_for(Option::is_some).await.ok().and_then(|deadline| *deadline)
+    }
+
+    /// Waits until the deadline of a stop has passed.
+    async fn deadline_passed(&mut self) {
+        if let Some(deadline) = self.asked_for().await {
+            tokio::time::sleep_until(deadline).await;
         }
     }
 }
@@ -121,13 +156,13 @@ async fn run(
     from: Mailbox,
     smtp: Smtp,
     mailer: Arc<Mailer>,
-    stop: Arc<tokio::sync::Notify>,
+    mut stopping: Stopping,
 ) {
     // On a store this server alone writes, every `sending` message was left by a server that died.
     let alone = store.token_changes().is_none();
     let mut sweep_at = std::time::Instant::now();
     let look = LOOK_EVERY.min(smtp.first_retry);
-    loop {
+    while !stopping.asked() {
         if std::time::Instant::now() >= sweep_at {
             let cutoff = if alone { time::now() } else { time::now() - CLAIM_EXPIRY };
             match store.interrupt_sending(cutoff).await {
@@ -147,13 +182,22 @@ async fn run(
         };
         let idle = claimed.is_empty();
         for (network, message) in claimed {
-            let delivery = deliver(&transport, &from, &message, &smtp).await;
+            let delivery = if stopping.asked() {
+                Delivery::Released
+            } else {
+                tokio::select! {
+                    biased;
+                    delivery = deliver(&transport, &from, &message, &smtp) => delivery,
+                    () = stopping.deadline_passed() => Delivery::Failed { error: CUT_OFF.to_owned() },
+                }
+            };
             match &delivery {
                 Delivery::Sent => tracing::info!(id = %message.id, network = %network, "message sent"),
                 Delivery::Retry { error, .. } => {
                     tracing::warn!(id = %message.id, attempts = message.attempts, error, "message not sent; will retry")
                 }
                 Delivery::Failed { error } => tracing::warn!(id = %message.id, error, "message failed"),
+                Delivery::Released => tracing::info!(id = %message.id, "message handed back unsent: shutting down"),
             }
             if let Err(e) = store.settle_message(&network, &message.id, delivery).await {
                 // Left `sending`: interrupted, never sent again by itself.
@@ -162,12 +206,10 @@ async fn run(
         }
         if idle {
             tokio::select! {
-                _ = stop.notified() => return,
+                _ = stopping.asked_for() => {}
                 _ = mailer.wake.notified() => {}
                 _ = tokio::time::sleep(look) => {}
             }
-        } else if tokio::time::timeout(Duration::ZERO, stop.notified()).await.is_ok() {
-            return;
         }
     }
 }

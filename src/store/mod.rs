@@ -346,6 +346,9 @@ pub enum Delivery {
     Retry { error: String, at: Timestamp },
     /// Refused for good, or retried for a day in vain.
     Failed { error: String },
+    /// Never begun: claimed with others and handed back at a shutdown before its SMTP exchange opened. It is
+    /// `queued` again as it was, due when it was, the attempt the claim counted taken back.
+    Released,
 }
 
 /// The outbox: messages written in the transaction of the change that asks for them, and the sender's claims.

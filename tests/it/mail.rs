@@ -586,6 +586,96 @@ pub(crate) mod delivery {
         second.stop().await;
     }
 
+    /// The last error of a message whose SMTP exchange a shutdown cut off.
+    const CUT_OFF: &str = "cut off by a shutdown during delivery; mail.retry to send again";
+
+    /// A shutdown has a bound however long the SMTP server takes: SIGTERM with `--shutdown-timeout 1s` while the SMTP
+    /// server holds the message's `DATA` open, and the process has exited within 8 s (the 1 s, the sender's 2 s to
+    /// record the cut, and the closing), not after the 60 s SMTP timeout. The message may have reached the mailbox,
+    /// so it is `failed` as cut off and the next start does not send it; one queued behind it, never begun, goes out
+    /// then, once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sigterm_cuts_a_stalled_delivery_off_within_the_shutdown_timeout_and_it_is_not_sent_again_by_itself() {
+        use crate::process::{Server, serve_args};
+        let holding = Sink::start(Mode::HoldData).await;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = dir.path().join("mail.db");
+        let serve =
+            |sink: &Sink| {
+                let mut command = serve_args(&db);
+                command
+                    .env("TICKET_ADMIN_BOOTSTRAP_TOKEN", common::ADMIN)
+                    .env("TICKET_ADMIN_SMTP_URL", sink.url())
+                    .args(["--mail-from", "events@example.org", "--shutdown-timeout", "1s"]);
+                command
+            };
+        let mut server = Server::start(serve(&holding)).await;
+        let (client, ada) = ada_on(&server.client(common::ADMIN, "any")).await;
+        let stalled = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
+        holding.wait("the message's text, held in DATA", |_, held| held == 1).await;
+        let behind = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
+        let (status, log) = server.stop_within("TERM", Duration::from_secs(8)).await;
+        assert!(status.success(), "exit {status:?}; log {log:?}");
+        assert!(log.iter().any(|l| l.contains("stopped; database closed")), "{log:?}");
+
+        let taking = Sink::start(Mode::Accept).await;
+        let server = Server::start(serve(&taking)).await;
+        let client = Client::of(server.addr).with_token(common::ADMIN).on(client.network.as_deref().expect("network"));
+        let cut = client.call(GET, json!({"id": stalled["id"]})).await.expect("mail.get")["message"].clone();
+        assert_eq!((cut["status"].clone(), cut["lastError"].clone()), (json!("failed"), json!(CUT_OFF)), "{cut}");
+        assert_eq!(cut["attempts"], 1);
+        let sent = message_when(&client, &behind["id"], "sent", |m| m["status"] == "sent").await;
+        assert_eq!(sent["attempts"], 1);
+        let taken = taking.taken();
+        assert_eq!(taken.len(), 1, "only the message behind");
+        assert!(taken[0].contains(&format!("<{}@ticket-admin>", behind["id"].as_str().expect("id"))));
+    }
+
+    /// Messages claimed together and not begun when the server stops are handed back `queued`, their attempt
+    /// uncounted, while the one whose exchange was under way is cut off at the shutdown timeout: started again with
+    /// an SMTP server that takes everything, the server sends each handed-back message once and no cut one.
+    #[tokio::test]
+    async fn a_shutdown_hands_back_the_messages_it_claimed_and_had_not_begun() {
+        let holding = Sink::start(Mode::HoldData).await;
+        let stalling = |c: &mut ticket_admin::config::Config| {
+            c.smtp = Some(smtp(&holding, 50, 60_000));
+            c.bounds.shutdown_timeout = Duration::from_millis(300);
+        };
+        let first = common::launch(stalling).await;
+        let (client, ada) = ada_on(&first.admin()).await;
+        let net = client.network.clone().expect("a client on a network");
+        let mut queued = Vec::new();
+        for held in 1..=3 {
+            queued.push(client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"]["id"].clone());
+            if held == 1 {
+                holding.wait("the first message, held in DATA", |_, held| held == 1).await;
+            }
+        }
+        let dir = first.stop().await;
+        // Started again, the server claims the two queued messages at once and stalls in the first one's DATA.
+        let second = common::launch_in(dir, stalling).await;
+        let again = Client::of(second.addr).with_token(common::ADMIN).on(&net);
+        holding.wait("the second message, held in DATA", |_, held| held == 2).await;
+        let claimed = again.call(GET, json!({"id": queued[2]})).await.expect("mail.get")["message"].clone();
+        assert_eq!((claimed["status"].clone(), claimed["attempts"].clone()), (json!("sending"), json!(1)));
+        let dir = second.stop().await;
+
+        let taking = Sink::start(Mode::Accept).await;
+        let third = common::launch_in(dir, |c| c.smtp = Some(smtp(&taking, 50, 60_000))).await;
+        let last = Client::of(third.addr).with_token(common::ADMIN).on(&net);
+        let sent = message_when(&last, &queued[2], "sent", |m| m["status"] == "sent").await;
+        assert_eq!(sent["attempts"], 1, "the claim that never began is not counted: {sent}");
+        for cut in &queued[..2] {
+            let cut = last.call(GET, json!({"id": cut})).await.expect("mail.get")["message"].clone();
+            assert_eq!((cut["status"].clone(), cut["lastError"].clone()), (json!("failed"), json!(CUT_OFF)), "{cut}");
+            assert_eq!(cut["attempts"], 1);
+        }
+        let taken = taking.taken();
+        assert_eq!(taken.len(), 1, "the handed-back message, once");
+        assert!(taken[0].contains(&format!("<{}@ticket-admin>", queued[2].as_str().expect("id"))));
+        third.stop().await;
+    }
+
     /// The guarantee of the outbox (README, "Delivery"): at most once. The server is killed (`kill -9`) while the SMTP
     /// server holds its `DATA` open, so the message may or may not have reached the mailbox; started again, the
     /// server does not send it a second time by itself, but marks it `failed` as interrupted, and sends it only when

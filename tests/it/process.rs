@@ -147,20 +147,27 @@ impl Server {
     /// Sends `signal` (`TERM`, `INT`) and waits, bounded, until the process has closed its standard error and
     /// exited; its exit status and the lines it logged after `listening`.
     async fn stop(&mut self, signal: &str) -> (ExitStatus, Vec<String>) {
+        self.stop_within(signal, BOUND).await
+    }
+
+    /// [`Server::stop`], the process given at most `bound` from the signal to its exit.
+    pub(crate) async fn stop_within(&mut self, signal: &str, bound: Duration) -> (ExitStatus, Vec<String>) {
+        let deadline = tokio::time::Instant::now() + bound;
         let pid = self.child.id().expect("still running").to_string();
         let mut kill = Command::new("kill");
         kill.args([format!("-{signal}"), pid]);
         let sent = finish(kill).await;
         assert!(sent.status.success(), "kill -{signal}: {}", text(&sent.stderr));
         let mut log = Vec::new();
-        tokio::time::timeout(BOUND, async {
+        tokio::time::timeout_at(deadline, async {
             while let Some(line) = self.stderr.next_line().await.expect("stderr readable") {
                 log.push(line);
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("standard error closes in time after SIGTERM; so far: {log:?}"));
-        let status = tokio::time::timeout(BOUND, self.child.wait()).await.expect("exits in time").expect("reaped");
+        .unwrap_or_else(|_| panic!("standard error closes within {bound:?} of SIG{signal}; so far: {log:?}"));
+        let status =
+            tokio::time::timeout_at(deadline, self.child.wait()).await.expect("exits in time").expect("reaped");
         (status, log)
     }
 }

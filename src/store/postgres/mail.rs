@@ -145,15 +145,18 @@ impl Outbox for PostgresStore {
             Delivery::Sent => ("sent", None, Some(now), None),
             Delivery::Retry { error, at } => ("queued", Some(error.clone()), None, Some(at.timestamp_millis())),
             Delivery::Failed { error } => ("failed", Some(error.clone()), None, None),
+            Delivery::Released => ("queued", None, None, None),
         };
+        let uncounted = i64::from(delivery == Delivery::Released);
         let (network, id) = (network.as_str().to_owned(), id.as_str().to_owned());
         transaction!(self, |tx| {
             let changed = tx
                 .execute(
                     "UPDATE mail_outbox SET status = $3, last_error = coalesce($4, last_error), sent_at = $5, \
-                     next_attempt_at = coalesce($6, next_attempt_at), sys_version = sys_version + 1, \
-                     sys_last_modified_at = $7 WHERE network_id = $1 AND id = $2 AND status = 'sending'",
-                    &[&network, &id, &status, &error, &sent_at, &next, &now],
+                     next_attempt_at = coalesce($6, next_attempt_at), attempts = attempts - $8, \
+                     sys_version = sys_version + 1, sys_last_modified_at = $7 \
+                     WHERE network_id = $1 AND id = $2 AND status = 'sending'",
+                    &[&network, &id, &status, &error, &sent_at, &next, &now, &uncounted],
                 )
                 .await?;
             Ok(changed > 0)

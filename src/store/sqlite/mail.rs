@@ -87,14 +87,17 @@ fn settle(conn: &Connection, network: &NetworkId, id: &str, delivery: &Delivery)
         Delivery::Sent => ("sent", None, Some(now), None),
         Delivery::Retry { error, at } => ("queued", Some(error), None, Some(at.timestamp_millis())),
         Delivery::Failed { error } => ("failed", Some(error), None, None),
+        Delivery::Released => ("queued", None, None, None),
     };
+    let uncounted = i64::from(*delivery == Delivery::Released);
     let changed = conn
         .prepare_cached(
             "UPDATE mail_outbox SET status = ?3, last_error = coalesce(?4, last_error), sent_at = ?5, \
-             next_attempt_at = coalesce(?6, next_attempt_at), sys_version = sys_version + 1, \
-             sys_last_modified_at = ?7 WHERE network_id = ?1 AND id = ?2 AND status = 'sending'",
+             next_attempt_at = coalesce(?6, next_attempt_at), attempts = attempts - ?8, \
+             sys_version = sys_version + 1, sys_last_modified_at = ?7 \
+             WHERE network_id = ?1 AND id = ?2 AND status = 'sending'",
         )?
-        .execute(rusqlite::params![network.as_str(), id, status, error, sent_at, next, now])?;
+        .execute(rusqlite::params![network.as_str(), id, status, error, sent_at, next, now, uncounted])?;
     Ok(changed > 0)
 }
 
