@@ -164,6 +164,10 @@ struct ServeArgs {
     /// smtps://... (implicit TLS). Without it, messages are kept `held` until mail.retry after a start with one.
     #[arg(long, env = "TICKET_ADMIN_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
+    /// A PEM file of CA certificates to trust for the SMTP server's TLS, besides the built-in roots (a relay whose
+    /// certificate a private CA signed, or a self-signed one); used with --smtp-url.
+    #[arg(long, env = "TICKET_ADMIN_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
     /// The sender's address of every message, as `events@example.org` or `Events <events@example.org>`;
     /// required with --smtp-url.
     #[arg(long, env = "TICKET_ADMIN_MAIL_FROM")]
@@ -204,10 +208,10 @@ impl ServeArgs {
             },
             db_connections: self.db_connections,
             bootstrap_token: std::env::var("TICKET_ADMIN_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()),
-            smtp: self
-                .smtp_url
-                .filter(|u| !u.is_empty())
-                .map(|url| ticket_admin::mail::sender::Smtp::new(url, self.mail_from.clone().unwrap_or_default())),
+            smtp: self.smtp_url.filter(|u| !u.is_empty()).map(|url| ticket_admin::mail::sender::Smtp {
+                ca_file: self.smtp_ca_file.clone(),
+                ..ticket_admin::mail::sender::Smtp::new(url, self.mail_from.clone().unwrap_or_default())
+            }),
             ..Config::default()
         }
     }

@@ -19,11 +19,12 @@
 //! in the same batch and not yet begun are handed back `queued` ([`Delivery::Released`]); no byte of them reached
 //! SMTP, so sending them later sends them once.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use tokio::sync::watch;
@@ -47,11 +48,14 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 pub const SETTLE_GRACE: Duration = Duration::from_secs(2);
 
 /// How the sender delivers: the SMTP server (`smtp://user:password@host:port`, STARTTLS when offered;
-/// `smtps://` for implicit TLS), the sender's address, and the retry schedule.
+/// `smtps://` for implicit TLS), the certificates it is trusted by, the sender's address, and the retry schedule.
 #[derive(Clone)]
 pub struct Smtp {
     pub url: String,
     pub from: String,
+    /// A PEM file of CA certificates trusted for the SMTP server's TLS besides the webpki roots (a relay with a
+    /// certificate of a private CA, or a self-signed one).
+    pub ca_file: Option<PathBuf>,
     /// The wait after the first failure; it doubles with each, up to an hour.
     pub first_retry: Duration,
     /// Retries stop this long after a message was queued: it is marked `failed`.
@@ -62,7 +66,7 @@ impl Smtp {
     /// An SMTP configuration with the retry schedule the contract states (30 s doubling; `failed` after a day).
     pub fn new(url: String, from: String) -> Smtp {
         let give_up_after = GIVE_UP_AFTER.to_std().unwrap_or(Duration::from_secs(86_400));
-        Smtp { url, from, first_retry: Duration::from_secs(30), give_up_after }
+        Smtp { url, from, ca_file: None, first_retry: Duration::from_secs(30), give_up_after }
     }
 
     /// The URL without its password, for logs.
@@ -77,12 +81,33 @@ impl Smtp {
         }
         let from: Mailbox = self.from.parse().map_err(|e| format!("--mail-from '{}': {e}", self.from))?;
         let refused = |e: lettre::transport::smtp::Error| format!("--smtp-url {}: {e}", self.shown());
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.url).map_err(refused)?;
-        if self.url.starts_with("smtp://") && !self.url.contains("tls=") {
-            // STARTTLS when the server offers it, plain text when it does not (a relay on localhost).
-            builder = builder.tls(Tls::Opportunistic(TlsParameters::new(host(&self.url)).map_err(refused)?));
+        // The URL's scheme, port, credentials and `tls=` checked by lettre first; then TLS set anew, so that the
+        // certificates of --smtp-ca-file are trusted whichever way TLS is spoken.
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.url).map_err(refused)?;
+        let mut parameters = TlsParameters::builder(host(&self.url));
+        if let Some(ca) = self.ca_certificate()? {
+            parameters = parameters.add_root_certificate(ca);
         }
-        Ok((builder.timeout(Some(SMTP_TIMEOUT)).build(), from))
+        let parameters = parameters.build().map_err(refused)?;
+        let tls = match tls_asked(&self.url) {
+            TlsAsked::Implicit => Tls::Wrapper(parameters),
+            TlsAsked::Required => Tls::Required(parameters),
+            // STARTTLS when the server offers it, plain text when it does not (a relay on localhost).
+            TlsAsked::Offered => Tls::Opportunistic(parameters),
+        };
+        Ok((builder.tls(tls).timeout(Some(SMTP_TIMEOUT)).build(), from))
+    }
+
+    /// The certificates of [`Smtp::ca_file`], read and checked; why not, naming the flag.
+    fn ca_certificate(&self) -> Result<Option<Certificate>, String> {
+        let Some(path) = &self.ca_file else { return Ok(None) };
+        let refused = |why: String| format!("--smtp-ca-file {}: {why}", path.display());
+        let pem = std::fs::read(path).map_err(|e| refused(e.to_string()))?;
+        // An empty or DER file would add nothing and leave the server's certificate untrusted without a word.
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(refused("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+        }
+        Certificate::from_pem(&pem).map(Some).map_err(|e| refused(e.to_string()))
     }
 }
 
@@ -90,6 +115,29 @@ impl Smtp {
 impl std::fmt::Debug for Smtp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Smtp").field("url", &self.shown()).field("from", &self.from).finish_non_exhaustive()
+    }
+}
+
+/// How an SMTP URL asks for TLS.
+#[derive(Debug, PartialEq, Eq)]
+enum TlsAsked {
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+    /// `smtp://...?tls=required`: STARTTLS, and no message goes without it.
+    Required,
+    /// `smtp://`, or `?tls=opportunistic`: STARTTLS when the server offers it.
+    Offered,
+}
+
+/// How `url` (one lettre has read) asks for TLS.
+fn tls_asked(url: &str) -> TlsAsked {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    if url.starts_with("smtps://") {
+        TlsAsked::Implicit
+    } else if query.split('&').any(|pair| pair == "tls=required") {
+        TlsAsked::Required
+    } else {
+        TlsAsked::Offered
     }
 }
 
@@ -280,5 +328,26 @@ mod tests {
         assert!(bad.transport().err().unwrap_or_default().contains("--smtp-url"));
         let bad = Smtp::new("smtp://mail.example".into(), "not an address".into());
         assert!(bad.transport().err().unwrap_or_default().contains("--mail-from"));
+    }
+
+    #[test]
+    fn the_url_says_how_tls_is_spoken() {
+        assert_eq!(tls_asked("smtps://user:secret@mail.example"), TlsAsked::Implicit);
+        assert_eq!(tls_asked("smtp://mail.example:587?tls=required"), TlsAsked::Required);
+        assert_eq!(tls_asked("smtp://mail.example:587?tls=opportunistic"), TlsAsked::Offered);
+        assert_eq!(tls_asked("smtp://mail.example:25"), TlsAsked::Offered);
+    }
+
+    #[test]
+    fn a_ca_file_that_cannot_serve_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let with =
+            |path: PathBuf| Smtp { ca_file: Some(path), ..Smtp::new("smtps://mail.example".into(), "a@b.c".into()) };
+        let missing = with(dir.path().join("none.pem")).transport().err().unwrap_or_default();
+        assert!(missing.starts_with("--smtp-ca-file ") && missing.contains("none.pem"), "{missing}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let refused = with(empty).transport().err().unwrap_or_default();
+        assert!(refused.contains("holds no PEM certificate"), "{refused}");
     }
 }

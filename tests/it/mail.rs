@@ -245,16 +245,19 @@ async fn a_transfer_queues_the_confirmation_of_the_moved_registration_or_moves_n
 }
 
 /// An SMTP server for the tests, over real TCP on `127.0.0.1:0`: it speaks enough SMTP for lettre (EHLO/HELO,
-/// MAIL, RCPT, DATA, RSET, NOOP, QUIT), records each message it accepts, and behaves as its [`Mode`] says at the
-/// moment a connection reaches each step.
+/// MAIL, RCPT, DATA, RSET, NOOP, QUIT, and STARTTLS when it has a certificate), records each message it accepts and
+/// whether it came through TLS, and behaves as its [`Mode`] says at the moment a connection reaches each step.
 pub(crate) mod sink {
     use std::net::SocketAddr;
+    use std::path::{Path, PathBuf};
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpListener;
+    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines};
+    use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::Notify;
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls::{self, ServerConfig, pki_types::PrivatePkcs8KeyDer};
 
     /// How the sink answers.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,15 +274,78 @@ pub(crate) mod sink {
         HoldData,
     }
 
+    /// How a sink with a certificate speaks TLS.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Tls {
+        /// Plain text first, TLS after the client's `STARTTLS` (offered in the `EHLO` answer); `smtp://`.
+        StartTls,
+        /// TLS from the first byte; `smtps://`.
+        Implicit,
+    }
+
+    /// A certificate authority made for one test, and a certificate it signed for `127.0.0.1`: what a TLS sink
+    /// serves, and the CA a server is told to trust (or not).
+    pub struct TestCa {
+        /// The CA's certificate, PEM.
+        pub pem: String,
+        acceptor: TlsAcceptor,
+    }
+
+    impl TestCa {
+        pub fn new() -> TestCa {
+            let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            ca.distinguished_name.push(rcgen::DnType::CommonName, "ticket-admin test CA");
+            let ca_certificate = ca.self_signed(&ca_key).expect("the CA's certificate");
+            let issuer = rcgen::Issuer::new(ca, ca_key);
+            let key = rcgen::KeyPair::generate().expect("the sink's key");
+            let mut leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("parameters");
+            leaf.distinguished_name.push(rcgen::DnType::CommonName, "sink");
+            let certificate = leaf.signed_by(&key, &issuer).expect("the sink's certificate");
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![certificate.der().clone(), ca_certificate.der().clone()],
+                    PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+                )
+                .expect("the sink's TLS configuration");
+            TestCa { pem: ca_certificate.pem(), acceptor: TlsAcceptor::from(Arc::new(config)) }
+        }
+
+        /// Writes the CA's certificate into `dir`; its path, for `--smtp-ca-file`.
+        pub fn write_in(&self, dir: &Path) -> PathBuf {
+            let path = dir.join("smtp-ca.pem");
+            std::fs::write(&path, &self.pem).expect("the CA file written");
+            path
+        }
+    }
+
     #[derive(Default)]
     struct State {
         mode: Option<Mode>,
         /// The messages taken, as their raw text.
         taken: Vec<String>,
+        /// How many of them came through a TLS session.
+        taken_over_tls: usize,
         /// When each connection was opened.
         connections: Vec<Instant>,
         /// Messages whose text reached the final dot while the sink held it.
         held: usize,
+    }
+
+    /// What a conversation runs on: the TCP stream, or the TLS session over it.
+    trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+    impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+    type Conversation = Lines<BufReader<Box<dyn Io>>>;
+
+    /// Writes one answer line (or lines joined by CRLF); `false` when the client is gone.
+    async fn say(conversation: &mut Conversation, text: &str) -> bool {
+        conversation.get_mut().get_mut().write_all(format!("{text}\r\n").as_bytes()).await.is_ok()
     }
 
     /// A running sink; it stops with the test's runtime.
@@ -288,16 +354,28 @@ pub(crate) mod sink {
         pub addr: SocketAddr,
         state: Arc<Mutex<State>>,
         changed: Arc<Notify>,
+        tls: Option<(Tls, TlsAcceptor)>,
     }
 
     impl Sink {
+        /// A sink that speaks plain text only.
         pub async fn start(mode: Mode) -> Sink {
+            Sink::listen(mode, None).await
+        }
+
+        /// A sink that speaks TLS as `tls` says, with the certificate `ca` signed.
+        pub async fn start_tls(mode: Mode, tls: Tls, ca: &TestCa) -> Sink {
+            Sink::listen(mode, Some((tls, ca.acceptor.clone()))).await
+        }
+
+        async fn listen(mode: Mode, tls: Option<(Tls, TlsAcceptor)>) -> Sink {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("the sink listens");
             let addr = listener.local_addr().expect("address");
             let sink = Sink {
                 addr,
                 state: Arc::new(Mutex::new(State { mode: Some(mode), ..State::default() })),
                 changed: Arc::new(Notify::new()),
+                tls,
             };
             let serving = sink.clone();
             tokio::spawn(async move {
@@ -308,9 +386,10 @@ pub(crate) mod sink {
             sink
         }
 
-        /// `smtp://` to the sink (plain text: it offers no STARTTLS).
+        /// The URL of the sink: `smtps://` when it speaks TLS from the first byte, else `smtp://`.
         pub fn url(&self) -> String {
-            format!("smtp://tester:secret-password@{}", self.addr)
+            let scheme = if matches!(self.tls, Some((Tls::Implicit, _))) { "smtps" } else { "smtp" };
+            format!("{scheme}://tester:secret-password@{}", self.addr)
         }
 
         pub fn set(&self, mode: Mode) {
@@ -323,6 +402,11 @@ pub(crate) mod sink {
 
         pub fn taken(&self) -> Vec<String> {
             self.state.lock().unwrap().taken.clone()
+        }
+
+        /// How many of the messages taken came through a TLS session.
+        pub fn taken_over_tls(&self) -> usize {
+            self.state.lock().unwrap().taken_over_tls
         }
 
         pub fn connections(&self) -> Vec<Instant> {
@@ -345,18 +429,45 @@ pub(crate) mod sink {
             }
         }
 
-        async fn converse(self, stream: tokio::net::TcpStream) {
+        async fn converse(self, stream: TcpStream) {
             self.state.lock().unwrap().connections.push(Instant::now());
-            let (read, mut write) = stream.into_split();
-            let mut lines = BufReader::new(read).lines();
-            let say = |text: &str| format!("{text}\r\n");
-            if write.write_all(say("220 sink ESMTP ready").as_bytes()).await.is_err() {
+            let (stream, mut secure): (Box<dyn Io>, bool) = match &self.tls {
+                // A client that does not trust the certificate ends the handshake: nothing more to say.
+                Some((Tls::Implicit, acceptor)) => match acceptor.accept(stream).await {
+                    Ok(session) => (Box::new(session), true),
+                    Err(_) => return,
+                },
+                _ => (Box::new(stream), false),
+            };
+            let mut lines = BufReader::new(stream).lines();
+            if !say(&mut lines, "220 sink ESMTP ready").await {
                 return;
             }
             while let Ok(Some(line)) = lines.next_line().await {
                 let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                let starttls = match &self.tls {
+                    Some((Tls::StartTls, acceptor)) if !secure => Some(acceptor.clone()),
+                    _ => None,
+                };
                 let answer = match verb.as_str() {
+                    "EHLO" if starttls.is_some() => {
+                        "250-sink\r\n250-8BITMIME\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN".to_owned()
+                    }
                     "EHLO" => "250-sink\r\n250-8BITMIME\r\n250 AUTH PLAIN LOGIN".to_owned(),
+                    "STARTTLS" => match starttls {
+                        Some(acceptor) => {
+                            if !say(&mut lines, "220 go ahead with TLS").await {
+                                return;
+                            }
+                            // The client waits for that answer before its handshake: nothing is left unread.
+                            let plain = lines.into_inner().into_inner();
+                            let Ok(session) = acceptor.accept(plain).await else { return };
+                            secure = true;
+                            lines = BufReader::new(Box::new(session) as Box<dyn Io>).lines();
+                            continue;
+                        }
+                        None => "502 not implemented".to_owned(),
+                    },
                     "HELO" | "MAIL" | "RSET" | "NOOP" => "250 OK".to_owned(),
                     "AUTH" => "235 accepted".to_owned(),
                     "RCPT" => match self.mode() {
@@ -364,7 +475,7 @@ pub(crate) mod sink {
                         _ => "250 OK".to_owned(),
                     },
                     "DATA" => {
-                        if write.write_all(say("354 go ahead").as_bytes()).await.is_err() {
+                        if !say(&mut lines, "354 go ahead").await {
                             return;
                         }
                         let mut text = String::new();
@@ -392,19 +503,21 @@ pub(crate) mod sink {
                                 return;
                             }
                             _ => {
-                                self.state.lock().unwrap().taken.push(text);
+                                let mut state = self.state.lock().unwrap();
+                                state.taken.push(text);
+                                state.taken_over_tls += usize::from(secure);
                                 self.changed.notify_waiters();
                                 "250 queued".to_owned()
                             }
                         }
                     }
                     "QUIT" => {
-                        let _ = write.write_all(say("221 bye").as_bytes()).await;
+                        say(&mut lines, "221 bye").await;
                         return;
                     }
                     _ => "502 not implemented".to_owned(),
                 };
-                if write.write_all(say(&answer).as_bytes()).await.is_err() {
+                if !say(&mut lines, &answer).await {
                     return;
                 }
             }
@@ -413,7 +526,7 @@ pub(crate) mod sink {
 }
 
 pub(crate) mod delivery {
-    use super::sink::{Mode, Sink};
+    use super::sink::{Mode, Sink, TestCa, Tls};
     use super::*;
 
     use std::time::Duration;
@@ -584,6 +697,79 @@ pub(crate) mod delivery {
         message_when(&again, &held["id"], "sent", |m| m["status"] == "sent").await;
         assert_eq!(sink.taken().len(), 1);
         second.stop().await;
+    }
+
+    /// Through TLS, each way the sender speaks it: STARTTLS when the relay offers it (`smtp://`), STARTTLS insisted
+    /// on (`?tls=required`), and implicit TLS (`smtps://`), to a relay whose certificate a CA made for the test
+    /// signed, which the server trusts because `ca_file` names it. The message arrives inside the TLS session.
+    #[tokio::test]
+    async fn a_message_goes_through_tls_to_a_relay_whose_ca_the_server_is_told_to_trust() {
+        let ca = TestCa::new();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let ca_file = ca.write_in(dir.path());
+        for (how, query) in [(Tls::StartTls, ""), (Tls::StartTls, "?tls=required"), (Tls::Implicit, "")] {
+            let sink = Sink::start_tls(Mode::Accept, how, &ca).await;
+            let trusting = Smtp {
+                url: format!("{}{query}", sink.url()),
+                ca_file: Some(ca_file.clone()),
+                ..smtp(&sink, 50, 60_000)
+            };
+            let server = common::launch(|c| c.smtp = Some(trusting)).await;
+            let (client, ada) = ada_on(&server.admin()).await;
+            let queued = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
+            let sent = message_when(&client, &queued["id"], "sent", |m| m["status"] == "sent").await;
+            assert_eq!(
+                (sent["attempts"].clone(), sent["lastError"].clone()),
+                (json!(1), json!(null)),
+                "{how:?}{query}"
+            );
+            assert_eq!((sink.taken().len(), sink.taken_over_tls()), (1, 1), "{how:?}{query}: once, inside TLS");
+            server.stop().await;
+        }
+    }
+
+    /// A relay whose certificate the server does not trust (no `ca_file`; the webpki roots do not know the test's
+    /// CA) gets no message, in either TLS, and not in plain text either: the attempt fails on the certificate and
+    /// the message waits to be tried again.
+    #[tokio::test]
+    async fn a_relay_whose_certificate_is_not_trusted_gets_no_message() {
+        let ca = TestCa::new();
+        for how in [Tls::StartTls, Tls::Implicit] {
+            let sink = Sink::start_tls(Mode::Accept, how, &ca).await;
+            let server = common::launch(|c| c.smtp = Some(smtp(&sink, 50, 60_000))).await;
+            let (client, ada) = ada_on(&server.admin()).await;
+            let queued = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
+            let refused = message_when(&client, &queued["id"], "tried", |m| m["lastError"].is_string()).await;
+            let error = refused["lastError"].as_str().unwrap_or_default();
+            assert!(error.contains("certificate"), "{how:?}: {refused}");
+            assert_ne!(refused["status"], "sent", "{how:?}");
+            assert!(sink.taken().is_empty(), "{how:?}");
+            server.stop().await;
+        }
+    }
+
+    /// `--smtp-ca-file`, as an operator gives it to the binary: the server trusts the relay's CA and the
+    /// confirmation goes through STARTTLS.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_smtp_ca_file_flag_makes_the_binary_trust_the_relays_ca() {
+        use crate::process::{Server, serve_args};
+        let ca = TestCa::new();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let ca_file = ca.write_in(dir.path());
+        let sink = Sink::start_tls(Mode::Accept, Tls::StartTls, &ca).await;
+        let mut command = serve_args(&dir.path().join("tls.db"));
+        command
+            .env("TICKET_ADMIN_BOOTSTRAP_TOKEN", common::ADMIN)
+            .env("TICKET_ADMIN_SMTP_URL", format!("{}?tls=required", sink.url()))
+            .args(["--mail-from", "events@example.org", "--smtp-ca-file"])
+            .arg(&ca_file);
+        let server = Server::start(command).await;
+        let (client, ada) = ada_on(&server.client(common::ADMIN, "any")).await;
+        let queued = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
+        message_when(&client, &queued["id"], "sent", |m| m["status"] == "sent").await;
+        assert_eq!((sink.taken().len(), sink.taken_over_tls()), (1, 1));
+        let id = queued["id"].as_str().expect("id");
+        assert!(sink.taken()[0].contains(&format!("<{id}@ticket-admin>")));
     }
 
     /// The last error of a message whose SMTP exchange a shutdown cut off.
