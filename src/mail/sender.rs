@@ -177,12 +177,13 @@ impl Sender {
     }
 }
 
-/// The sender's side of a stop: whether one is asked, and its deadline.
+/// The sender's side of a stop: whether one is asked, and its deadline. A [`Sender`] dropped without a stop counts
+/// as a stop with no time left.
 struct Stopping(watch::Receiver<Option<Instant>>);
 
 impl Stopping {
     fn asked(&self) -> bool {
-        self.0.borrow().is_some()
+        self.0.borrow().is_some() || self.0.has_changed().is_err()
     }
 
     /// Waits until a stop is asked (at once if its [`Sender`] is gone); its deadline, `None` for the latter.
