@@ -11,6 +11,11 @@
 //! (`limit: 50`), one in ten changes one of its tickets; the list calls' own latencies are printed apart.
 //! `ticket.list@25k.quiet` sends only those list calls, to the same network: the difference is what the writes cost.
 //! `registration.generateOrder` orders the seeded registrations one after the other, each call making a new order.
+//! `mail` queues the confirmation e-mail of a seeded registration per call (`registration.resendConfirmationEmail`):
+//! the server runs without `--smtp-url`, so each message is written `held` and no sender runs; the figures are the
+//! server's own cost of queueing (the registration, its ticket, its order and the template read, the message
+//! rendered, one outbox row written), not an SMTP server's nor a sender's, which on this machine would share its
+//! two cores with the calls measured.
 //!
 //! Flags: `--connections N` (32), `--seconds S` (5), `--scenario NAME` (repeatable; all by default),
 //! `--registrations N` (100000), `--limits` (rate limits on, at a million calls a second, so that every check runs
@@ -215,7 +220,9 @@ impl Server {
         // Rate limits off, or on at a rate no scenario reaches.
         let rate = if limits { "1000000" } else { "0" };
         command.args(["--rate-limit-token", rate, "--rate-limit-network", rate, "--rate-limit-anonymous", rate]);
+        // No SMTP URL from the environment either: the `mail` scenario measures queueing alone.
         let mut child = command
+            .env_remove("TICKET_ADMIN_SMTP_URL")
             .env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN)
             .env("RUST_LOG", "warn,ticket_admin=info,ticket_admin::call=warn")
             .stderr(Stdio::piped())
@@ -856,6 +863,13 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
             Arc::new(move |_, _| {
                 let id = &ids[next.fetch_add(1, Ordering::Relaxed) as usize % ids.len()];
                 (rpc_body("registration.generateOrder", json!({"id": id})), 1)
+            })
+        }),
+        ("mail", true, {
+            let ids = ids.clone();
+            Arc::new(move |w, n| {
+                let id = &ids[(w * 7919 + n as usize * 31) % ids.len()];
+                (rpc_body("registration.resendConfirmationEmail", json!({"id": id})), 1)
             })
         }),
         ("mixed", true, {
