@@ -15,13 +15,12 @@
 //! writer had not yet begun is dropped ([`crate::store::CALL_DEADLINE`]).
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
 use jsonrpsee::server::{BatchResponseBuilder, MethodCallback, MethodResponse, Methods};
-use jsonrpsee::types::error::{OVERSIZED_RESPONSE_CODE, OVERSIZED_RESPONSE_MSG};
-use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Extensions, Id, Params, Request};
+use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, Params, Request};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -260,36 +259,6 @@ where
     }
 }
 
-/// Where a handler leaves a result it wrote as JSON text. jsonrpsee parses every result it is given to check that
-/// it is JSON; a result already written by this server is handed past it instead, as [`Carried`] on the response.
-#[derive(Clone, Default)]
-pub struct ResultSlot(Arc<Mutex<Option<Box<RawValue>>>>);
-
-impl ResultSlot {
-    /// What a handler returns for its result `text`: a `null` for jsonrpsee when the call has a slot (and `text` waits
-    /// in it), else `text` itself.
-    pub fn answer(extensions: &Extensions, text: Box<RawValue>) -> Box<RawValue> {
-        match extensions.get::<ResultSlot>() {
-            Some(ResultSlot(slot)) => match slot.lock() {
-                Ok(mut slot) => {
-                    *slot = Some(text);
-                    RawValue::NULL.to_owned()
-                }
-                Err(_) => text,
-            },
-            None => text,
-        }
-    }
-
-    fn take(&self) -> Option<Box<RawValue>> {
-        self.0.lock().ok()?.take()
-    }
-}
-
-/// A call's result as its handler wrote it, carried on jsonrpsee's response in place of its `null` result.
-#[derive(Clone)]
-pub struct Carried(pub Box<RawValue>);
-
 /// The innermost service: finds the method and runs it.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -326,32 +295,16 @@ impl RpcServiceT for Dispatcher {
 
     fn call<'a>(&self, req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let max = self.max_response_size;
-        let Request { id, method, params, mut extensions, .. } = req;
+        let Request { id, method, params, extensions, .. } = req;
         let params = Params::new(params.as_ref().map(|p| p.get())).into_owned();
         let id = id.into_owned();
         let callback = self.methods.method(&method).cloned();
-        let slot = ResultSlot::default();
-        extensions.insert(slot.clone());
         async move {
-            let response = match callback {
-                Some(MethodCallback::Async(cb)) => {
-                    cb(id.clone(), params, jsonrpsee::ConnectionId(0), max, extensions).await
-                }
-                Some(MethodCallback::Sync(cb)) => cb(id.clone(), params, max, extensions),
-                Some(_) => MethodResponse::error(id.clone(), ErrorObject::from(ErrorCode::InternalError)),
-                None => MethodResponse::error(id.clone(), method_not_found(&method)),
-            };
-            match slot.take() {
-                Some(text) if response.is_success() && text.get().len() > max => MethodResponse::error(
-                    id,
-                    ErrorObject::owned(OVERSIZED_RESPONSE_CODE, OVERSIZED_RESPONSE_MSG, Some(max)),
-                ),
-                Some(text) if response.is_success() => {
-                    let mut response = response;
-                    response.extensions_mut().insert(Carried(text));
-                    response
-                }
-                _ => response,
+            match callback {
+                Some(MethodCallback::Async(cb)) => cb(id, params, jsonrpsee::ConnectionId(0), max, extensions).await,
+                Some(MethodCallback::Sync(cb)) => cb(id, params, max, extensions),
+                Some(_) => MethodResponse::error(id, ErrorObject::from(ErrorCode::InternalError)),
+                None => MethodResponse::error(id, method_not_found(&method)),
             }
         }
     }
@@ -365,36 +318,5 @@ impl RpcServiceT for Dispatcher {
     #[allow(clippy::manual_async_fn)]
     fn notification<'a>(&self, _n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         async { MethodResponse::notification() }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A dispatcher over one method whose result, `"xxxxxxxxxx"` (12 bytes), is handed past jsonrpsee.
-    fn dispatcher(max_response_size: usize) -> Dispatcher {
-        let mut module = jsonrpsee::RpcModule::new(());
-        module
-            .register_method("carried", |_, _, ext| {
-                let text = RawValue::from_string("\"xxxxxxxxxx\"".to_owned()).expect("JSON");
-                Ok::<_, ErrorObjectOwned>(ResultSlot::answer(ext, text))
-            })
-            .expect("registered");
-        Dispatcher::new(module.into(), max_response_size)
-    }
-
-    #[tokio::test]
-    async fn a_carried_result_is_handed_past_jsonrpsee_within_the_response_limit() {
-        let mut fits = dispatcher(1024).call(Request::borrowed("carried", None, Id::Number(0))).await;
-        assert!(fits.is_success());
-        assert_eq!(fits.as_json().get(), r#"{"jsonrpc":"2.0","id":0,"result":null}"#, "jsonrpsee saw a placeholder");
-        let carried = fits.extensions_mut().remove::<Carried>().expect("the result rides on the response");
-        assert_eq!(carried.0.get(), "\"xxxxxxxxxx\"");
-
-        let over = dispatcher(11).call(Request::borrowed("carried", None, Id::Number(0))).await;
-        assert!(!over.is_success(), "a carried result is held to the response limit like any other");
-        assert!(over.as_json().get().contains(&OVERSIZED_RESPONSE_CODE.to_string()), "{}", over.as_json().get());
-        assert!(over.extensions().get::<Carried>().is_none());
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fmt::Write as _;
 
-use super::guard::{Caller, Carried};
+use super::guard::Caller;
 
 /// Wire code: parse error.
 pub const PARSE_ERROR: i32 = -32700;
@@ -105,10 +105,7 @@ pub enum Outcome {
 impl Outcome {
     /// What a response of the RPC layer came to. jsonrpsee writes `{"jsonrpc":"2.0","id":0,` and then the result
     /// or the error: the member is cut out as text, so a large result is neither parsed nor re-encoded.
-    fn of(mut response: MethodResponse) -> Outcome {
-        if let Some(Carried(text)) = response.extensions_mut().remove::<Carried>() {
-            return Outcome::Result(Box::<str>::from(text).into());
-        }
+    fn of(response: MethodResponse) -> Outcome {
         let json = response.as_json().get();
         if let Some(rest) = json.strip_prefix(r#"{"jsonrpc":"2.0","id":0,"#).and_then(|r| r.strip_suffix('}')) {
             if let Some(result) = rest.strip_prefix(r#""result":"#) {

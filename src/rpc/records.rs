@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 use std::io::Write as _;
 
 use super::cursor;
-use super::guard::ResultSlot;
 use super::{Ctx, params};
 use crate::auth::NetworkScope;
 use crate::domain::ids::RecordId;
@@ -18,7 +17,6 @@ use crate::domain::record::{RecordInput, reference};
 use crate::domain::{DEFAULT_LIMIT, Page, patch};
 use crate::error::{Error, FieldError, Result};
 use crate::store::{self, Found, RecordKind, Store, Window};
-use jsonrpsee::types::Extensions;
 
 /// Most operations one batch may hold.
 pub const MAX_BATCH_OPERATIONS: usize = 100;
@@ -107,7 +105,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
             return Err(Error::invalid(format!("{}.id", R::MEMBER), "is made by the server; leave it out on create"));
         }
         let created = R::table(ctx.store.as_ref()).create(&scope, parsed.record).await?;
-        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&created, None)?))
+        one::<R>(&created, None)
     })?;
     module.register_async_method(names.get, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -119,7 +117,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         let id = id.ok_or_else(|| Error::invalid("id", "is required"))?;
         let found = R::table(ctx.store.as_ref()).get(&scope, &id).await?;
         let keep = page.trimming("id");
-        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&found, keep.as_ref().map(|keep| keep as _))?))
+        one::<R>(&found, keep.as_ref().map(|keep| keep as _))
     })?;
     module.register_async_method(names.update, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -128,7 +126,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
             Error::invalid(format!("{}.id", R::MEMBER), "is required: it names the record to replace")
         })?;
         let updated = R::table(ctx.store.as_ref()).replace(&scope, &id, parsed.record, parsed.expected_version).await?;
-        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&updated, None)?))
+        one::<R>(&updated, None)
     })?;
     module.register_async_method(names.patch, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -138,7 +136,7 @@ pub fn register<R: Records>(module: &mut RpcModule<Ctx>, names: &Names) -> Regis
         params::finish(input, Vec::new())?;
         let (id, ops, version) = operation.ok_or_else(|| Error::invalid("patch", "is required"))?;
         let patched = patch_record::<R>(&ctx, &scope, &id, ops, version).await?;
-        Ok::<_, Error>(ResultSlot::answer(&ext, one::<R>(&patched, None)?))
+        one::<R>(&patched, None)
     })?;
     module.register_async_method(names.delete, |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -299,7 +297,7 @@ fn batch_report(results: Vec<OpOutcome>, resource: &str) -> Value {
 
 /// A page of records as lists answer it: `{count, items, nextCursor}`, each item trimmed to `fields`, written as
 /// text without building a JSON value per record (unless it is trimmed).
-pub fn listing<R: Records>(found: Found<Stored<R>>, page: &Page, ext: &Extensions) -> Result<Box<RawValue>> {
+pub fn listing<R: Records>(found: Found<Stored<R>>, page: &Page) -> Result<Box<RawValue>> {
     let trimming = page.trimming("id");
     let keep = trimming.as_ref().map(|keep| keep as &dyn Fn(&str) -> bool);
     let mut out = Vec::with_capacity(128 + found.items.len() * 2048);
@@ -313,7 +311,7 @@ pub fn listing<R: Records>(found: Found<Stored<R>>, page: &Page, ext: &Extension
     out.extend_from_slice(br#"],"nextCursor":"#);
     let _ = serde_json::to_writer(&mut out, &found.next.map(cursor::record));
     out.push(b'}');
-    Ok(ResultSlot::answer(ext, raw(out)?))
+    raw(out)
 }
 
 /// JSON text written by this module as a result.
@@ -352,7 +350,7 @@ pub fn register_lookups<R: Records>(
                 return Err(Error::invalid("params", "a required member is missing"));
             }
             let found = R::table(ctx.store.as_ref()).list_by(&scope, equal, window(&page)?).await?;
-            listing::<R>(found, &page, &ext)
+            listing::<R>(found, &page)
         })?;
     }
     Ok(())

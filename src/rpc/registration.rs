@@ -56,7 +56,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         params::finish(input, Vec::new())?;
         let page = query.page.clone();
         let found = ctx.store.search_registrations(&scope, query, records::window(&page)?).await?;
-        records::listing::<Registrations>(found, &page, &ext)
+        records::listing::<Registrations>(found, &page)
     })?;
     module.register_async_method("registration.transfer", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;

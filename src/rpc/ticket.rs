@@ -41,7 +41,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let scope = params::network(&ext)?;
         let query = TicketQuery::from_json(&params::json(&p)?).map_err(Error::InvalidParams)?;
         let tickets = ctx.ticket_lists.get(ctx.store.as_ref(), &scope).await?;
-        Ok::<_, Error>(super::guard::ResultSlot::answer(&ext, list(&tickets, &query)?))
+        list(&tickets, &query)
     })?;
     Ok(())
 }
