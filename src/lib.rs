@@ -2,8 +2,9 @@
 //! permission guard.
 //!
 //! Map of the modules, in the order a request passes through them:
-//! - [`rpc`]: the transport (HTTP routing, limits, CORS, both wire forms), JSON-RPC framing, the guard, and one
-//!   file per namespace registering its methods;
+//! - [`rpc`]: the transport (jsonrpsee's HTTP service with the server's HTTP middleware: routing, limits, CORS,
+//!   both wire forms, what jsonrpsee misses of JSON-RPC 2.0), the guard as its RPC middleware, and one file per
+//!   namespace registering its methods;
 //! - [`auth`]: tokens and grants, the in-memory token table, which permission each method needs;
 //! - [`domain`]: plain types and their validation, no I/O;
 //! - [`store`]: SQLite, with one group-committing writer thread and read-only reader threads;
@@ -34,7 +35,7 @@ use crate::rpc::Ctx;
 use crate::store::{PostgresStore, SharedStore, SqliteStore};
 
 /// Largest response body the RPC layer writes.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+const MAX_RESPONSE_BYTES: u32 = 64 * 1024 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +113,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let bounds = config::Bounds { max_connections: connection_cap(config.bounds.max_connections), ..config.bounds };
     let http = rpc::http::HttpConfig {
         max_body_bytes: config.max_body_bytes,
+        max_response_bytes: MAX_RESPONSE_BYTES,
         max_batch: config.max_batch,
         cors_origins: config.cors_origins.clone(),
         max_in_flight: config.max_in_flight,
@@ -121,8 +123,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates, metrics.clone()));
     let syncing =
         store.token_changes().map(|changed| tokio::spawn(sync_tokens(store.clone(), tokens.clone(), changed)));
-    let service =
-        rpc::service(module, tokens, store.clone(), http, limits.clone(), metrics.clone(), MAX_RESPONSE_BYTES);
     let sender = match &config.smtp {
         None => None,
         Some(smtp) => {
@@ -131,6 +131,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
     };
     let (stop, handle) = stop_channel();
+    let connections =
+        rpc::connections(module, tokens, store.clone(), http, limits.clone(), metrics.clone(), stop.clone());
     let shutdown_timeout = bounds.shutdown_timeout;
     // The sender stops when the listener does, with the same deadline: a shutdown ends within its timeout however
     // long an SMTP server takes to answer.
@@ -161,7 +163,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 }
             }
         });
-        tokio::join!(rpc::listener::serve(listener, service, bounds, metrics, stop), sending);
+        let serving = rpc::listener::serve(listener, move || connections.service(), bounds, metrics, stop);
+        tokio::join!(serving, sending);
         pruning.abort();
         summing.abort();
         if let Some(syncing) = syncing {

@@ -1,29 +1,34 @@
-//! The RPC layer: the guard middleware and the dispatcher beneath it.
+//! The guard: jsonrpsee RPC middleware in front of jsonrpsee's own `RpcService`, which finds and runs the method.
 //!
-//! The guard runs for every call, before any handler reads data: it authenticates the caller, works out the
+//! The guard runs for every call, before any handler reads data: it charges the call to its rate limits, answers
+//! a method that does not exist with `-32601` naming the nearest ones, authenticates the caller, works out the
 //! network the call acts on, checks the grant, and only then puts the capability ([`auth::NetworkScope`] or
-//! [`auth::AdminAccess`], which only `auth` makes) into the call's extensions. A method that does not exist
-//! passes through untouched so that the dispatcher answers `-32601`, as the specification says.
+//! [`auth::AdminAccess`], which only `auth` makes) into the call's extensions. A call it admits runs under the
+//! request's deadline: past it the caller gets `-32000`, and a write the call queued and the writer had not yet
+//! begun is dropped ([`crate::store::CALL_DEADLINE`]).
 //!
-//! Batches reach the guard one entry at a time: `rpc::jsonrpc` frames every request itself and hands each entry of a
-//! batch, and each notification, to [`Guard`]'s `call` (with `Caller::in_batch` set for batch entries). The `batch`
-//! and `notification` methods of the middleware trait route through the same `call` too, so no path reaches a
-//! handler unchecked.
+//! jsonrpsee hands the middleware three kinds of work, and the guard handles all three itself:
+//! - `call`: one request object, as above;
+//! - `batch`: the entries of a batch, each through `call` (so each is admitted on its own, a `networkId` member
+//!   winning over the header), all at once, so that the writes of one batch share a commit;
+//! - `notification`: run through `call` like any other request, its answer dropped. jsonrpsee's own service
+//!   ignores notifications (see [`super::gaps`]); JSON-RPC 2.0 says they are executed.
 //!
-//! The guard also charges each call to its rate limits (the caller's bucket, then, once admitted, its network's)
-//! and holds it to the request's deadline: past it the caller gets `-32000`, and a write the call queued and the
-//! writer had not yet begun is dropped ([`crate::store::CALL_DEADLINE`]).
+//! When nothing is answered (a notification, or a batch of notifications), the response carries
+//! [`super::gaps::Unanswered`], which the HTTP layer turns into `204 No Content`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::future::join_all;
 use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
-use jsonrpsee::server::{BatchResponseBuilder, MethodCallback, MethodResponse, Methods};
-use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, Params, Request};
+use jsonrpsee::server::{BatchResponseBuilder, MethodResponse};
+use jsonrpsee::types::{ErrorCode, ErrorObject, ErrorObjectOwned, Id, Request, TwoPointZero};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::gaps::Unanswered;
 use super::limits::RateLimiter;
 use crate::auth::{self, Requirement, TokenInfo};
 use crate::domain::ids::NetworkId;
@@ -31,7 +36,7 @@ use crate::error::{Error, FieldError};
 use crate::metrics::Metrics;
 use crate::store::CALL_DEADLINE;
 
-/// Who is calling, as the HTTP layer found it; one per HTTP request, copied into every call.
+/// Who is calling, as the HTTP layer found it; one per HTTP request, copied by jsonrpsee into every call of it.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     /// The token the request carried, if it is known and active.
@@ -43,7 +48,7 @@ pub struct Caller {
     /// The client's address: the key of the rate limit of calls without a valid token.
     pub peer: Option<IpAddr>,
     /// Set on the one call of a request that the HTTP front already charged to the caller's bucket (the request's
-    /// call, or a batch's first call): it pays nothing more.
+    /// call, or a batch's first entry): it pays nothing more.
     pub prepaid: bool,
     /// When the request's calls run out of time.
     pub deadline: Option<tokio::time::Instant>,
@@ -70,21 +75,39 @@ pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The guard middleware; wraps the dispatcher.
+/// The guard as a layer of jsonrpsee's `RpcServiceBuilder`.
+#[derive(Clone)]
+pub struct GuardLayer {
+    limits: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
+    max_response_size: usize,
+}
+
+impl GuardLayer {
+    /// A guard charging calls to `limits` and counting them in `metrics`; a batch's answer is held to
+    /// `max_response_size`.
+    pub fn new(limits: Arc<RateLimiter>, metrics: Arc<Metrics>, max_response_size: usize) -> Self {
+        GuardLayer { limits, metrics, max_response_size }
+    }
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        let (limits, metrics) = (self.limits.clone(), self.metrics.clone());
+        Guard { inner, limits, metrics, max_response_size: self.max_response_size }
+    }
+}
+
+/// The guard middleware; wraps jsonrpsee's `RpcService`.
 #[derive(Clone)]
 pub struct Guard<S> {
     inner: S,
-    /// The served methods, so that an unknown one reaches the dispatcher's `-32601` instead of a permission error.
-    methods: Methods,
     limits: Arc<RateLimiter>,
     metrics: Arc<Metrics>,
-}
-
-impl<S> Guard<S> {
-    /// A guard in front of `inner` for the given methods, charging calls to `limits` and counting them in `metrics`.
-    pub fn new(inner: S, methods: Methods, limits: Arc<RateLimiter>, metrics: Arc<Metrics>) -> Self {
-        Guard { inner, methods, limits, metrics }
-    }
+    /// Largest batch answer, as jsonrpsee holds single answers to it.
+    max_response_size: usize,
 }
 
 #[derive(Deserialize)]
@@ -105,8 +128,7 @@ fn network_member(params: Option<&RawValue>) -> Result<Option<String>, Error> {
         },
         _ => return Ok(None),
     };
-    let raw = object;
-    let member: NetworkMember<'_> = serde_json::from_str(raw.get()).unwrap_or(NetworkMember { network_id: None });
+    let member: NetworkMember<'_> = serde_json::from_str(object.get()).unwrap_or(NetworkMember { network_id: None });
     match member.network_id {
         None => Ok(None),
         Some(v) => match serde_json::from_str::<String>(v.get()) {
@@ -137,17 +159,32 @@ fn network_of(caller: &Caller, params: Option<&RawValue>) -> Result<NetworkId, E
         .map_err(|m| Error::InvalidParams(vec![FieldError::with_value("networkId", m, &chosen.into())]))
 }
 
+/// `-32601` naming the method asked for (cut to a bounded length) and the described methods nearest to it.
+fn method_not_found(method: &str) -> ErrorObjectOwned {
+    let shown = cut(method, LOGGED_NAME);
+    let nearest = super::methods::nearest(method);
+    let message = match nearest.first() {
+        Some(first) => format!("Method not found: {shown} (did you mean {first}?)"),
+        None => format!("Method not found: {shown}"),
+    };
+    ErrorObject::owned(
+        ErrorCode::MethodNotFound.code(),
+        message,
+        Some(serde_json::json!({ "method": shown, "didYouMean": nearest })),
+    )
+}
+
 /// Charges a call to its rate limits, checks it, and hands out its capability; the error is the call's answer.
-fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Result<Option<String>, Error> {
+/// `Ok` names the network the call acts on, when it acts on one.
+fn admit(limits: &RateLimiter, req: &mut Request<'_>) -> Result<Option<String>, ErrorObjectOwned> {
     let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
     if !caller.prepaid {
         caller.charge(limits)?;
     }
-    if methods.method(req.method_name()).is_none() {
-        return Ok(None);
-    }
-    let requirement = super::methods::required(req.method_name())
-        .ok_or_else(|| Error::Internal(format!("method {} has no guard entry", cut(req.method_name(), LOGGED_NAME))))?;
+    // The method table names exactly the served methods (checked at start-up), so it alone says what exists.
+    let Some(requirement) = super::methods::required(req.method_name()) else {
+        return Err(method_not_found(req.method_name()));
+    };
     let token = || caller.token.clone().ok_or(Error::NotAuthenticated);
     match requirement {
         Requirement::Public => Ok(None),
@@ -170,6 +207,13 @@ fn admit(methods: &Methods, limits: &RateLimiter, req: &mut Request<'_>) -> Resu
     }
 }
 
+/// A response that answers nothing: what a notification, or a batch of notifications, comes to.
+fn unanswered() -> MethodResponse {
+    let mut response = MethodResponse::notification();
+    response.extensions_mut().insert(Unanswered);
+    response
+}
+
 impl<S> RpcServiceT for Guard<S>
 where
     S: RpcServiceT<
@@ -187,7 +231,7 @@ where
 
     fn call<'a>(&self, mut req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let (inner, metrics) = (self.inner.clone(), self.metrics.clone());
-        let admitted = admit(&self.methods, &self.limits, &mut req);
+        let admitted = admit(&self.limits, &mut req);
         async move {
             let started = Instant::now();
             let method = cut(req.method_name(), LOGGED_NAME).into_owned();
@@ -204,7 +248,7 @@ where
                         Err(_) => (MethodResponse::error(id, ErrorObjectOwned::from(Error::TimedOut)), network),
                     }
                 }
-                (Err(e), _) => (MethodResponse::error(req.id(), ErrorObjectOwned::from(e)), None),
+                (Err(e), _) => (MethodResponse::error(req.id(), e), None),
             };
             let (outcome, elapsed) = (response.as_error_code().unwrap_or(0), started.elapsed());
             metrics.call(&method, outcome, elapsed);
@@ -223,100 +267,62 @@ where
     fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let this = self.clone();
         async move {
-            let mut responses = BatchResponseBuilder::new_with_limit(usize::MAX);
-            let mut answered = false;
-            for entry in batch {
-                let response = match entry {
-                    Ok(BatchEntry::Call(req)) => this.call(req).await,
-                    Ok(BatchEntry::Notification(n)) => {
-                        this.notification(n).await;
-                        continue;
+            if batch.is_empty() {
+                let error =
+                    ErrorObject::owned(ErrorCode::InvalidRequest.code(), "a batch must not be empty", None::<()>);
+                return MethodResponse::error(Id::Null, error);
+            }
+            // The call charged before the body was read is the batch's first entry's; the others pay as they come.
+            let mut first = true;
+            let entries = batch.into_iter().map(|entry| {
+                let entry = entry.map(|mut entry| {
+                    if let Some(caller) = entry.extensions_mut().get_mut::<Caller>() {
+                        caller.in_batch = true;
+                        caller.prepaid &= first;
                     }
-                    Err(e) => {
-                        let (err, id) = e.into_parts();
-                        MethodResponse::error(id, err)
+                    first = false;
+                    entry
+                });
+                let this = this.clone();
+                async move {
+                    match entry {
+                        Ok(BatchEntry::Call(req)) => Some(this.call(req).await),
+                        Ok(BatchEntry::Notification(n)) => {
+                            this.notification(n).await;
+                            None
+                        }
+                        Err(e) => {
+                            let (err, id) = e.into_parts();
+                            Some(MethodResponse::error(id, err))
+                        }
                     }
-                };
-                answered = true;
-                if let Err(too_large) = responses.append(response) {
+                }
+            });
+            let answers: Vec<MethodResponse> = join_all(entries).await.into_iter().flatten().collect();
+            if answers.is_empty() {
+                return unanswered();
+            }
+            let mut responses = BatchResponseBuilder::new_with_limit(this.max_response_size);
+            for answer in answers {
+                if let Err(too_large) = responses.append(answer) {
                     return too_large;
                 }
             }
-            if answered { MethodResponse::from_batch(responses.finish()) } else { MethodResponse::notification() }
+            MethodResponse::from_batch(responses.finish())
         }
     }
 
     fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        // A notification is executed like a call; only its answer is dropped.
-        let mut req =
-            Request::owned(n.method_name().to_owned(), n.params().as_ref().map(|p| p.clone().into_owned()), Id::Null);
-        *req.extensions_mut() = n.extensions().clone();
-        let call = self.call(req);
+        let call = self.call(as_call(n));
         async move {
             call.await;
-            MethodResponse::notification()
+            unanswered()
         }
     }
 }
 
-/// The innermost service: finds the method and runs it.
-#[derive(Clone)]
-pub struct Dispatcher {
-    methods: Methods,
-    max_response_size: usize,
-}
-
-/// `-32601` naming the method asked for (cut to a bounded length) and the described methods nearest to it.
-fn method_not_found(method: &str) -> ErrorObjectOwned {
-    let shown = cut(method, LOGGED_NAME);
-    let nearest = super::methods::nearest(method);
-    let message = match nearest.first() {
-        Some(first) => format!("Method not found: {shown} (did you mean {first}?)"),
-        None => format!("Method not found: {shown}"),
-    };
-    ErrorObject::owned(
-        ErrorCode::MethodNotFound.code(),
-        message,
-        Some(serde_json::json!({ "method": shown, "didYouMean": nearest })),
-    )
-}
-
-impl Dispatcher {
-    /// A dispatcher over `methods`; answers above `max_response_size` bytes become errors.
-    pub fn new(methods: Methods, max_response_size: usize) -> Self {
-        Dispatcher { methods, max_response_size }
-    }
-}
-
-impl RpcServiceT for Dispatcher {
-    type MethodResponse = MethodResponse;
-    type NotificationResponse = MethodResponse;
-    type BatchResponse = MethodResponse;
-
-    fn call<'a>(&self, req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        let max = self.max_response_size;
-        let Request { id, method, params, extensions, .. } = req;
-        let params = Params::new(params.as_ref().map(|p| p.get())).into_owned();
-        let id = id.into_owned();
-        let callback = self.methods.method(&method).cloned();
-        async move {
-            match callback {
-                Some(MethodCallback::Async(cb)) => cb(id, params, jsonrpsee::ConnectionId(0), max, extensions).await,
-                Some(MethodCallback::Sync(cb)) => cb(id, params, max, extensions),
-                Some(_) => MethodResponse::error(id, ErrorObject::from(ErrorCode::InternalError)),
-                None => MethodResponse::error(id, method_not_found(&method)),
-            }
-        }
-    }
-
-    // The guard splits batches and turns notifications into calls; these paths are never taken.
-    #[allow(clippy::manual_async_fn)]
-    fn batch<'a>(&self, _batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        async { MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::InternalError)) }
-    }
-
-    #[allow(clippy::manual_async_fn)]
-    fn notification<'a>(&self, _n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        async { MethodResponse::notification() }
-    }
+/// A notification as the call it is, with a null id that nobody will see.
+fn as_call(n: Notification<'_>) -> Request<'_> {
+    let Notification { method, params, extensions, .. } = n;
+    Request { jsonrpc: TwoPointZero, id: Id::Null, method, params, extensions }
 }

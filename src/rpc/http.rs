@@ -1,38 +1,45 @@
-//! The HTTP layer: routing, limits, CORS, load shedding, authentication, and the two wire forms.
+//! The HTTP middleware in front of jsonrpsee: tower layers handed to its `TowerServiceBuilder`, outermost first.
 //!
-//! - `POST /` and `POST /jsonRpc`: JSON-RPC 2.0, single or batch.
-//! - `POST /jsonRpc/{method}`: a JSON-RPC request object for `{method}`, or bare params answered in the
-//!   Adminserver's `{data, error}` envelope.
-//! - `GET /health`: 200 once the database answers, 503 otherwise.
-//! - `GET /openrpc.json`: the OpenRPC document of every method, as `rpc.discover` answers it (no token needed).
+//! - [`RequestIdLayer`]: every request has an id (the client's `X-Request-Id` when sane, else a new one), echoed on
+//!   the answer and on every log line of the request; every answer's status is counted for `GET /metrics`.
+//! - [`CorsGateLayer`]: tower-http's `CorsLayer` for the origins `--cors-origin` allows, behind a gate that refuses
+//!   a preflight from any other origin with `403`, naming the origin and the flag (tower-http would answer it,
+//!   only without the allow headers), and answers an allowed one `204`.
+//! - [`FrontLayer`]: the routes and the door of a POST. `GET /health` (200 once the database answers, 503
+//!   otherwise), `GET /openrpc.json` (the document `rpc.discover` answers) and `GET /metrics` are answered here; `POST /`, `POST
+//!   /jsonRpc` and `POST /jsonRpc/{method}` go on; anything else is 404 or 405. A POST is checked in the order
+//!   that keeps a caller without a token from holding anything: its media type (415), the caller's rate-limit
+//!   bucket (429 before a byte of the body is read), the body under its time bound and a server-wide memory budget
+//!   (408, 413, 429), and only then, with the body whole and the token known, a call slot (429 when every slot is
+//!   busy). What it learnt goes on as a [`Caller`] in the request's extensions, which jsonrpsee hands to every call.
+//! - [`super::path_form::PathFormLayer`]: `POST /jsonRpc/{method}` made plain JSON-RPC, bare params enveloped.
+//! - [`super::gaps::GapsLayer`]: what jsonrpsee does not do to the letter of JSON-RPC 2.0.
 //!
-//! HTTP-level refusals keep their status (404, 405, 408, 413, 415, 429); every JSON-RPC answer is HTTP 200.
-//!
-//! The order of a POST is what keeps a caller without a token from holding anything: the caller's rate-limit
-//! bucket is charged first (429 before a byte of the body is read), the body is read under its time bound and a
-//! server-wide memory budget (408, 429), and only then, with the body whole and the token known, is a call slot
-//! taken (429 when every slot is busy).
+//! HTTP-level refusals keep their status (404, 405, 408, 413, 415, 429) and carry a JSON-RPC error object saying
+//! why; every JSON-RPC answer is HTTP 200. tower's own limits do not fit the front: jsonrpsee's service calls its
+//! HTTP middleware without `poll_ready`, which `ConcurrencyLimit` and `LoadShed` need, and the body's bounds
+//! (the whole body within a time, a budget per byte that arrived, a smaller one without a token) are not those of
+//! tower-http's body limit and timeout.
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::future::join_all;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
-use jsonrpsee::core::middleware::RpcServiceT;
-use jsonrpsee::server::{HttpBody, MethodResponse};
-use serde_json::value::RawValue;
+use http_body_util::{BodyExt, Full};
+use jsonrpsee::core::BoxError;
+use jsonrpsee::server::HttpBody;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, Cors, CorsLayer};
 use tracing::Instrument;
 
-use super::guard::Caller;
-use super::jsonrpc::{self, Entry, INVALID_REQUEST, Outcome, PARSE_ERROR};
+use super::gaps::{self, INVALID_REQUEST};
+use super::guard::{Caller, cut};
 use super::limits::RateLimiter;
+use super::listener::Peer;
+use super::path_form::PathMethod;
 use crate::auth::TokenTable;
 use crate::config::Bounds;
 use crate::domain::time;
@@ -45,6 +52,8 @@ use crate::store::SharedStore;
 pub struct HttpConfig {
     /// Largest request body accepted (HTTP 413 beyond).
     pub max_body_bytes: usize,
+    /// Largest answer, of one call or a whole batch (a call's error beyond).
+    pub max_response_bytes: u32,
     /// Most entries in one batch.
     pub max_batch: usize,
     /// Origins allowed by CORS; empty allows none.
@@ -55,71 +64,66 @@ pub struct HttpConfig {
     pub bounds: Bounds,
 }
 
-/// The front service: one per server, cloned per connection.
-pub struct Front<S> {
-    rpc: S,
-    tokens: Arc<TokenTable>,
-    store: SharedStore,
-    config: Arc<HttpConfig>,
-    in_flight: Arc<Semaphore>,
-    /// The body-memory budget of requests with a valid token, one permit a byte.
-    bodies: Arc<Semaphore>,
-    /// The share of the budget that requests without one may use, so that they can never take it all.
-    anonymous_bodies: Arc<Semaphore>,
-    limits: Arc<RateLimiter>,
-    metrics: Arc<Metrics>,
-    /// The client's address, the key of its anonymous rate limit; `None` until a connection names it.
-    peer: Option<IpAddr>,
-}
-
-impl<S: Clone> Clone for Front<S> {
-    fn clone(&self) -> Self {
-        Front {
-            rpc: self.rpc.clone(),
-            tokens: self.tokens.clone(),
-            store: self.store.clone(),
-            config: self.config.clone(),
-            in_flight: self.in_flight.clone(),
-            bodies: self.bodies.clone(),
-            anonymous_bodies: self.anonymous_bodies.clone(),
-            limits: self.limits.clone(),
-            metrics: self.metrics.clone(),
-            peer: self.peer,
-        }
-    }
-}
-
-impl<S> Front<S> {
-    /// The front service over an RPC service stack.
-    pub fn new(
-        rpc: S,
-        tokens: Arc<TokenTable>,
-        store: SharedStore,
-        config: HttpConfig,
-        limits: Arc<RateLimiter>,
-        metrics: Arc<Metrics>,
-    ) -> Self {
-        let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
-        let (for_tokens, anonymous) = config.bounds.body_budgets();
-        let anonymous_bodies = Arc::new(Semaphore::new(anonymous.min(Semaphore::MAX_PERMITS)));
-        let bodies = Arc::new(Semaphore::new(for_tokens.min(Semaphore::MAX_PERMITS)));
-        let config = Arc::new(config);
-        Front { rpc, tokens, store, config, in_flight, bodies, anonymous_bodies, limits, metrics, peer: None }
-    }
-}
-
-impl<S> super::listener::PerConnection for Front<S>
-where
-    S: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
-{
-    type Service = Front<S>;
-
-    fn for_peer(&self, peer: IpAddr) -> Front<S> {
-        Front { peer: Some(peer), ..self.clone() }
-    }
-}
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
 
 const JSON: &str = "application/json; charset=utf-8";
+
+/// An answer with a JSON body.
+pub fn respond(status: StatusCode, body: impl Into<HttpBody>) -> Response<HttpBody> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Response<HttpBody> {
+    let mut response = Response::new(HttpBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// An HTTP-level refusal: its status, and a JSON-RPC error object saying why; logged once, with the reason.
+fn refuse(status: StatusCode, message: &str) -> Response<HttpBody> {
+    tracing::info!(target: "ticket_admin::refused", status = status.as_u16(), reason = message, "refused");
+    respond(status, gaps::error_response(None, INVALID_REQUEST, message))
+}
+
+/// HTTP 429 with `Retry-After` (whole seconds, rounded up) and the `-32029` error saying which limit and how long.
+fn too_many(refusal: Error) -> Response<HttpBody> {
+    let retry_after_ms = match refusal {
+        Error::RateLimited { retry_after_ms, .. } | Error::Busy { retry_after_ms, .. } => retry_after_ms,
+        _ => 1000,
+    };
+    let error = jsonrpsee::types::ErrorObjectOwned::from(refusal);
+    tracing::info!(target: "ticket_admin::refused", status = 429, reason = error.message(), "refused");
+    let text = serde_json::to_string(&error).unwrap_or_else(|_| gaps::error_object(error.code(), error.message()));
+    let mut response =
+        respond(StatusCode::TOO_MANY_REQUESTS, format!(r#"{{"jsonrpc":"2.0","id":null,"error":{text}}}"#));
+    let seconds = retry_after_ms.div_ceil(1000).max(1);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// A refusal after which the connection is closed: the rest of the body is not read.
+fn closing(mut response: Response<HttpBody>) -> Response<HttpBody> {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<HttpBody> {
+    let mut response = refuse(StatusCode::METHOD_NOT_ALLOWED, &format!("HTTP method not allowed here; use {allow}"));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn ready(response: Response<HttpBody>) -> BoxFuture {
+    Box::pin(async move { Ok(response) })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request ids
+// ---------------------------------------------------------------------------------------------------------------
 
 /// The header that names a request: taken from the client, or made; echoed on the answer and on every log line.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -139,51 +143,147 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
     }
 }
 
-fn respond(status: StatusCode, body: impl Into<HttpBody>) -> Response<HttpBody> {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
-    response
+/// Gives every request an id, a log span that carries it, and the id on the answer; and, being outermost, counts
+/// every answer's HTTP status (the refusals of every layer behind included).
+#[derive(Clone)]
+pub struct RequestIdLayer {
+    metrics: Arc<Metrics>,
 }
 
-/// An HTTP-level refusal: its status, and a JSON-RPC error object saying why; logged once, with the reason.
-fn refuse(status: StatusCode, message: &str) -> Response<HttpBody> {
-    tracing::info!(target: "ticket_admin::refused", status = status.as_u16(), reason = message, "refused");
-    respond(status, jsonrpc::error_response(INVALID_REQUEST, message))
+impl RequestIdLayer {
+    /// Request ids, with answers counted in `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        RequestIdLayer { metrics }
+    }
 }
 
-/// HTTP 429 with `Retry-After` (whole seconds, rounded up) and the `-32029` error saying which limit and how long.
-fn too_many(refusal: Error) -> Response<HttpBody> {
-    let retry_after_ms = match refusal {
-        Error::RateLimited { retry_after_ms, .. } | Error::Busy { retry_after_ms, .. } => retry_after_ms,
-        _ => 1000,
-    };
-    let error = jsonrpsee::types::ErrorObjectOwned::from(refusal);
-    tracing::info!(target: "ticket_admin::refused", status = 429, reason = error.message(), "refused");
-    let text = serde_json::to_string(&error).unwrap_or_else(|_| jsonrpc::error_object(error.code(), error.message()));
-    let mut response = respond(StatusCode::TOO_MANY_REQUESTS, Outcome::Error(text).response(None));
-    let seconds = retry_after_ms.div_ceil(1000).max(1);
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
+impl<S> tower::Layer<S> for RequestIdLayer {
+    type Service = RequestIds<S>;
+
+    fn layer(&self, inner: S) -> RequestIds<S> {
+        RequestIds { inner, metrics: self.metrics.clone() }
+    }
 }
 
-/// A refusal after which the connection is closed: the rest of the body is not read.
-fn closing(mut response: Response<HttpBody>) -> Response<HttpBody> {
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
+/// See [`RequestIdLayer`].
+#[derive(Clone)]
+pub struct RequestIds<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
 }
 
-fn no_content() -> Response<HttpBody> {
-    let mut response = Response::new(HttpBody::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
+impl<S, B> tower::Service<Request<B>> for RequestIds<S>
+where
+    S: tower::Service<Request<B>, Response = Response<HttpBody>, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<HttpBody>;
+    type Error = BoxError;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> BoxFuture {
+        let id = request_id(req.headers());
+        let span = tracing::info_span!("request", request_id = %id.to_str().unwrap_or("-"));
+        let answer = span.in_scope(|| self.inner.call(req));
+        let metrics = self.metrics.clone();
+        Box::pin(
+            async move {
+                let mut response = answer.await?;
+                metrics.http_status(response.status().as_u16());
+                response.headers_mut().insert(REQUEST_ID, id);
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
 }
 
-fn method_not_allowed(allow: &'static str) -> Response<HttpBody> {
-    let mut response = refuse(StatusCode::METHOD_NOT_ALLOWED, &format!("HTTP method not allowed here; use {allow}"));
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
-    response
+// ---------------------------------------------------------------------------------------------------------------
+// CORS
+// ---------------------------------------------------------------------------------------------------------------
+
+/// tower-http's `CorsLayer` for the allowed origins, behind a gate for preflights from any other.
+#[derive(Clone)]
+pub struct CorsGateLayer {
+    origins: Arc<[HeaderValue]>,
+    cors: CorsLayer,
 }
+
+impl CorsGateLayer {
+    /// CORS for `origins` (exactly as the configuration checked them); none allows no origin.
+    pub fn new(origins: &[String]) -> Self {
+        let origins: Arc<[HeaderValue]> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let allowed = origins.clone();
+        let cors = CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(move |origin, _| allowed.contains(origin)))
+            .allow_methods(AllowMethods::list([Method::POST, Method::GET, Method::OPTIONS]))
+            .allow_headers(AllowHeaders::list([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-session-id"),
+                HeaderName::from_static("x-network-id"),
+            ]))
+            .max_age(std::time::Duration::from_secs(600));
+        CorsGateLayer { origins, cors }
+    }
+}
+
+impl<S> tower::Layer<S> for CorsGateLayer {
+    type Service = CorsGate<S>;
+
+    fn layer(&self, inner: S) -> CorsGate<S> {
+        CorsGate { origins: self.origins.clone(), cors: self.cors.layer(inner) }
+    }
+}
+
+/// See [`CorsGateLayer`].
+#[derive(Clone)]
+pub struct CorsGate<S> {
+    origins: Arc<[HeaderValue]>,
+    cors: Cors<S>,
+}
+
+impl<S, B> tower::Service<Request<B>> for CorsGate<S>
+where
+    S: tower::Service<Request<B>, Response = Response<HttpBody>, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<HttpBody>;
+    type Error = BoxError;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.cors.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> BoxFuture {
+        if req.method() != Method::OPTIONS {
+            return Box::pin(self.cors.call(req));
+        }
+        let origin = req.headers().get(header::ORIGIN);
+        if !origin.is_some_and(|o| self.origins.contains(o)) {
+            let origin = origin.map_or("(none)".into(), |o| String::from_utf8_lossy(o.as_bytes()));
+            let origin = cut(&origin, 200);
+            let message =
+                format!("origin {origin} not allowed: start the server with --cors-origin {origin} to allow it");
+            return ready(refuse(StatusCode::FORBIDDEN, &message));
+        }
+        let preflight = self.cors.call(req);
+        Box::pin(async move {
+            let mut response = preflight.await?;
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            Ok(response)
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routes and the door of a POST
+// ---------------------------------------------------------------------------------------------------------------
 
 /// The token a request carries: `Authorization: Bearer <token>`, or `X-Session-Id: <token>`.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -226,84 +326,73 @@ fn route(path: &str) -> Route {
     }
 }
 
-impl<S> Front<S>
-where
-    S: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
-{
-    async fn handle<B>(self, req: Request<B>) -> Response<HttpBody>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let request_id = request_id(req.headers());
-        let span = tracing::info_span!("request", request_id = %request_id.to_str().unwrap_or("-"));
-        let metrics = self.metrics.clone();
-        let mut response = self.cross_origin(req).instrument(span).await;
-        metrics.http_status(response.status().as_u16());
-        response.headers_mut().insert(REQUEST_ID, request_id);
-        response
-    }
+/// Largest body of a request without a valid token: its calls can only be refused (or discover the API).
+const ANONYMOUS_BODY_BYTES: usize = 64 * 1024;
 
-    /// Answers a preflight, or the request, with the CORS headers of an allowed origin.
-    async fn cross_origin<B>(self, req: Request<B>) -> Response<HttpBody>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let origin = req.headers().get(header::ORIGIN).cloned();
-        let allowed = |o: &HeaderValue| self.config.cors_origins.iter().any(|a| a.as_bytes() == o.as_bytes());
-        let allowed_origin = origin.clone().filter(allowed);
-        let mut response = match (req.method() == Method::OPTIONS, &allowed_origin) {
-            (true, Some(_)) => preflight(),
-            (true, None) => {
-                let origin = origin.as_ref().map_or("(none)".into(), |o| String::from_utf8_lossy(o.as_bytes()));
-                let origin = super::guard::cut(&origin, 200);
-                let message =
-                    format!("origin {origin} not allowed: start the server with --cors-origin {origin} to allow it");
-                refuse(StatusCode::FORBIDDEN, &message)
-            }
-            (false, _) => self.route(req).await,
-        };
-        if let Some(origin) = allowed_origin {
-            let h = response.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            h.insert(header::VARY, HeaderValue::from_static("origin"));
-        }
-        response
-    }
+/// Most bytes of a refused body read and dropped.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+/// Longest time spent reading a refused body.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
-    async fn route<B>(self, req: Request<B>) -> Response<HttpBody>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let route = route(req.uri().path());
-        match (route, req.method()) {
-            (Route::NotFound, _) => refuse(StatusCode::NOT_FOUND, "no such path; POST JSON-RPC to /jsonRpc"),
-            (Route::Health, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
-                Ok(()) => self.health().await,
-                Err(refusal) => too_many(refusal),
-            },
-            (Route::OpenRpc, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
-                Ok(()) => respond(StatusCode::OK, super::openrpc::document().get().to_owned()),
-                Err(refusal) => too_many(refusal),
-            },
-            (Route::Metrics, &Method::GET) => match self.caller(req.headers()).charge(&self.limits) {
-                Ok(()) => self.metrics().await,
-                Err(refusal) => too_many(refusal),
-            },
-            (Route::Health | Route::OpenRpc | Route::Metrics, _) => method_not_allowed("GET"),
-            (route, &Method::POST) => self.post(req, route).await,
-            _ => method_not_allowed("POST"),
-        }
-    }
+/// What the front shares across requests and connections.
+struct FrontState {
+    tokens: Arc<TokenTable>,
+    store: SharedStore,
+    config: HttpConfig,
+    in_flight: Arc<Semaphore>,
+    /// The body-memory budget of requests with a valid token, one permit a byte.
+    bodies: Arc<Semaphore>,
+    /// The share of the budget that requests without one may use, so that they can never take it all.
+    anonymous_bodies: Arc<Semaphore>,
+    limits: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
+}
 
+/// The routes and the door of a POST; see the [module](self).
+#[derive(Clone)]
+pub struct FrontLayer(Arc<FrontState>);
+
+impl FrontLayer {
+    /// The front of one server.
+    pub fn new(
+        tokens: Arc<TokenTable>,
+        store: SharedStore,
+        config: HttpConfig,
+        limits: Arc<RateLimiter>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
+        let (for_tokens, anonymous) = config.bounds.body_budgets();
+        let anonymous_bodies = Arc::new(Semaphore::new(anonymous.min(Semaphore::MAX_PERMITS)));
+        let bodies = Arc::new(Semaphore::new(for_tokens.min(Semaphore::MAX_PERMITS)));
+        let state = FrontState { tokens, store, config, in_flight, bodies, anonymous_bodies, limits, metrics };
+        FrontLayer(Arc::new(state))
+    }
+}
+
+impl<S> tower::Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, inner: S) -> Front<S> {
+        Front { state: self.0.clone(), inner }
+    }
+}
+
+/// See [`FrontLayer`].
+#[derive(Clone)]
+pub struct Front<S> {
+    state: Arc<FrontState>,
+    inner: S,
+}
+
+impl FrontState {
     /// Who sends a request with these headers: its token, if valid, its network header and its address.
-    fn caller(&self, headers: &HeaderMap) -> Caller {
+    fn caller<B>(&self, req: &Request<B>) -> Caller {
+        let headers = req.headers();
         Caller {
             token: bearer(headers).and_then(|t| self.tokens.authenticate(t, time::now())),
             network_header: headers.get("x-network-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
-            peer: self.peer,
+            peer: req.extensions().get::<Peer>().map(|p| p.0),
             ..Caller::default()
         }
     }
@@ -330,48 +419,6 @@ where
         response
     }
 
-    async fn post<B>(self, req: Request<B>, route: Route) -> Response<HttpBody>
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        if !is_json(req.headers()) {
-            return refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the body must be JSON (Content-Type: application/json)",
-            );
-        }
-        let mut caller = self.caller(req.headers());
-        if let Err(refusal) = caller.charge(&self.limits) {
-            return closing(too_many(refusal));
-        }
-        caller.prepaid = true;
-        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        let mut body = std::pin::pin!(req.into_body());
-        let reading = self.read_body(body.as_mut(), declared, caller.token.is_none());
-        let read = tokio::time::timeout(self.config.bounds.body_timeout, reading).await;
-        let (body, _budget) = match read {
-            Ok(Ok(read)) => read,
-            Ok(Err(refusal)) => {
-                drain(body.as_mut()).await;
-                return refusal;
-            }
-            Err(_) => {
-                let message = format!("the body did not arrive within {:?}", self.config.bounds.body_timeout);
-                return closing(refuse(StatusCode::REQUEST_TIMEOUT, &message));
-            }
-        };
-        let Ok(_slot) = self.in_flight.clone().try_acquire_owned() else {
-            self.metrics.rate_limited("inFlight");
-            return too_many(Error::Busy { limit: "inFlight", retry_after_ms: 1000 });
-        };
-        caller.deadline = Some(tokio::time::Instant::now() + self.config.bounds.call_timeout);
-        match route {
-            Route::MethodPath(method) => self.method_path(caller, method, &body).await,
-            _ => self.rpc(caller, &body).await,
-        }
-    }
-
     /// Reads a whole body within the size limit, holding its bytes against the body-memory budget (the permit comes
     /// back with the body and is to be kept as long as the body is). A request without a valid token may send a
     /// small body only (every method it could reach takes small params) and draws on a share of the budget of its
@@ -384,7 +431,7 @@ where
     ) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Response<HttpBody>>
     where
         B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B::Error: Into<BoxError>,
     {
         let (max, pool) = match anonymous {
             false => (self.config.max_body_bytes, &self.bodies),
@@ -435,72 +482,12 @@ where
         };
         Ok((body, budget))
     }
-
-    /// `POST /jsonRpc` and `POST /`: a request object or a batch.
-    async fn rpc(&self, caller: Caller, body: &[u8]) -> Response<HttpBody> {
-        let Ok(text) = std::str::from_utf8(body) else {
-            return answer(Some(jsonrpc::error_response(PARSE_ERROR, "the body is not UTF-8")));
-        };
-        let Ok(parsed) = serde_json::from_str::<&RawValue>(text) else {
-            return answer(Some(jsonrpc::error_response(PARSE_ERROR, "the body is not valid JSON")));
-        };
-        if !parsed.get().trim_start().starts_with('[') {
-            return answer(jsonrpc::answer(&self.rpc, caller, jsonrpc::check(parsed)).await);
-        }
-        let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(parsed.get()) else {
-            return answer(Some(jsonrpc::error_response(PARSE_ERROR, "the body is not valid JSON")));
-        };
-        if entries.is_empty() {
-            return answer(Some(jsonrpc::error_response(INVALID_REQUEST, "a batch must not be empty")));
-        }
-        if entries.len() > self.config.max_batch {
-            let message = format!("a batch of {} exceeds the limit of {}", entries.len(), self.config.max_batch);
-            return answer(Some(jsonrpc::error_response(INVALID_REQUEST, &message)));
-        }
-        // The call charged before the body was read is the batch's first call; the others pay as they come.
-        let entries: Vec<_> = entries.into_iter().map(jsonrpc::check).collect();
-        let first_call = entries.iter().position(|e| matches!(e, jsonrpc::Entry::Call { .. }));
-        let answers = join_all(entries.into_iter().enumerate().map(|(i, entry)| {
-            let caller = Caller { in_batch: true, prepaid: caller.prepaid && Some(i) == first_call, ..caller.clone() };
-            jsonrpc::answer(&self.rpc, caller, entry)
-        }))
-        .await;
-        let answers: Vec<String> = answers.into_iter().flatten().collect();
-        if answers.is_empty() { no_content() } else { respond(StatusCode::OK, format!("[{}]", answers.join(","))) }
-    }
-
-    /// `POST /jsonRpc/{method}`: a JSON-RPC request for `{method}`, or bare params answered in the envelope.
-    async fn method_path(&self, caller: Caller, method: String, body: &[u8]) -> Response<HttpBody> {
-        let text = match std::str::from_utf8(body) {
-            Ok(t) if t.trim().is_empty() => None,
-            Ok(t) => Some(t),
-            Err(_) => return envelope_error(PARSE_ERROR, "the body is not UTF-8"),
-        };
-        let Some(text) = text else {
-            return respond(StatusCode::OK, jsonrpc::run(&self.rpc, caller, method, None).await.envelope());
-        };
-        let Ok(params) = serde_json::from_str::<&RawValue>(text) else {
-            return envelope_error(PARSE_ERROR, "the body is not valid JSON");
-        };
-        let is_request = serde_json::from_str::<jsonrpc::RawRequest<'_>>(params.get())
-            .is_ok_and(|r| r.jsonrpc.map(RawValue::get) == Some("\"2.0\""));
-        if !is_request {
-            return respond(StatusCode::OK, jsonrpc::run(&self.rpc, caller, method, Some(params)).await.envelope());
-        }
-        let entry = match jsonrpc::check_with(params, Some(&method)) {
-            Entry::Call { method: named, id, .. } if named != method => {
-                Entry::Invalid { id, message: format!("method '{named}' differs from the path's '{method}'") }
-            }
-            other => other,
-        };
-        answer(jsonrpc::answer(&self.rpc, caller, entry).await)
-    }
 }
 
 /// Reads and drops what is left of a refused body, so that a client still uploading it can read the refusal
 /// (a socket closed with unread data resets the connection, and the client sees a broken pipe instead of 413).
 /// Draining is bounded: at most [`DRAIN_BYTES`] and [`DRAIN_TIME`], past which the connection is closed.
-async fn drain<B>(mut body: std::pin::Pin<&mut B>)
+async fn drain<B>(mut body: Pin<&mut B>)
 where
     B: http_body::Body<Data = Bytes>,
 {
@@ -517,53 +504,94 @@ where
     let _ = tokio::time::timeout(DRAIN_TIME, draining).await;
 }
 
-/// Largest body of a request without a valid token: its calls can only be refused (or, later, discover the API).
-const ANONYMOUS_BODY_BYTES: usize = 64 * 1024;
-
-/// Most bytes of a refused body read and dropped.
-const DRAIN_BYTES: usize = 64 * 1024 * 1024;
-/// Longest time spent reading a refused body.
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn answer(response: Option<String>) -> Response<HttpBody> {
-    match response {
-        Some(body) => respond(StatusCode::OK, body),
-        None => no_content(),
-    }
-}
-
-fn envelope_error(code: i32, message: &str) -> Response<HttpBody> {
-    respond(StatusCode::OK, Outcome::Error(jsonrpc::error_object(code, message)).envelope())
-}
-
-fn preflight() -> Response<HttpBody> {
-    let mut response = no_content();
-    let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, GET, OPTIONS"));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, x-session-id, x-network-id"),
-    );
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    response
-}
-
 impl<S, B> tower::Service<Request<B>> for Front<S>
 where
-    S: RpcServiceT<MethodResponse = MethodResponse> + Clone + Send + Sync + 'static,
+    S: tower::Service<Request<Full<Bytes>>, Response = Response<HttpBody>, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
     B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
     type Response = Response<HttpBody>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Error = BoxError;
+    type Future = BoxFuture;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { Ok(this.handle(req).await) })
+    fn call(&mut self, req: Request<B>) -> BoxFuture {
+        let state = self.state.clone();
+        let route = route(req.uri().path());
+        match (route, req.method()) {
+            (Route::NotFound, _) => ready(refuse(StatusCode::NOT_FOUND, "no such path; POST JSON-RPC to /jsonRpc")),
+            (Route::Health, &Method::GET) => match state.caller(&req).charge(&state.limits) {
+                Ok(()) => Box::pin(async move { Ok(state.health().await) }),
+                Err(refusal) => ready(too_many(refusal)),
+            },
+            (Route::OpenRpc, &Method::GET) => match state.caller(&req).charge(&state.limits) {
+                Ok(()) => ready(respond(StatusCode::OK, super::openrpc::document().get().to_owned())),
+                Err(refusal) => ready(too_many(refusal)),
+            },
+            (Route::Metrics, &Method::GET) => match state.caller(&req).charge(&state.limits) {
+                Ok(()) => Box::pin(async move { Ok(state.metrics().await) }),
+                Err(refusal) => ready(too_many(refusal)),
+            },
+            (Route::Health | Route::OpenRpc | Route::Metrics, _) => ready(method_not_allowed("GET")),
+            (route, &Method::POST) => Box::pin(post(state, self.inner.clone(), req, route)),
+            _ => ready(method_not_allowed("POST")),
+        }
     }
+}
+
+/// A POST, through the door: media type, rate charge, body, call slot; then the JSON-RPC service behind.
+async fn post<S, B>(
+    state: Arc<FrontState>,
+    mut inner: S,
+    req: Request<B>,
+    route: Route,
+) -> Result<Response<HttpBody>, BoxError>
+where
+    S: tower::Service<Request<Full<Bytes>>, Response = Response<HttpBody>, Error = BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    if !is_json(req.headers()) {
+        let message = "the body must be JSON (Content-Type: application/json)";
+        return Ok(refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, message));
+    }
+    let mut caller = state.caller(&req);
+    if let Err(refusal) = caller.charge(&state.limits) {
+        return Ok(closing(too_many(refusal)));
+    }
+    caller.prepaid = true;
+    let (mut parts, body) = req.into_parts();
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let mut body = std::pin::pin!(body);
+    let reading = state.read_body(body.as_mut(), declared, caller.token.is_none());
+    let (body, _budget) = match tokio::time::timeout(state.config.bounds.body_timeout, reading).await {
+        Ok(Ok(read)) => read,
+        Ok(Err(refusal)) => {
+            drain(body.as_mut()).await;
+            return Ok(refusal);
+        }
+        Err(_) => {
+            let message = format!("the body did not arrive within {:?}", state.config.bounds.body_timeout);
+            return Ok(closing(refuse(StatusCode::REQUEST_TIMEOUT, &message)));
+        }
+    };
+    let Ok(_slot) = state.in_flight.clone().try_acquire_owned() else {
+        state.metrics.rate_limited("inFlight");
+        return Ok(too_many(Error::Busy { limit: "inFlight", retry_after_ms: 1000 }));
+    };
+    caller.deadline = Some(tokio::time::Instant::now() + state.config.bounds.call_timeout);
+    parts.extensions.insert(caller);
+    if let Route::MethodPath(method) = route {
+        parts.extensions.insert(PathMethod(method));
+    }
+    // jsonrpsee takes only a few exact spellings of the JSON media type; the front has accepted the request's.
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // The layers behind may rewrite the body: its length is no longer the client's.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    // The body memory and the call slot are held until the answer is made.
+    inner.call(Request::from_parts(parts, Full::new(body))).await
 }

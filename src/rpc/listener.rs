@@ -1,5 +1,6 @@
-//! The listener: connections accepted up to a cap, each held to the time bounds that need no token to reach, and a
-//! graceful shutdown that has a bound of its own.
+//! The listener: the server's own accept loop, which serves each connection with hyper and a jsonrpsee
+//! `TowerService` built for it (jsonrpsee's documented way to keep one's own loop), holds it to the time bounds that
+//! need no token to reach, and shuts down within a bound of its own.
 //!
 //! - **Connection cap.** A slot is taken before `accept`: at the cap the server stops accepting (new clients wait in
 //!   the kernel's backlog) instead of failing on a full file table. An `accept` error backs off (up to a second) and
@@ -12,7 +13,6 @@
 //! - **Shutdown.** Stopping closes the listener, asks every connection to finish what it is doing, waits up to the
 //!   shutdown timeout, closes whatever is still open, and only then closes the store.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -26,6 +26,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{HttpBody, StopHandle};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -35,22 +36,17 @@ use tokio::task::JoinSet;
 use crate::config::Bounds;
 use crate::metrics::Metrics;
 
-/// A service for one connection, made from the server's by the client's address.
-pub trait PerConnection: Clone + Send + 'static {
-    /// The service that answers the requests of a client at `peer`.
-    type Service: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static;
-    /// The service for a client at `peer`.
-    fn for_peer(&self, peer: IpAddr) -> Self::Service;
-}
+/// On every request: the address of the client whose connection it came on (the key of its anonymous rate limit).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub IpAddr);
 
 /// Accepts and serves connections until `stop`, then shuts down within `bounds.shutdown_timeout`.
-pub async fn serve<P>(listener: TcpListener, server: P, bounds: Bounds, metrics: Arc<Metrics>, stop: StopHandle)
+/// `connection` makes the service of each new connection.
+pub async fn serve<M, S>(listener: TcpListener, connection: M, bounds: Bounds, metrics: Arc<Metrics>, stop: StopHandle)
 where
-    P: PerConnection,
-    <P::Service as tower::Service<Request<Incoming>>>::Future: Send + 'static,
+    M: Fn() -> S,
+    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(bounds.max_connections.max(1)));
     let bounds = Arc::new(bounds);
@@ -75,10 +71,10 @@ where
             Ok((stream, peer)) => {
                 refusals.clear();
                 let _ = stream.set_nodelay(true);
-                let service = server.for_peer(peer.ip());
+                let service = connection();
                 let (bounds, stop, open) = (bounds.clone(), stop.clone(), metrics.connection());
                 connections.spawn(async move {
-                    serve_connection(stream, service, &bounds, stop).await;
+                    serve_connection(stream, Peer(peer.ip()), service, &bounds, stop).await;
                     drop((open, slot));
                 });
             }
@@ -136,14 +132,14 @@ impl AcceptErrors {
 }
 
 /// Serves one connection under the header and idle bounds, finishing gracefully when the server stops.
-async fn serve_connection<S>(stream: TcpStream, service: S, bounds: &Bounds, stop: StopHandle)
+async fn serve_connection<S>(stream: TcpStream, peer: Peer, service: S, bounds: &Bounds, stop: StopHandle)
 where
-    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     let activity = Arc::new(Activity::new(bounds));
     let io = TokioIo::new(Watched { io: stream, activity: activity.clone() });
-    let service = TowerToHyperService::new(Tracked { inner: service, activity: activity.clone() });
+    let service = TowerToHyperService::new(Tracked { inner: service, activity: activity.clone(), peer });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().header_read_timeout(None);
     let conn = builder.serve_connection(io, service);
@@ -303,11 +299,12 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// The connection's service, counting the requests inside it.
+/// The connection's service, counting the requests inside it and naming their client.
 #[derive(Clone)]
 struct Tracked<S> {
     inner: S,
     activity: Arc<Activity>,
+    peer: Peer,
 }
 
 /// Marks a request done when dropped, also when its future is dropped unfinished.
@@ -321,18 +318,19 @@ impl Drop for Busy {
 
 impl<S> tower::Service<Request<Incoming>> for Tracked<S>
 where
-    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = Infallible>,
+    S: tower::Service<Request<Incoming>, Response = Response<HttpBody>, Error = BoxError>,
     S::Future: Send + 'static,
 {
     type Response = Response<HttpBody>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, Infallible>> + Send>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, mut req: Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.peer);
         self.activity.begin();
         let busy = Busy(self.activity.clone());
         let answer = self.inner.call(req);

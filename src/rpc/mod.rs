@@ -1,18 +1,19 @@
-//! The transport and the RPC layer: the HTTP front service, JSON-RPC framing, the guard, and one file per namespace
-//! registering its methods.
+//! The transport and the RPC layer: jsonrpsee's HTTP service with the server's HTTP middleware in front and the
+//! guard as its RPC middleware, and one file per namespace registering its methods.
 //!
-//! A request flows `http` (routing, limits, auth) → `jsonrpc` (framing) → `guard` (permission, capability) →
-//! `Dispatcher` → a namespace's handler → domain → store.
+//! A request flows `listener` (connections, their bounds) → `http` (request id, CORS, routes, the door of a POST)
+//! → `path_form` (the `{data, error}` form) → `gaps` (what jsonrpsee misses of JSON-RPC 2.0) → jsonrpsee (framing,
+//! batches) → `guard` (rate, permission, capability, deadline) → jsonrpsee's `RpcService` → a namespace's handler
+//! → domain → store.
 
 pub mod admin;
 pub mod cursor;
 pub mod errors;
 pub mod examples;
 pub mod function_ticket;
+pub mod gaps;
 pub mod guard;
 pub mod http;
-pub mod jsonrpc;
-
 pub mod limits;
 pub mod listener;
 pub mod mail;
@@ -20,6 +21,7 @@ pub mod methods;
 pub mod openrpc;
 pub mod order;
 pub mod params;
+pub mod path_form;
 pub mod records;
 pub mod registration;
 pub mod template;
@@ -30,8 +32,10 @@ pub mod types;
 
 use std::sync::Arc;
 
-use jsonrpsee::RpcModule;
 use jsonrpsee::core::middleware::RpcServiceBuilder;
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, StopHandle, TowerService, TowerServiceBuilder};
+use jsonrpsee::{Methods, RpcModule};
+use tower::layer::util::{Identity, Stack};
 
 use crate::auth::TokenTable;
 use crate::store::SharedStore;
@@ -89,23 +93,62 @@ fn every_method_guarded<C>(module: &RpcModule<C>) -> Result<(), AssemblyError> {
     }
 }
 
-/// The service stack for one server: front (HTTP) over guard over dispatcher.
-pub fn service(
+/// The HTTP middleware, outermost first: see [`http`].
+pub type HttpLayers = Stack<
+    gaps::GapsLayer,
+    Stack<
+        path_form::PathFormLayer,
+        Stack<http::FrontLayer, Stack<http::CorsGateLayer, Stack<http::RequestIdLayer, Identity>>>,
+    >,
+>;
+
+/// The RPC middleware: the guard.
+pub type RpcLayers = Stack<guard::GuardLayer, Identity>;
+
+/// What every connection of one server is served by: jsonrpsee's `TowerService`, built per connection.
+pub struct Connections {
+    builder: TowerServiceBuilder<RpcLayers, HttpLayers>,
+    methods: Methods,
+    stop: StopHandle,
+}
+
+impl Connections {
+    /// The service of a new connection.
+    pub fn service(&self) -> TowerService<RpcLayers, HttpLayers> {
+        self.builder.clone().build(self.methods.clone(), self.stop.clone())
+    }
+}
+
+/// The services of one server: jsonrpsee with the HTTP layers in front and the guard behind.
+pub fn connections(
     module: RpcModule<Ctx>,
     tokens: Arc<TokenTable>,
     store: SharedStore,
     config: http::HttpConfig,
     limits: Arc<limits::RateLimiter>,
     metrics: Arc<crate::metrics::Metrics>,
-    max_response_size: usize,
-) -> http::Front<guard::Guard<guard::Dispatcher>> {
-    let methods: jsonrpsee::Methods = module.into();
-    let dispatcher = guard::Dispatcher::new(methods.clone(), max_response_size);
-    let (guard_limits, guard_metrics) = (limits.clone(), metrics.clone());
-    let guarded = RpcServiceBuilder::new()
-        .layer_fn(move |inner| guard::Guard::new(inner, methods.clone(), guard_limits.clone(), guard_metrics.clone()))
-        .service(dispatcher);
-    http::Front::new(guarded, tokens, store, config, limits, metrics)
+    stop: StopHandle,
+) -> Connections {
+    // jsonrpsee's own bounds are set out of the way: the listener caps connections, the front bounds bodies and
+    // calls in flight, `gaps` the batch length.
+    let server = ServerConfig::builder()
+        .http_only()
+        .max_connections(u32::MAX)
+        .max_request_body_size(u32::MAX)
+        .max_response_body_size(config.max_response_bytes)
+        .set_batch_request_config(BatchRequestConfig::Unlimited)
+        .build();
+    let http = tower::ServiceBuilder::new()
+        .layer(http::RequestIdLayer::new(metrics.clone()))
+        .layer(http::CorsGateLayer::new(&config.cors_origins))
+        .layer(http::FrontLayer::new(tokens, store, config.clone(), limits.clone(), metrics.clone()))
+        .layer(path_form::PathFormLayer)
+        .layer(gaps::GapsLayer::new(config.max_batch));
+    let rpc =
+        RpcServiceBuilder::new().layer(guard::GuardLayer::new(limits, metrics, config.max_response_bytes as usize));
+    let builder =
+        Server::builder().set_config(server).set_http_middleware(http).set_rpc_middleware(rpc).to_service_builder();
+    Connections { builder, methods: module.into(), stop }
 }
 
 #[cfg(test)]
