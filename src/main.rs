@@ -296,6 +296,9 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> Result<(), String> {
     config.check().map_err(|e| format!("configuration: {e}"))?;
     init_logging(config.log_format, config.access_log);
+    // Listened to before the server starts: a stop signal sent once it serves is always a clean stop, never the
+    // signal's default (death) in the moment between the first answer and a handler put in place after it.
+    let stopped = stop_signals().map_err(|e| format!("cannot listen for stop signals: {e}"))?;
     let running = ticket_admin::start(config.clone()).await.map_err(|e| match e {
         ticket_admin::StartError::Bind { .. } => format!(
             "{e}; nothing was started and the database was not opened (an admin token, if one is ever lost, is made \
@@ -305,27 +308,31 @@ async fn serve(config: Config) -> Result<(), String> {
         other => other.to_string(),
     })?;
     tracing::info!(addr = %running.local_addr(), db = %config.db, "listening");
-    shutdown_signal().await;
+    stopped.await;
     tracing::info!("shutting down: finishing in-flight calls");
     running.shutdown().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+/// Resolves at the first SIGTERM or SIGINT (Ctrl-C) from now on: the handlers are in place when this returns.
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut term, mut interrupt) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
             _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
+}
+
+/// Resolves at the first Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn token(action: TokenAction, db: Db) -> Result<(), String> {

@@ -358,8 +358,8 @@ async fn the_first_start_prints_an_admin_token_once() {
     let secret = server.early.iter().find(|l| l.starts_with("ta_")).expect("the admin token on standard error").clone();
     let me = server.client(&secret, "any").call("admin.whoami", json!({})).await.unwrap();
     assert_eq!(me["tokenInfo"]["grants"], json!(["all@*"]));
-    let (status, _) = server.stop("TERM").await;
-    assert!(status.success());
+    let (status, log) = server.stop("TERM").await;
+    assert!(status.success(), "exit {status:?}; log {log:?}");
     let again = Server::start(serve_args(&db)).await;
     assert!(again.early.iter().all(|l| !l.contains("ta_")), "printed only on the first start: {:?}", again.early);
     let still = again.client(&secret, "any").call("admin.whoami", json!({})).await;
