@@ -19,7 +19,7 @@
 //!   answers `204 No Content` with an empty body.
 //!
 //! A well-formed body whose ids jsonrpsee carries as they are (nearly all) passes through untouched, its answer
-//! too; the cost is one borrowing parse of the body.
+//! too; the cost is reading the body once before jsonrpsee does, borrowing it (no copy of a member is made).
 
 use std::future::Future;
 use std::pin::Pin;
