@@ -126,6 +126,12 @@ impl Metrics {
         }
     }
 
+    /// Counts a request answered before any method could run, as a call of the unknown method: a body that is not
+    /// JSON (`-32700`), or an entry that is not a request or a batch over the limit (`-32600`).
+    pub fn malformed(&self, code: i32) {
+        self.recorder.register_counter(&calls_key(UNKNOWN_METHOD, code), &METADATA).increment(1);
+    }
+
     /// Counts an open connection until the returned value is dropped.
     pub fn connection(self: &Arc<Self>) -> OpenConnection {
         self.connections.increment(1.0);

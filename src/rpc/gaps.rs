@@ -23,6 +23,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::http::{no_content, respond};
+use crate::metrics::Metrics;
 
 /// Wire code: parse error.
 pub const PARSE_ERROR: i32 = -32700;
@@ -165,19 +167,27 @@ enum Slot {
     Answered(String),
 }
 
-/// Checks a body, answering what jsonrpsee would answer wrongly and rewriting what it cannot carry.
-fn frame(body: &Bytes, max_batch: usize) -> Framed {
+/// Checks a body, answering what jsonrpsee would answer wrongly and rewriting what it cannot carry; each request
+/// answered here with an error is counted in `metrics`.
+fn frame(body: &Bytes, max_batch: usize, metrics: &Metrics) -> Framed {
+    let unparsable = |message: &str| {
+        metrics.malformed(PARSE_ERROR);
+        Framed::Answer(error_response(None, PARSE_ERROR, message))
+    };
     let Ok(text) = std::str::from_utf8(body) else {
-        return Framed::Answer(error_response(None, PARSE_ERROR, "the body is not UTF-8"));
+        return unparsable("the body is not UTF-8");
     };
     let Ok(parsed) = serde_json::from_str::<&RawValue>(text) else {
-        return Framed::Answer(error_response(None, PARSE_ERROR, "the body is not valid JSON"));
+        return unparsable("the body is not valid JSON");
     };
     let trimmed = body.slice_ref(parsed.get().as_bytes());
     match first_byte(parsed.get()) {
-        Some(b'[') => frame_batch(parsed, trimmed, max_batch),
+        Some(b'[') => frame_batch(parsed, trimmed, max_batch, metrics),
         _ => match check(parsed) {
-            Entry::Invalid { id, message } => Framed::Answer(error_response(id, INVALID_REQUEST, &message)),
+            Entry::Invalid { id, message } => {
+                metrics.malformed(INVALID_REQUEST);
+                Framed::Answer(error_response(id, INVALID_REQUEST, &message))
+            }
             Entry::Call { id: None, .. } => Framed::Pass(trimmed),
             Entry::Call { id: Some(id), .. } if carried(id) => Framed::Pass(trimmed),
             Entry::Call { request, id: Some(id) } => {
@@ -192,11 +202,13 @@ fn frame(body: &Bytes, max_batch: usize) -> Framed {
     }
 }
 
-fn frame_batch(parsed: &RawValue, trimmed: Bytes, max_batch: usize) -> Framed {
+fn frame_batch(parsed: &RawValue, trimmed: Bytes, max_batch: usize, metrics: &Metrics) -> Framed {
     let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(parsed.get()) else {
+        metrics.malformed(PARSE_ERROR);
         return Framed::Answer(error_response(None, PARSE_ERROR, "the body is not valid JSON"));
     };
     if entries.len() > max_batch {
+        metrics.malformed(INVALID_REQUEST);
         let message = format!("a batch of {} exceeds the limit of {max_batch}", entries.len());
         return Framed::Answer(error_response(None, INVALID_REQUEST, &message));
     }
@@ -210,6 +222,7 @@ fn frame_batch(parsed: &RawValue, trimmed: Bytes, max_batch: usize) -> Framed {
     for (position, (entry, raw)) in checked.into_iter().zip(&entries).enumerate() {
         match entry {
             Entry::Invalid { id, message } => {
+                metrics.malformed(INVALID_REQUEST);
                 slots.push(Slot::Answered(error_response(id, INVALID_REQUEST, &message)));
             }
             Entry::Call { id: None, .. } => {
@@ -296,15 +309,16 @@ impl Restore {
 }
 
 /// The layer of this module: in front of jsonrpsee's HTTP service, behind the HTTP front that read the body.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct GapsLayer {
     max_batch: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl GapsLayer {
-    /// Batches longer than `max_batch` are refused whole.
-    pub fn new(max_batch: usize) -> Self {
-        GapsLayer { max_batch }
+    /// Batches longer than `max_batch` are refused whole; what is refused here is counted in `metrics`.
+    pub fn new(max_batch: usize, metrics: Arc<Metrics>) -> Self {
+        GapsLayer { max_batch, metrics }
     }
 }
 
@@ -312,7 +326,7 @@ impl<S> tower::Layer<S> for GapsLayer {
     type Service = Gaps<S>;
 
     fn layer(&self, inner: S) -> Gaps<S> {
-        Gaps { inner, max_batch: self.max_batch }
+        Gaps { inner, max_batch: self.max_batch, metrics: self.metrics.clone() }
     }
 }
 
@@ -321,6 +335,7 @@ impl<S> tower::Layer<S> for GapsLayer {
 pub struct Gaps<S> {
     inner: S,
     max_batch: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl<S> tower::Service<Request<Full<Bytes>>> for Gaps<S>
@@ -339,7 +354,7 @@ where
     fn call(&mut self, req: Request<Full<Bytes>>) -> Self::Future {
         let (parts, body) = req.into_parts();
         let body = whole(body);
-        let (body, restore) = match frame(&body, self.max_batch) {
+        let (body, restore) = match frame(&body, self.max_batch, &self.metrics) {
             Framed::Answer(text) => return Box::pin(async move { Ok(respond(StatusCode::OK, text)) }),
             Framed::Pass(body) => (body, None),
             Framed::Rewritten(body, restore) => (body, Some(restore)),
@@ -385,7 +400,7 @@ mod tests {
     }
 
     fn framed(body: &str) -> Framed {
-        frame(&Bytes::from(body.to_owned()), 100)
+        frame(&Bytes::from(body.to_owned()), 100, &Metrics::new())
     }
 
     #[test]

@@ -515,9 +515,12 @@ pub const METHODS: &[Method] = &[
     .typed::<NoParams, OpenRpcDocument>(&[], examples::rpc_discover),
 ];
 
-/// The entry of a method; `None` for a name the table does not hold.
+/// The entry of a method; `None` for a name the table does not hold. Asked on every call (by the guard), so
+/// found in a map made once rather than by a walk of the table.
 pub fn find(name: &str) -> Option<&'static Method> {
-    METHODS.iter().find(|m| m.name == name)
+    static BY_NAME: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static Method>> =
+        std::sync::LazyLock::new(|| METHODS.iter().map(|m| (m.name, m)).collect());
+    BY_NAME.get(name).copied()
 }
 
 /// What a method needs; `None` for a name the table does not hold.

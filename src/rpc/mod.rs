@@ -142,8 +142,8 @@ pub fn connections(
         .layer(http::RequestIdLayer::new(metrics.clone()))
         .layer(http::CorsGateLayer::new(&config.cors_origins))
         .layer(http::FrontLayer::new(tokens, store, config.clone(), limits.clone(), metrics.clone()))
-        .layer(path_form::PathFormLayer)
-        .layer(gaps::GapsLayer::new(config.max_batch));
+        .layer(path_form::PathFormLayer::new(metrics.clone()))
+        .layer(gaps::GapsLayer::new(config.max_batch, metrics.clone()));
     let rpc =
         RpcServiceBuilder::new().layer(guard::GuardLayer::new(limits, metrics, config.max_response_bytes as usize));
     let builder =

@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -26,20 +27,30 @@ use serde_json::value::RawValue;
 
 use super::gaps::{self, INVALID_REQUEST, PARSE_ERROR, RawRequest};
 use super::http::respond;
+use crate::metrics::Metrics;
 
 /// On a request to `POST /jsonRpc/{method}`: the method its path names.
 #[derive(Debug, Clone)]
 pub struct PathMethod(pub String);
 
 /// The layer of this module.
-#[derive(Clone, Copy, Default)]
-pub struct PathFormLayer;
+#[derive(Clone)]
+pub struct PathFormLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl PathFormLayer {
+    /// The path form, with the bodies refused here counted in `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        PathFormLayer { metrics }
+    }
+}
 
 impl<S> tower::Layer<S> for PathFormLayer {
     type Service = PathForm<S>;
 
     fn layer(&self, inner: S) -> PathForm<S> {
-        PathForm { inner }
+        PathForm { inner, metrics: self.metrics.clone() }
     }
 }
 
@@ -47,6 +58,7 @@ impl<S> tower::Layer<S> for PathFormLayer {
 #[derive(Clone)]
 pub struct PathForm<S> {
     inner: S,
+    metrics: Arc<Metrics>,
 }
 
 /// An error object's members, as a JSON-RPC answer carries them.
@@ -97,23 +109,28 @@ enum Form {
     Bare(Bytes),
 }
 
-fn form(method: &str, body: &Bytes) -> Form {
+/// Reads a body sent to the path of `method`; one refused here is counted in `metrics`.
+fn form(method: &str, body: &Bytes, metrics: &Metrics) -> Form {
+    let refused = |code: i32, answer: String| {
+        metrics.malformed(code);
+        Form::Answer(answer)
+    };
     let method_text = serde_json::to_string(method).unwrap_or_else(|_| "\"\"".into());
     let bare = |params: Option<&str>| Form::Bare(Bytes::from(gaps::request_text(&method_text, params, Some("0"))));
     let text = match std::str::from_utf8(body) {
         Ok(t) if t.trim().is_empty() => return bare(None),
         Ok(t) => t,
-        Err(_) => return Form::Answer(envelope_error(PARSE_ERROR, "the body is not UTF-8", None)),
+        Err(_) => return refused(PARSE_ERROR, envelope_error(PARSE_ERROR, "the body is not UTF-8", None)),
     };
     let Ok(params) = serde_json::from_str::<&RawValue>(text) else {
-        return Form::Answer(envelope_error(PARSE_ERROR, "the body is not valid JSON", None));
+        return refused(PARSE_ERROR, envelope_error(PARSE_ERROR, "the body is not valid JSON", None));
     };
     match serde_json::from_str::<RawRequest<'_>>(params.get()) {
         Ok(request) if request.is_json_rpc() => match request.method.map(|m| serde_json::from_str::<String>(m.get())) {
             Some(Ok(named)) if named != method => {
                 let message = format!("method '{named}' differs from the path's '{method}'");
                 let id = request.id.filter(|id| matches!(id.get().as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9')));
-                Form::Answer(gaps::error_response(id, INVALID_REQUEST, &message))
+                refused(INVALID_REQUEST, gaps::error_response(id, INVALID_REQUEST, &message))
             }
             None => Form::Request(Bytes::from(gaps::request_text(
                 &method_text,
@@ -148,7 +165,7 @@ where
             return Box::pin(self.inner.call(req));
         };
         let (parts, body) = req.into_parts();
-        let (body, bare) = match form(&method, &gaps::whole(body)) {
+        let (body, bare) = match form(&method, &gaps::whole(body), &self.metrics) {
             Form::Answer(text) => return Box::pin(async move { Ok(respond(StatusCode::OK, text)) }),
             Form::Request(body) => (body, false),
             Form::Bare(body) => (body, true),
@@ -170,7 +187,7 @@ mod tests {
     use super::*;
 
     fn formed(body: &str) -> Form {
-        form("ticket.get", &Bytes::from(body.to_owned()))
+        form("ticket.get", &Bytes::from(body.to_owned()), &Metrics::new())
     }
 
     fn text(form: Form) -> String {

@@ -7,7 +7,7 @@
 //! Each test starts a server of its own with the bounds it names, short enough that a bound is reached within the
 //! test; no test sleeps to let time pass except where the behaviour shown is that nothing happens meanwhile.
 
-use crate::common;
+use crate::{common, metrics};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -203,6 +203,7 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
     })
     .await;
     let mut holder = stalled_admin_body(server.addr, 3000, &[b' '; 2900]).await;
+    let mut holders_refused = 0.0;
     let padded = format!("{}{}", " ".repeat(300), json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}));
     let admin = server.admin();
     let refused = tokio::time::timeout(BOUND, async {
@@ -216,6 +217,7 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
             let mut probe = [0u8; 1];
             if !matches!(holder.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
                 holder = stalled_admin_body(server.addr, 3000, &[b' '; 2900]).await;
+                holders_refused += 1.0;
             }
         }
     })
@@ -226,6 +228,10 @@ async fn bodies_hold_the_memory_they_sent_not_what_they_declare() {
     assert_eq!(error["error"]["code"], -32029, "{error}");
     assert_eq!(error["error"]["data"]["limit"], "bodyMemory", "{error}");
     assert!(error["error"]["message"].as_str().unwrap().contains("server busy"), "{error}");
+    // Counted for /metrics: the refusal seen, and any holder that was refused instead.
+    let text = metrics::scrape(&admin).await;
+    let counted = metrics::sample(&text, r#"ticket_admin_rate_limit_refusals_total{limit="bodyMemory"}"#);
+    assert!(counted.is_some_and(|n| (1.0..=1.0 + holders_refused).contains(&n)), "{counted:?}, {holders_refused}");
     drop(holder);
     let served = tokio::time::timeout(BOUND, async {
         loop {
@@ -538,7 +544,7 @@ async fn past_the_call_slots_a_request_gets_429_in_flight() {
     );
     // While a batch holds the one slot, another request is refused with 429 (tried again while batches run, since
     // a batch may end before the other request arrives).
-    let mut refused = None;
+    let (mut refused, mut refusals) = (None, 0.0);
     for _ in 0..20 {
         let holder = {
             let (client, batch) = (client.clone(), batch.clone());
@@ -552,12 +558,16 @@ async fn past_the_call_slots_a_request_gets_429_in_flight() {
                 .await
                 .expect("an answer");
             if resp.status() == 429 {
+                refusals += 1.0;
                 refused = Some((resp.headers().get("retry-after").cloned(), resp.json::<Value>().await.expect("JSON")));
             }
         }
         match holder.await.expect("joined").0 {
             // A probe sent as the batch was spawned can take the slot first: then the batch is the one refused.
-            429 => assert!(refused.is_none(), "one slot, one holder"),
+            429 => {
+                assert!(refused.is_none(), "one slot, one holder");
+                refusals += 1.0;
+            }
             status => assert_eq!(status, 200, "the batch holding the slot is served"),
         }
         if refused.is_some() {
@@ -572,4 +582,8 @@ async fn past_the_call_slots_a_request_gets_429_in_flight() {
         "{body}"
     );
     assert!(body["error"]["message"].as_str().unwrap().contains("server busy"), "{body}");
+    // Each refusal is counted for /metrics, as the server's being full rather than a caller's rate.
+    let text = metrics::scrape(&client).await;
+    let counted = metrics::sample(&text, r#"ticket_admin_rate_limit_refusals_total{limit="inFlight"}"#);
+    assert_eq!(counted, Some(refusals), "{text}");
 }

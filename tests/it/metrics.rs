@@ -11,11 +11,12 @@ use serde_json::json;
 use ticket_admin::config::RateLimits;
 
 /// The value of the sample whose name and labels are `series`, as rendered; `None` when there is none.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-async fn scrape(client: &Client) -> String {
+/// `GET /metrics` with the client's token, checked to be Prometheus's text format.
+pub(crate) async fn scrape(client: &Client) -> String {
     let mut request = client.http.get(format!("{}/metrics", client.base));
     if let Some(token) = &client.token {
         request = request.bearer_auth(token);
@@ -75,6 +76,12 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
     assert_eq!(refused.code, -32602);
     let misspelt = manager.call("ticket.getPurchasableTikcets", json!({})).await.expect_err("no such method");
     assert_eq!(misspelt.code, -32601);
+    // Bodies refused before any method runs: one unparsable in each wire form, and a batch of one valid call and
+    // two entries that are not requests.
+    assert_eq!(admin.post_raw("/jsonRpc", "{").await.0, 200);
+    assert_eq!(admin.post_raw("/jsonRpc/ticket.getPurchasableTickets", "{").await.0, 200);
+    let batch = r#"[{"jsonrpc":"2.0","method":"admin.whoami","id":1},{"jsonrpc":"1.0","id":2},7]"#;
+    assert_eq!(admin.post_raw("/jsonRpc", batch).await.0, 200);
     assert_eq!(admin.post_raw("/nowhere", "{}").await.0, 404);
     assert_eq!(admin.post_raw("/health", "{}").await.0, 405);
     // The anonymous bucket holds a burst of two: GETs in a row are refused once it is empty (however slowly they go,
@@ -107,6 +114,9 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
     assert_eq!(sample(&text, &calls("ticket.createPurchasableTicket", -32602)), Some(1.0));
     assert_eq!(sample(&text, &calls("ticket.getPurchasableTickets", 0)), Some(2.0));
     assert_eq!(sample(&text, &calls("unknown", -32601)), Some(1.0), "a misspelt name is counted as unknown");
+    assert_eq!(sample(&text, &calls("unknown", -32700)), Some(2.0), "unparsable bodies, counted as unknown");
+    assert_eq!(sample(&text, &calls("unknown", -32600)), Some(2.0), "entries that are not requests");
+    assert_eq!(sample(&text, &calls("admin.whoami", 0)), Some(1.0), "the batch's valid call");
     assert!(!text.contains("Tikcets"), "a caller's name never becomes a label");
     let listed = r#"{method="ticket.getPurchasableTickets"}"#;
     assert_eq!(sample(&text, &format!("ticket_admin_call_duration_seconds_count{listed}")), Some(2.0));
