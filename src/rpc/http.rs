@@ -206,11 +206,13 @@ where
 // CORS
 // ---------------------------------------------------------------------------------------------------------------
 
-/// tower-http's `CorsLayer` for the allowed origins, behind a gate for preflights from any other.
+/// tower-http's `CorsLayer` for the allowed origins, behind a gate for preflights from any other. Without an allowed
+/// origin (no `--cors-origin`, the default) there is no `CorsLayer` at all: it would add nothing to an answer but a
+/// `Vary` header, and jsonrpsee builds the HTTP layers anew for every request.
 #[derive(Clone)]
 pub struct CorsGateLayer {
     origins: Arc<[HeaderValue]>,
-    cors: CorsLayer,
+    cors: Option<CorsLayer>,
 }
 
 impl CorsGateLayer {
@@ -218,16 +220,18 @@ impl CorsGateLayer {
     pub fn new(origins: &[String]) -> Self {
         let origins: Arc<[HeaderValue]> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
         let allowed = origins.clone();
-        let cors = CorsLayer::new()
-            .allow_origin(AllowOrigin::predicate(move |origin, _| allowed.contains(origin)))
-            .allow_methods(AllowMethods::list([Method::POST, Method::GET, Method::OPTIONS]))
-            .allow_headers(AllowHeaders::list([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static("x-session-id"),
-                HeaderName::from_static("x-network-id"),
-            ]))
-            .max_age(std::time::Duration::from_secs(600));
+        let cors = (!origins.is_empty()).then(|| {
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::predicate(move |origin, _| allowed.contains(origin)))
+                .allow_methods(AllowMethods::list([Method::POST, Method::GET, Method::OPTIONS]))
+                .allow_headers(AllowHeaders::list([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    HeaderName::from_static("x-session-id"),
+                    HeaderName::from_static("x-network-id"),
+                ]))
+                .max_age(std::time::Duration::from_secs(600))
+        });
         CorsGateLayer { origins, cors }
     }
 }
@@ -236,7 +240,11 @@ impl<S> tower::Layer<S> for CorsGateLayer {
     type Service = CorsGate<S>;
 
     fn layer(&self, inner: S) -> CorsGate<S> {
-        CorsGate { origins: self.origins.clone(), cors: self.cors.layer(inner) }
+        let inner = match &self.cors {
+            Some(cors) => Crossing::Cors(Box::new(cors.layer(inner))),
+            None => Crossing::Closed(inner),
+        };
+        CorsGate { origins: self.origins.clone(), inner }
     }
 }
 
@@ -244,7 +252,14 @@ impl<S> tower::Layer<S> for CorsGateLayer {
 #[derive(Clone)]
 pub struct CorsGate<S> {
     origins: Arc<[HeaderValue]>,
-    cors: Cors<S>,
+    inner: Crossing<S>,
+}
+
+/// What is behind the gate: tower-http's CORS for the allowed origins, or, with none, the service itself.
+#[derive(Clone)]
+enum Crossing<S> {
+    Cors(Box<Cors<S>>),
+    Closed(S),
 }
 
 impl<S, B> tower::Service<Request<B>> for CorsGate<S>
@@ -257,28 +272,41 @@ where
     type Future = BoxFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.cors.poll_ready(cx)
+        match &mut self.inner {
+            Crossing::Cors(cors) => cors.poll_ready(cx),
+            Crossing::Closed(inner) => inner.poll_ready(cx),
+        }
     }
 
     fn call(&mut self, req: Request<B>) -> BoxFuture {
         if req.method() != Method::OPTIONS {
-            return Box::pin(self.cors.call(req));
+            return match &mut self.inner {
+                Crossing::Cors(cors) => Box::pin(cors.call(req)),
+                Crossing::Closed(inner) => Box::pin(inner.call(req)),
+            };
         }
         let origin = req.headers().get(header::ORIGIN);
+        let Crossing::Cors(cors) = &mut self.inner else { return ready(cross_origin_refused(origin)) };
         if !origin.is_some_and(|o| self.origins.contains(o)) {
-            let origin = origin.map_or("(none)".into(), |o| String::from_utf8_lossy(o.as_bytes()));
-            let origin = cut(&origin, 200);
-            let message =
-                format!("origin {origin} not allowed: start the server with --cors-origin {origin} to allow it");
-            return ready(refuse(StatusCode::FORBIDDEN, &message));
+            return ready(cross_origin_refused(origin));
         }
-        let preflight = self.cors.call(req);
+        let preflight = cors.call(req);
         Box::pin(async move {
             let mut response = preflight.await?;
             *response.status_mut() = StatusCode::NO_CONTENT;
             Ok(response)
         })
     }
+}
+
+/// `403` for a preflight from an origin not allowed, naming it and the flag that would allow it.
+fn cross_origin_refused(origin: Option<&HeaderValue>) -> Response<HttpBody> {
+    let origin = origin.map_or("(none)".into(), |o| String::from_utf8_lossy(o.as_bytes()));
+    let origin = cut(&origin, 200);
+    refuse(
+        StatusCode::FORBIDDEN,
+        &format!("origin {origin} not allowed: start the server with --cors-origin {origin} to allow it"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------------------

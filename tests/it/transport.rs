@@ -829,6 +829,34 @@ async fn a_preflight_from_another_origin_is_refused() {
 }
 
 #[tokio::test]
+async fn without_an_allowed_origin_preflights_are_refused_by_name_and_answers_carry_no_cors_headers() {
+    let server = common::launch(|c| c.cors_origins = Vec::new()).await;
+    let admin = server.admin();
+    let origin = "https://dash.example";
+    let preflight = admin
+        .http
+        .request(Method::OPTIONS, format!("{}/jsonRpc", admin.base))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight sent");
+    assert_eq!(preflight.status(), 403);
+    assert_eq!(header(&preflight, "access-control-allow-origin"), None);
+    let body: Value = preflight.json().await.expect("a JSON refusal");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(origin) && message.contains("--cors-origin"), "{message}");
+    // A cross-origin POST is still served (CORS binds browsers, not the server), with nothing that lets a browser
+    // read it.
+    let whoami = json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string();
+    let answer = admin.request("/jsonRpc").header("origin", origin).body(whoami).send().await.expect("POST sent");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(header(&answer, "access-control-allow-origin"), None);
+    let answer: Value = answer.json().await.expect("JSON");
+    assert_eq!(answer["result"]["tokenInfo"]["name"], "bootstrap", "{answer}");
+}
+
+#[tokio::test]
 async fn every_answer_carries_a_request_id_the_clients_or_a_new_one() {
     let client = manager(&network("reqid")).await;
     let whoami = json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string();
