@@ -21,8 +21,6 @@
 //! A well-formed body whose ids jsonrpsee carries as they are (nearly all) passes through untouched, its answer
 //! too; the cost is reading the body once before jsonrpsee does, borrowing it (no copy of a member is made).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -345,7 +343,7 @@ where
 {
     type Response = Response<HttpBody>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
+    type Future = super::http::BoxFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)

@@ -64,7 +64,8 @@ pub struct HttpConfig {
     pub bounds: Bounds,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
+/// The future of every HTTP layer here: an answer, boxed.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
 
 const JSON: &str = "application/json; charset=utf-8";
 

@@ -323,7 +323,7 @@ where
 {
     type Response = Response<HttpBody>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
+    type Future = super::http::BoxFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)

@@ -12,8 +12,6 @@
 //!   `{"data": <result>, "error": {"status": false, "code": 0, "message": ""}}`, or `{"data": null, "error":
 //!   {"status": true, "code", "message", "details"?}}`.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -154,7 +152,7 @@ where
 {
     type Response = Response<HttpBody>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
+    type Future = super::http::BoxFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
