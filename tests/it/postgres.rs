@@ -132,6 +132,79 @@ async fn three_servers_take_one_change_per_version() {
     }
 }
 
+/// Many updates of a few tickets at once on one server, each round going through them in another order. The
+/// writer's groups take the tickets' row locks in one order, so PostgreSQL never finds a deadlock among them: each
+/// would stall its writes for `deadlock_timeout` (a second) before one of them ran again in a later group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_servers_updates_of_the_same_tickets_in_any_order_never_deadlock() {
+    if !common::postgres_available() {
+        return;
+    }
+    const TICKETS: usize = 6;
+    const ROUNDS: usize = 50;
+    const WAVES: usize = 4;
+    let url = tokio::task::spawn_blocking(common::postgres_database).await.expect("a database");
+    let config = Config {
+        addr: "127.0.0.1:0".into(),
+        db: Db::Postgres(url.clone()),
+        bootstrap_token: Some(ADMIN.into()),
+        rates: RateLimits::OFF,
+        ..Config::default()
+    };
+    let server = ticket_admin::start(config).await.expect("a server starts");
+    let net = network("pg-deadlock");
+    let callers: Vec<Client> = (0..4).map(|_| Client::of(server.local_addr()).with_token(ADMIN).on(&net)).collect();
+    let client = &callers[0];
+    for t in 0..TICKETS {
+        client.call("ticket.createPurchasableTicket", json!({"ticket": ticket(&format!("t{t}"))})).await.unwrap();
+    }
+    // In each wave, all at once, round r updates every ticket in an order of its own (a rotation, every other one
+    // reversed).
+    let mut outcomes = Vec::new();
+    for wave in 0..WAVES {
+        let updates = (0..ROUNDS)
+            .flat_map(|r| {
+                (0..TICKETS).map(move |k| {
+                    let t = match r % 2 {
+                        0 => (k + r) % TICKETS,
+                        _ => (TICKETS - 1 - k + r) % TICKETS,
+                    };
+                    let mut changed = ticket(&format!("t{t}"));
+                    changed["ticketName"] = json!(format!("wave {wave} round {r}"));
+                    json!({"ticket": changed})
+                })
+            })
+            .collect();
+        outcomes.extend(spread(&callers, "ticket.updatePurchasableTicket", updates).await);
+    }
+    let listed = client.call("ticket.getPurchasableTickets", json!({})).await.unwrap();
+
+    // PostgreSQL counts a deadlock in the statistics of the backend that found it, which it hands on at the latest
+    // when that backend ends: the server is stopped and its backends waited for before the count is read.
+    let backends = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let pids = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || common::postgres_query(&url, backends)).await.expect("the backends")
+    };
+    server.shutdown().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for pid in pids.lines() {
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "backend {pid} still runs after the server stopped");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let count = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()";
+    let deadlocks = tokio::task::spawn_blocking(move || common::postgres_query(&url, count)).await.expect("a count");
+    assert_eq!(deadlocks, "0", "PostgreSQL broke deadlocks between the server's own writes");
+    let failed: Vec<String> =
+        outcomes.iter().filter_map(|o| o.as_ref().err()).map(|e| format!("{} {}", e.code, e.message)).collect();
+    assert!(failed.is_empty(), "{} of {} updates failed, as {:?}", failed.len(), outcomes.len(), failed.first());
+    let versions: Vec<&Value> =
+        listed["tickets"].as_array().expect("tickets").iter().map(|t| &t["sysVersion"]).collect();
+    assert_eq!(versions, vec![&json!(1 + WAVES * ROUNDS); TICKETS], "every update taken, one version each");
+}
+
 /// Waits until `client`'s `admin.whoami` succeeds (`accepted`) or is refused; how long that took, `None` past
 /// [`TOKEN_SEEN`].
 async fn seen_within(client: &Client, accepted: bool) -> Option<Duration> {

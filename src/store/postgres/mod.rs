@@ -15,6 +15,11 @@
 /// `delete`, `LISTED`, `column`); each write in a transaction of its own.
 macro_rules! records {
     ($kind:ty) => {
+        /// The record's row as its writer names it, to order its group's writes by it.
+        fn locked_row(id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>) -> Option<String> {
+            Some(format!("{} {}", stringify!($kind), id.as_str()))
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Records<$kind> for $crate::store::PostgresStore {
             async fn create(
@@ -43,8 +48,8 @@ macro_rules! records {
                 record: <$kind as $crate::store::RecordKind>::Record,
                 expected: Option<i64>,
             ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
-                let (scope, id) = (scope.clone(), id.clone());
-                super::writer::write!(self, (scope, id, record), |tx| {
+                let (scope, id, row) = (scope.clone(), id.clone(), locked_row(&id));
+                super::writer::write!(self, locking row, (scope, id, record), |tx| {
                     let current = get(tx, scope.network(), id.as_str(), super::Lock::Update).await?;
                     replace(tx, scope.network(), current, record, expected, scope.actor()).await
                 })
@@ -61,7 +66,8 @@ macro_rules! records {
                 >,
             ) -> $crate::error::Result<<$kind as $crate::store::RecordKind>::Stored> {
                 let (scope, id, change) = (scope.clone(), id.clone(), std::sync::Arc::new(change));
-                super::writer::write!(self, (scope, id, change), |tx| {
+                let row = locked_row(&id);
+                super::writer::write!(self, locking row, (scope, id, change), |tx| {
                     let current = get(tx, scope.network(), id.as_str(), super::Lock::Update).await?;
                     let next = change(&current)?;
                     replace(tx, scope.network(), current, next, expected, scope.actor()).await
@@ -73,8 +79,9 @@ macro_rules! records {
                 scope: &$crate::auth::NetworkScope,
                 id: &$crate::domain::ids::RecordId<<$kind as $crate::store::RecordKind>::Record>,
             ) -> $crate::error::Result<()> {
-                let (scope, id) = (scope.clone(), id.clone());
-                super::writer::write!(self, (scope, id), |tx| delete(tx, scope.network(), id.as_str()).await)
+                let (scope, id, row) = (scope.clone(), id.clone(), locked_row(&id));
+                super::writer::write!(self, locking row, (scope, id), |tx| delete(tx, scope.network(), id.as_str())
+                    .await)
             }
 
             async fn list_by(

@@ -20,6 +20,11 @@ use crate::store::{TicketChange, TicketChanges, TicketEdit, Tickets};
 
 const KEY: &[&str] = &["network_id", "product_id"];
 
+/// The ticket's row as its writer names it, to order its group's writes by it.
+fn locked_row(id: &ProductId) -> Option<String> {
+    Some(format!("ticket {id}"))
+}
+
 fn not_found(id: &ProductId) -> Error {
     Error::NotFound { resource: "ticket", id: id.to_string() }
 }
@@ -232,13 +237,15 @@ impl Tickets for PostgresStore {
     }
 
     async fn update_ticket(&self, scope: &NetworkScope, ticket: Ticket, expected: Option<i64>) -> Result<StoredTicket> {
-        let scope = scope.clone();
-        write!(self, (scope, ticket), |tx| update_ticket(tx, scope.network(), ticket, expected, scope.actor()).await)
+        let (scope, row) = (scope.clone(), locked_row(&ticket.product_id));
+        write!(self, locking row, (scope, ticket), |tx| {
+            update_ticket(tx, scope.network(), ticket, expected, scope.actor()).await
+        })
     }
 
     async fn delete_ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<()> {
         let (scope, id) = (scope.clone(), id.clone());
-        write!(self, (scope, id), |tx| delete(tx, scope.network(), &id).await)
+        write!(self, locking locked_row(&id), (scope, id), |tx| delete(tx, scope.network(), &id).await)
     }
 
     async fn ticket(&self, scope: &NetworkScope, id: &ProductId) -> Result<StoredTicket> {

@@ -64,6 +64,12 @@ pub fn postgres_database() -> String {
     cluster().create_database(&format!("db_{}", NEXT.fetch_add(1, Ordering::Relaxed))).expect("a database")
 }
 
+/// What `sql` answers in the database of `url` (one made by [`postgres_database`]), unaligned and without headers.
+pub fn postgres_query(url: &str, sql: &str) -> String {
+    let database = url.rsplit('/').next().expect("a database in the URL");
+    cluster().query(database, sql).expect("the query runs")
+}
+
 /// The store of the server whose directory is `dir`: a SQLite file in it, or (on PostgreSQL) a database of its own,
 /// made on first use and named in a file in `dir`, so that a server started again on `dir` finds its data.
 pub fn db_in(dir: &std::path::Path) -> ticket_admin::config::Db {
