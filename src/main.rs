@@ -327,11 +327,12 @@ fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
     })
 }
 
-/// Resolves at the first Ctrl-C.
-#[cfg(not(unix))]
+/// Resolves at the first Ctrl-C from now on: the handler is in place when this returns.
+#[cfg(windows)]
 fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut interrupt = tokio::signal::windows::ctrl_c()?;
+    Ok(async move {
+        interrupt.recv().await;
     })
 }
 

@@ -13,7 +13,7 @@
 //!   that does not start with `{` or `[` within 128 bytes gets HTTP 400. Each invalid entry is answered `-32600`
 //!   here, in its slot of a batch, saying why; an unparsable body `-32700`, with HTTP 200 like every JSON-RPC reply.
 //! - **The batch limit.** jsonrpsee's own answers `-32010`, a code outside the API's table: a batch over
-//!   `--max-batch` is refused here with `-32600` naming the limit, before any entry runs.
+//!   `--max-batch` is refused here with `-32600` naming the limit, before any entry runs; so is an empty batch.
 //! - **Notifications.** jsonrpsee's `RpcService` acknowledges them without running them (jsonrpsee issue #1017):
 //!   the guard ([`super::guard`]) runs each one as a call and marks the response [`Unanswered`], which this layer
 //!   answers `204 No Content` with an empty body.
@@ -205,6 +205,10 @@ fn frame_batch(parsed: &RawValue, trimmed: Bytes, max_batch: usize, metrics: &Me
         metrics.malformed(PARSE_ERROR);
         return Framed::Answer(error_response(None, PARSE_ERROR, "the body is not valid JSON"));
     };
+    if entries.is_empty() {
+        metrics.malformed(INVALID_REQUEST);
+        return Framed::Answer(error_response(None, INVALID_REQUEST, "a batch must not be empty"));
+    }
     if entries.len() > max_batch {
         metrics.malformed(INVALID_REQUEST);
         let message = format!("a batch of {} exceeds the limit of {max_batch}", entries.len());
@@ -364,6 +368,8 @@ where
             Ok(match (restore, unanswered) {
                 (None, true) => no_content(),
                 (None, false) => response,
+                // Not a JSON-RPC answer (jsonrpsee refused the request at the HTTP level): nothing to restore.
+                (Some(_), false) if response.status() != StatusCode::OK => response,
                 (Some(restore), unanswered) => {
                     let text = match unanswered {
                         true => None,

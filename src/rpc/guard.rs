@@ -267,11 +267,6 @@ where
     fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let this = self.clone();
         async move {
-            if batch.is_empty() {
-                let error =
-                    ErrorObject::owned(ErrorCode::InvalidRequest.code(), "a batch must not be empty", None::<()>);
-                return MethodResponse::error(Id::Null, error);
-            }
             // The call charged before the body was read is the batch's first entry's; the others pay as they come.
             let mut first = true;
             let entries = batch.into_iter().map(|entry| {

@@ -5,13 +5,13 @@
 //! - [`CorsGateLayer`]: tower-http's `CorsLayer` for the origins `--cors-origin` allows, behind a gate that refuses
 //!   a preflight from any other origin with `403`, naming the origin and the flag (tower-http would answer it,
 //!   only without the allow headers), and answers an allowed one `204`.
-//! - [`FrontLayer`]: the routes and the door of a POST. `GET /health` (200 once the database answers, 503
-//!   otherwise), `GET /openrpc.json` (the document `rpc.discover` answers) and `GET /metrics` are answered here; `POST /`, `POST
-//!   /jsonRpc` and `POST /jsonRpc/{method}` go on; anything else is 404 or 405. A POST is checked in the order
-//!   that keeps a caller without a token from holding anything: its media type (415), the caller's rate-limit
-//!   bucket (429 before a byte of the body is read), the body under its time bound and a server-wide memory budget
-//!   (408, 413, 429), and only then, with the body whole and the token known, a call slot (429 when every slot is
-//!   busy). What it learnt goes on as a [`Caller`] in the request's extensions, which jsonrpsee hands to every call.
+//! - [`FrontLayer`]: the routes and the door of a POST. `GET /health` (200 once the database answers, 503 otherwise),
+//!   `GET /openrpc.json` (the document `rpc.discover` answers) and `GET /metrics` are answered here; `POST /`, `POST
+//!   /jsonRpc` and `POST /jsonRpc/{method}` go on; anything else is 404 or 405. A POST is checked in the order that
+//!   keeps a caller without a token from holding anything: its media type (415), the caller's rate-limit bucket (429
+//!   before a byte of the body is read), the body under its time bound and a server-wide memory budget (408, 413, 429),
+//!   and only then, with the body whole and the token known, a call slot (429 when every slot is busy). What it learnt
+//!   goes on as a [`Caller`] in the request's extensions, which jsonrpsee hands to every call.
 //! - [`super::path_form::PathFormLayer`]: `POST /jsonRpc/{method}` made plain JSON-RPC, bare params enveloped.
 //! - [`super::gaps::GapsLayer`]: what jsonrpsee does not do to the letter of JSON-RPC 2.0.
 //!
@@ -621,6 +621,9 @@ where
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // The layers behind may rewrite the body: its length is no longer the client's.
     parts.headers.remove(header::CONTENT_LENGTH);
+    // A POST is a JSON-RPC call whatever it asks to upgrade to: jsonrpsee, serving HTTP only, would refuse one that
+    // asks for a WebSocket with a bare 403 after the front took its charge, body and call slot.
+    parts.headers.remove(header::UPGRADE);
     // The body memory and the call slot are held until the answer is made.
     inner.call(Request::from_parts(parts, Full::new(body))).await
 }

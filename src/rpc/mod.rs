@@ -1,10 +1,10 @@
 //! The transport and the RPC layer: jsonrpsee's HTTP service with the server's HTTP middleware in front and the
 //! guard as its RPC middleware, and one file per namespace registering its methods.
 //!
-//! A request flows `listener` (connections, their bounds) → `http` (request id, CORS, routes, the door of a POST)
-//! → `path_form` (the `{data, error}` form) → `gaps` (what jsonrpsee misses of JSON-RPC 2.0) → jsonrpsee (framing,
-//! batches) → `guard` (rate, permission, capability, deadline) → jsonrpsee's `RpcService` → a namespace's handler
-//! → domain → store.
+//! A request flows `listener` (connections, their bounds) → `http` (request id, CORS, routes, the door of a
+//! POST) → `path_form` (the `{data, error}` form) → `gaps` (what jsonrpsee misses of JSON-RPC 2.0) → jsonrpsee
+//! (framing, batches) → `guard` (rate, permission, capability, deadline) → jsonrpsee's `RpcService` → a
+//! namespace's handler → domain → store.
 
 pub mod admin;
 pub mod cursor;
@@ -93,7 +93,7 @@ fn every_method_guarded<C>(module: &RpcModule<C>) -> Result<(), AssemblyError> {
     }
 }
 
-/// The HTTP middleware, outermost first: see [`http`].
+/// The HTTP middleware as tower stacks it (innermost, `gaps`, first); in the order a request meets them, see [`http`].
 pub type HttpLayers = Stack<
     gaps::GapsLayer,
     Stack<

@@ -123,9 +123,15 @@ fn form(method: &str, body: &Bytes, metrics: &Metrics) -> Form {
     let Ok(params) = serde_json::from_str::<&RawValue>(text) else {
         return refused(PARSE_ERROR, envelope_error(PARSE_ERROR, "the body is not valid JSON", None));
     };
-    match serde_json::from_str::<RawRequest<'_>>(params.get()) {
-        Ok(request) if request.is_json_rpc() => match request.method.map(|m| serde_json::from_str::<String>(m.get())) {
-            Some(Ok(named)) if named != method => {
+    // Only an object can be a request object: serde would fill the struct from an array too, by position, and take
+    // bare params such as `["2.0"]` for one.
+    let request = match params.get().as_bytes().first() {
+        Some(b'{') => serde_json::from_str::<RawRequest<'_>>(params.get()).ok(),
+        _ => None,
+    };
+    match request {
+        Some(request) if request.is_json_rpc() => match request.method.map(|m| serde_json::from_str(m.get())) {
+            Some(Ok::<String, _>(named)) if named != method => {
                 let message = format!("method '{named}' differs from the path's '{method}'");
                 let id = request.id.filter(|id| matches!(id.get().as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9')));
                 refused(INVALID_REQUEST, gaps::error_response(id, INVALID_REQUEST, &message))
@@ -171,7 +177,8 @@ where
         let answer = self.inner.call(Request::from_parts(parts, Full::new(body)));
         Box::pin(async move {
             let response = answer.await?;
-            if !bare {
+            // A request object is answered in JSON-RPC; an HTTP-level refusal is no answer to envelope.
+            if !bare || response.status() != StatusCode::OK {
                 return Ok(response);
             }
             let answer = response.into_body().collect().await?.to_bytes();

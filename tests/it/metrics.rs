@@ -82,6 +82,7 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
     assert_eq!(admin.post_raw("/jsonRpc/ticket.getPurchasableTickets", "{").await.0, 200);
     let batch = r#"[{"jsonrpc":"2.0","method":"admin.whoami","id":1},{"jsonrpc":"1.0","id":2},7]"#;
     assert_eq!(admin.post_raw("/jsonRpc", batch).await.0, 200);
+    assert_eq!(admin.post_raw("/jsonRpc", "[]").await.0, 200);
     assert_eq!(admin.post_raw("/nowhere", "{}").await.0, 404);
     assert_eq!(admin.post_raw("/health", "{}").await.0, 405);
     // The anonymous bucket holds a burst of two: GETs in a row are refused once it is empty (however slowly they go,
@@ -115,7 +116,7 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
     assert_eq!(sample(&text, &calls("ticket.getPurchasableTickets", 0)), Some(2.0));
     assert_eq!(sample(&text, &calls("unknown", -32601)), Some(1.0), "a misspelt name is counted as unknown");
     assert_eq!(sample(&text, &calls("unknown", -32700)), Some(2.0), "unparsable bodies, counted as unknown");
-    assert_eq!(sample(&text, &calls("unknown", -32600)), Some(2.0), "entries that are not requests");
+    assert_eq!(sample(&text, &calls("unknown", -32600)), Some(3.0), "entries that are not requests, an empty batch");
     assert_eq!(sample(&text, &calls("admin.whoami", 0)), Some(1.0), "the batch's valid call");
     assert!(!text.contains("Tikcets"), "a caller's name never becomes a label");
     let listed = r#"{method="ticket.getPurchasableTickets"}"#;

@@ -268,6 +268,28 @@ async fn notifications_inside_a_batch_are_executed() {
     assert_eq!(stored["productId"], "in-batch");
 }
 
+#[tokio::test]
+async fn a_notification_runs_only_as_far_as_its_caller_may() {
+    let net = network("notifyguard");
+    let owner = manager(&net).await;
+    let stranger = manager(&network("notifyother")).await.on(&net);
+    let anonymous = Client::anonymous().on(&net);
+    for (who, client) in [("without a token", &anonymous), ("another network's manager", &stranger)] {
+        let create = |id: &str| notification("ticket.createPurchasableTicket", json!({"ticket": ticket(id)}));
+        let (status, text) = client.post_raw("/jsonRpc", &create("alone").to_string()).await;
+        assert_eq!((status, text.as_str()), (204, ""), "{who}");
+        let batch = json!([create("in-batch"), request("rpc.discover", json!({}), json!(1))]);
+        let (status, answer) = client.post(&batch).await;
+        assert_eq!((status, by_id(&answer).len()), (200, 1), "{who}: only the call is answered: {answer}");
+        let by_path = json!({"jsonrpc": "2.0", "params": {"ticket": ticket("by-path")}}).to_string();
+        let (status, text) = client.post_raw("/jsonRpc/ticket.createPurchasableTicket", &by_path).await;
+        assert_eq!((status, text.as_str()), (204, ""), "{who}");
+        for id in ["alone", "in-batch", "by-path"] {
+            assert!(find_ticket(&owner, id).await.is_none(), "{who}: the notification creating {id} was refused");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // 3. Ids
 // ---------------------------------------------------------------------------------------------------------------
@@ -433,6 +455,16 @@ async fn bare_params_not_found_envelope_names_the_resource() {
     assert_eq!(envelope["error"]["code"], -32004);
     assert!(envelope["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{envelope}");
     assert_eq!(envelope["error"]["details"], json!({"resource": "ticket", "id": "ghost"}));
+}
+
+#[tokio::test]
+async fn bare_params_that_are_an_array_are_never_taken_for_a_request_object() {
+    let client = manager(&network("arrayparams")).await;
+    for params in [json!(["2.0"]), json!(["2.0", "ticket.deletePurchasableTicket"]), json!(["2.0", "m", {}, 5])] {
+        let envelope = client.bare_envelope("ticket.getPurchasableTicket", &params).await;
+        assert_eq!(keys_of(&envelope), ["data", "error"], "{params}: {envelope}");
+        assert_eq!(envelope["error"]["code"], -32602, "by-position params of the path's method: {params}: {envelope}");
+    }
 }
 
 #[tokio::test]
@@ -606,6 +638,22 @@ async fn a_body_of_exactly_the_limit_is_accepted() {
     let (status, text) = client.post_raw("/jsonRpc", &body).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(assert_result(&parse(&text), &json!(1))["count"], 0);
+}
+
+#[tokio::test]
+async fn a_post_asking_to_upgrade_is_still_a_json_rpc_call() {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "admin.whoami"}).to_string();
+    let head = format!(
+        "POST /jsonRpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        common::ADMIN,
+        body.len()
+    );
+    let (status, text) = raw_http(head, vec![body.into_bytes()]).await;
+    assert_eq!(status, 200, "{text}");
+    let answer = parse(text.split_once("\r\n\r\n").map_or("", |(_, body)| body));
+    assert_eq!(assert_result(&answer, &json!(1))["tokenInfo"]["name"], "bootstrap", "{answer}");
 }
 
 /// Sends raw HTTP/1.1 over a plain socket: `head` (ending in a blank line), then the body in `pieces`; the status and
