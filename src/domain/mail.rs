@@ -52,6 +52,13 @@ impl MailStatus {
     pub const ALL: [MailStatus; 5] =
         [MailStatus::Queued, MailStatus::Sending, MailStatus::Sent, MailStatus::Failed, MailStatus::Held];
 
+    /// Every status with its count among `counted` (status names and counts, as a `GROUP BY` gives them): 0 for
+    /// one not there.
+    pub fn every_counted(counted: &[(String, i64)]) -> Vec<(MailStatus, i64)> {
+        let count = |s: MailStatus| counted.iter().find(|(n, _)| n == s.as_str()).map_or(0, |(_, c)| *c);
+        MailStatus::ALL.into_iter().map(|s| (s, count(s))).collect()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MailStatus::Queued => "queued",

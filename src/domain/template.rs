@@ -380,6 +380,11 @@ fn render_with(
     variables: &Variables,
 ) -> Result<String, TemplateError> {
     let template = env.template_from_named_str(text.name(), source).map_err(|e| problem(&e))?;
+    render_compiled(&template, variables)
+}
+
+/// A compiled template rendered with `variables`, held to [`MAX_OUTPUT`].
+fn render_compiled(template: &minijinja::Template<'_, '_>, variables: &Variables) -> Result<String, TemplateError> {
     let out = template.render(Serde(&variables.0)).map_err(|e| problem(&e))?;
     if out.len() > MAX_OUTPUT {
         return Err(TemplateError { line: None, message: format!("renders to more than {MAX_OUTPUT} bytes") });
@@ -391,8 +396,8 @@ fn render_with(
 /// variables with strict undefined behaviour, and names no variable that does not exist anywhere (in branches the
 /// sample did not take too).
 pub fn check(source: &str, text: Text) -> Result<(), TemplateError> {
-    render_with(&STRICT, source, text, &SAMPLE)?;
     let template = STRICT.template_from_named_str(text.name(), source).map_err(|e| problem(&e))?;
+    render_compiled(&template, &SAMPLE)?;
     let mut unknown: Vec<String> =
         template.undeclared_variables(true).into_iter().filter(|path| !known(path, &SAMPLE.0)).collect();
     unknown.sort();

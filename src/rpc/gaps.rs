@@ -70,6 +70,9 @@ impl RawRequest<'_> {
     }
 }
 
+/// The whitespace JSON allows around a value.
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
 fn first_byte(raw: &str) -> Option<u8> {
     raw.bytes().find(|b| !b.is_ascii_whitespace())
 }
@@ -86,9 +89,14 @@ fn check(raw: &RawValue) -> Entry<'_> {
     if first_byte(raw.get()) != Some(b'{') {
         return Entry::Invalid { id: None, message: "a request must be an object".into() };
     }
-    let Ok(request) = serde_json::from_str::<RawRequest<'_>>(raw.get()) else {
-        return Entry::Invalid { id: None, message: "a request object has duplicate or malformed members".into() };
-    };
+    match serde_json::from_str::<RawRequest<'_>>(raw.get()) {
+        Ok(request) => checked(request),
+        Err(_) => Entry::Invalid { id: None, message: "a request object has duplicate or malformed members".into() },
+    }
+}
+
+/// A request object read into its members, checked as the specification defines a request.
+fn checked(request: RawRequest<'_>) -> Entry<'_> {
     // An id of the wrong type cannot be echoed: the answer's id is then null.
     let id = request.id.filter(|id| matches!(first_byte(id.get()), Some(b'"' | b'-' | b'0'..=b'9' | b'n')));
     if request.id.is_some() && id.is_none() {
@@ -175,28 +183,40 @@ fn frame(body: &Bytes, max_batch: usize, metrics: &Metrics) -> Framed {
     let Ok(text) = std::str::from_utf8(body) else {
         return unparsable("the body is not UTF-8");
     };
-    let Ok(parsed) = serde_json::from_str::<&RawValue>(text) else {
-        return unparsable("the body is not valid JSON");
+    // A single request object, the usual body, is read once, straight into its members (serde checks the whole
+    // text as it goes); a batch, or a body that does not read so, takes the way that tells -32700 from -32600.
+    let single = match first_byte(text) {
+        Some(b'{') => serde_json::from_str::<RawRequest<'_>>(text).ok(),
+        _ => None,
     };
-    let trimmed = body.slice_ref(parsed.get().as_bytes());
-    match first_byte(parsed.get()) {
-        Some(b'[') => frame_batch(parsed, trimmed, max_batch, metrics),
-        _ => match check(parsed) {
-            Entry::Invalid { id, message } => {
-                metrics.malformed(INVALID_REQUEST);
-                Framed::Answer(error_response(id, INVALID_REQUEST, &message))
+    let (entry, trimmed) = match single {
+        Some(request) => (checked(request), body.slice_ref(text.trim_matches(JSON_WHITESPACE).as_bytes())),
+        None => {
+            let Ok(parsed) = serde_json::from_str::<&RawValue>(text) else {
+                return unparsable("the body is not valid JSON");
+            };
+            let trimmed = body.slice_ref(parsed.get().as_bytes());
+            if first_byte(parsed.get()) == Some(b'[') {
+                return frame_batch(parsed, trimmed, max_batch, metrics);
             }
-            Entry::Call { id: None, .. } => Framed::Pass(trimmed),
-            Entry::Call { id: Some(id), .. } if carried(id) => Framed::Pass(trimmed),
-            Entry::Call { request, id: Some(id) } => {
-                let text = request_text(
-                    request.method.map_or("null", RawValue::get),
-                    request.params.map(RawValue::get),
-                    Some("0"),
-                );
-                Framed::Rewritten(Bytes::from(text), Restore::Single(id.get().to_owned()))
-            }
-        },
+            (check(parsed), trimmed)
+        }
+    };
+    match entry {
+        Entry::Invalid { id, message } => {
+            metrics.malformed(INVALID_REQUEST);
+            Framed::Answer(error_response(id, INVALID_REQUEST, &message))
+        }
+        Entry::Call { id: None, .. } => Framed::Pass(trimmed),
+        Entry::Call { id: Some(id), .. } if carried(id) => Framed::Pass(trimmed),
+        Entry::Call { request, id: Some(id) } => {
+            let text = request_text(
+                request.method.map_or("null", RawValue::get),
+                request.params.map(RawValue::get),
+                Some("0"),
+            );
+            Framed::Rewritten(Bytes::from(text), Restore::Single(id.get().to_owned()))
+        }
     }
 }
 

@@ -11,12 +11,12 @@ use super::{Ctx, cursor, params};
 use crate::auth::NetworkScope;
 use crate::domain::input::{self, Input};
 use crate::domain::mail::MailStatus;
-use crate::domain::registration::{Registration, StoredRegistration};
+use crate::domain::registration::{Registration, RegistrationId, StoredRegistration};
 use crate::domain::template::{self, MAX_BODY, MAX_SUBJECT, Template, TemplateKind, Text};
 use crate::domain::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{Error, Result};
 use crate::mail::Composer;
-use crate::store::{MessageFilter, Records, RegistrationKind, Window};
+use crate::store::{MessageFilter, Window};
 
 type Registered = std::result::Result<(), jsonrpsee::core::RegisterMethodError>;
 
@@ -28,8 +28,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
     module.register_async_method("registration.resendConfirmationEmail", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
         let id = id_param::<Registration>(&params::json(&p)?)?;
-        let registration = Records::<RegistrationKind>::get(&*ctx.store, &scope, &id).await?;
-        let composer = composer(&ctx, &scope, &registration, None, None).await?;
+        let (registration, composer) = composer(&ctx, &scope, &id, None, None).await?;
         let message = composer.compose(&registration)?;
         let stored = ctx.store.queue_message(&scope, message, ctx.mail.held()).await?;
         ctx.mail.queued();
@@ -60,8 +59,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
             return Err(Error::invalid("params", "registrationId and destinationEmailAddress are required"));
         };
         let given = given.and_then(|g| g.ok());
-        let registration = Records::<RegistrationKind>::get(&*ctx.store, &scope, &id).await?;
-        let composer = composer(&ctx, &scope, &registration, given, Some(to)).await?;
+        let (registration, composer) = composer(&ctx, &scope, &id, given, Some(to)).await?;
         let message = composer.compose(&registration)?;
         let stored = ctx.store.queue_message(&scope, message, ctx.mail.held()).await?;
         ctx.mail.queued();
@@ -160,15 +158,17 @@ fn email_template(value: &Value) -> std::result::Result<Given, String> {
     }
 }
 
-/// The composer of a registration's confirmation: `given` or else the network's template (or the built-in one),
-/// with the ticket the registration holds and its order, to `to` or else the registration's address.
+/// The registration `id` (read once, with its order) and the composer of its confirmation: `given` or else the
+/// network's template (or the built-in one), with the ticket the registration holds and its order, to `to` or else
+/// the registration's address.
 pub async fn composer(
     ctx: &Ctx,
     scope: &NetworkScope,
-    registration: &StoredRegistration,
+    id: &RegistrationId,
     given: Option<Template>,
     to: Option<String>,
-) -> Result<Composer> {
+) -> Result<(StoredRegistration, Composer)> {
+    let (registration, order) = ctx.store.registration_order(scope, id).await?;
     let preview = given.is_some() || to.is_some();
     let template = match given {
         Some(given) => given,
@@ -185,8 +185,7 @@ pub async fn composer(
             Err(e) => return Err(e),
         },
     };
-    let (_, order) = ctx.store.registration_order(scope, &registration.id).await?;
-    Ok(Composer {
+    let composer = Composer {
         network: scope.network().clone(),
         subject: template.subject.unwrap_or_else(|| template::DEFAULT_CONFIRMATION_SUBJECT.to_owned()),
         body: template.body,
@@ -194,5 +193,6 @@ pub async fn composer(
         order,
         to,
         prefix: if preview { PREVIEW_PREFIX } else { "" },
-    })
+    };
+    Ok((registration, composer))
 }

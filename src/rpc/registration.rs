@@ -74,8 +74,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> Registered {
         let confirmation = match send {
             false => None,
             true => {
-                let current = crate::store::Records::<RegistrationKind>::get(&*ctx.store, &scope, &id).await?;
-                let composer = std::sync::Arc::new(super::mail::composer(&ctx, &scope, &current, None, None).await?);
+                let (_, composer) = super::mail::composer(&ctx, &scope, &id, None, None).await?;
+                let composer = std::sync::Arc::new(composer);
                 Some(crate::store::Confirmation {
                     compose: std::sync::Arc::new(move |moved| composer.compose(moved)),
                     held: ctx.mail.held(),

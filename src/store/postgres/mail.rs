@@ -112,10 +112,7 @@ impl Outbox for PostgresStore {
             .await
             .map_err(|e| Error::from(Failure::Db(e)))?;
         let counted: Vec<(String, i64)> = rows.iter().map(|r| (r.get("status"), r.get("n"))).collect();
-        Ok(MailStatus::ALL
-            .into_iter()
-            .map(|s| (s, counted.iter().find(|(n, _)| n == s.as_str()).map_or(0, |(_, c)| *c)))
-            .collect())
+        Ok(MailStatus::every_counted(&counted))
     }
 
     async fn claim_due(&self, now: Timestamp, limit: usize) -> Result<Vec<(NetworkId, StoredMessage)>> {

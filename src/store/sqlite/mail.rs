@@ -147,10 +147,7 @@ impl Outbox for SqliteStore {
                 .prepare_cached("SELECT status, count(*) FROM mail_outbox GROUP BY status")?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            Ok(MailStatus::ALL
-                .into_iter()
-                .map(|s| (s, counted.iter().find(|(n, _)| n == s.as_str()).map_or(0, |(_, c)| *c)))
-                .collect())
+            Ok(MailStatus::every_counted(&counted))
         })
         .await
     }
