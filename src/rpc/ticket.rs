@@ -34,8 +34,14 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
     module.register_async_method("ticket.getPurchasableTicket", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
         let id = product_id_param(&params::json(&p)?)?;
+        // From the network's kept list when it is current: no read of the store, the ticket's JSON already written.
+        if let Some(list) = ctx.ticket_lists.current(ctx.store.as_ref(), &scope).await?
+            && let Some(entry) = list.find(&id)
+        {
+            return one(&entry.json);
+        }
         let stored = ctx.store.ticket(&scope, &id).await?;
-        Ok::<_, Error>(json!({ "ticket": stored.to_json() }))
+        one(&serde_json::value::to_raw_value(&stored.to_json()).map_err(|e| Error::Internal(e.to_string()))?)
     })?;
     module.register_async_method("ticket.getPurchasableTickets", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -44,6 +50,15 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         list(&tickets, &query)
     })?;
     Ok(())
+}
+
+/// `{ticket}`, the ticket's JSON copied as it is.
+fn one(ticket: &RawValue) -> Result<Box<RawValue>> {
+    #[derive(serde::Serialize)]
+    struct One<'a> {
+        ticket: &'a RawValue,
+    }
+    serde_json::value::to_raw_value(&One { ticket }).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Reads `{ticket}`.
@@ -100,25 +115,34 @@ fn render(all: &TicketList, query: &TicketQuery) -> Result<Box<RawValue>> {
 }
 
 /// Writes a page of tickets from their kept JSON (trimmed to `fields` when asked), with the count and the cursor.
+/// Serialized, not assembled as text: the kept JSON is copied as it is, and the answer is not read back to check it.
 fn write(query: &TicketQuery, page: &[&Entry], selection: Selection) -> Result<Box<RawValue>> {
-    let mut out = String::with_capacity(64 + page.iter().map(|e| e.json.get().len() + 1).sum::<usize>());
-    out.push_str("{\"tickets\":[");
     let keep = query.page.trimming("productId");
-    for (n, entry) in page.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        match &keep {
-            None => out.push_str(entry.json.get()),
-            Some(keep) => {
-                let trimmed: serde_json::Map<String, Value> =
-                    entry.ticket.to_json().into_iter().filter(|(name, _)| keep(name)).collect();
-                out.push_str(&serde_json::to_string(&trimmed).map_err(|e| Error::Internal(e.to_string()))?);
-            }
-        }
-    }
-    let next = selection.next.map(|place| cursor::ticket(query, place));
-    let next = serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?;
-    out.push_str(&format!("],\"count\":{},\"nextCursor\":{next}}}", selection.count));
-    RawValue::from_string(out).map_err(|e| Error::Internal(e.to_string()))
+    let tickets: Vec<Item<'_>> = page
+        .iter()
+        .map(|entry| match &keep {
+            None => Item::Kept(&entry.json),
+            Some(keep) => Item::Trimmed(entry.ticket.to_json().into_iter().filter(|(name, _)| keep(name)).collect()),
+        })
+        .collect();
+    let next_cursor = selection.next.map(|place| cursor::ticket(query, place));
+    let answer = PageOut { tickets, count: selection.count, next_cursor };
+    serde_json::value::to_raw_value(&answer).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A page of the ticket list as it is written.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageOut<'a> {
+    tickets: Vec<Item<'a>>,
+    count: usize,
+    next_cursor: Option<String>,
+}
+
+/// A ticket of the page: its kept JSON, or the members `fields` keeps.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Item<'a> {
+    Kept(&'a RawValue),
+    Trimmed(serde_json::Map<String, Value>),
 }

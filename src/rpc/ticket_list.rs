@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::value::RawValue;
 
 use crate::auth::NetworkScope;
-use crate::domain::ids::NetworkId;
+use crate::domain::ids::{NetworkId, ProductId};
 use crate::domain::ticket::{InOrder, StoredTicket, TicketOrder};
 use crate::error::{Error, Result};
 use crate::store::{Store, TicketChange, TicketChanges};
@@ -75,6 +75,12 @@ impl TicketList {
     fn whole(generation: u64, tickets: Vec<StoredTicket>) -> Result<TicketList> {
         let by_id = tickets.into_iter().map(Entry::new).collect::<Result<Tickets>>()?;
         Ok(TicketList { generation, by_id, orders: Mutex::default(), everything: OnceLock::new() })
+    }
+
+    /// The ticket `id` names, if the list holds it.
+    pub fn find(&self, id: &ProductId) -> Option<&Arc<Entry>> {
+        let at = self.by_id.binary_search_by(|e| e.ticket.ticket.product_id.cmp(id)).ok()?;
+        self.by_id.get(at)
     }
 
     /// The tickets in an ordering, ascending: sorted once, then kept.
@@ -169,6 +175,13 @@ impl TicketLists {
                 kept.list = Some(list);
             }
         }
+    }
+
+    /// The network's kept list if it is current, without bringing it up to date: for a call that can read the store
+    /// instead when it is not. Never stale, as [`get`](TicketLists::get).
+    pub async fn current(&self, store: &dyn Store, scope: &NetworkScope) -> Result<Option<Arc<TicketList>>> {
+        let now = store.ticket_generation(scope).await?;
+        Ok(self.kept(scope.network()).filter(|l| l.generation >= now))
     }
 
     /// The network's tickets as they are now.
@@ -292,6 +305,31 @@ mod tests {
         store.create_ticket(&scope, ticket(3, 0, 5.0).ticket).await.unwrap();
         let ids = |l: &TicketList| ids(&l.by_id);
         assert_eq!(ids(&lists.get(&store, &scope).await.unwrap()), ["t001", "t003"]);
+        crate::store::Store::close(&store);
+    }
+
+    /// `current` answers only a kept list that holds every acknowledged change, and never brings one up to date.
+    #[tokio::test]
+    async fn current_is_the_kept_list_only_while_nothing_changed() {
+        use crate::store::{SqliteStore, Synchronous, Tickets};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
+        let scope = NetworkScope::for_tests("net", "a");
+        let lists = TicketLists::default();
+        store.create_ticket(&scope, ticket(1, 0, 5.0).ticket).await.unwrap();
+        assert!(lists.current(&store, &scope).await.unwrap().is_none(), "nothing kept yet");
+        let kept = lists.get(&store, &scope).await.unwrap();
+        let current = lists.current(&store, &scope).await.unwrap().expect("kept and current");
+        assert!(Arc::ptr_eq(&kept, &current));
+        let t001 = ProductId::parse("t001").unwrap();
+        assert!(current.find(&t001).unwrap().json.get().contains("\"price\":5"));
+        assert!(current.find(&ProductId::parse("t002").unwrap()).is_none());
+        store.update_ticket(&scope, ticket(1, 0, 9.0).ticket, None).await.unwrap();
+        assert!(lists.current(&store, &scope).await.unwrap().is_none(), "changed since: not current");
+        assert!(lists.current(&store, &scope).await.unwrap().is_none(), "and not brought up to date by asking");
+        let updated = lists.get(&store, &scope).await.unwrap();
+        assert!(updated.find(&t001).unwrap().json.get().contains("\"price\":9"));
+        assert!(lists.current(&store, &scope).await.unwrap().is_some());
         crate::store::Store::close(&store);
     }
 }

@@ -1278,7 +1278,8 @@ async fn a_cursor_belongs_to_the_ordering_it_was_made_for() {
 }
 
 /// The list is answered from memory between changes: after any change is answered, every list shows it, also while
-/// other callers keep reading the list (and so keep the kept list warm) the whole time.
+/// other callers keep reading the list (and so keep the kept list warm) the whole time. So does `getPurchasableTicket`,
+/// which answers from the kept list when it is current: asked right after the change, and again after a list.
 #[tokio::test]
 async fn the_list_is_never_stale_after_a_change() {
     let client = manager(&network("tk-fresh")).await;
@@ -1306,22 +1307,43 @@ async fn the_list_is_never_stale_after_a_change() {
                 .collect::<Vec<_>>()
         }
     };
+    let got = |client: &Client, id: String| {
+        let client = client.clone();
+        async move {
+            let t = client.call(GET, json!({"productId": id})).await.unwrap()["ticket"].clone();
+            (t["price"].clone(), t["sold"].clone(), t["sysVersion"].clone())
+        }
+    };
     for i in 0..20 {
         let id = format!("fresh-{i}");
         client.call(CREATE, json!({"ticket": ticket(&id)})).await.unwrap();
+        assert_eq!(got(&client, id.clone()).await, (json!(99.5), json!(0), json!(1)), "created {id}, got at once");
         assert!(listed(&client).await.iter().any(|(p, _)| *p == id), "created {id}, listed at once");
         client.call(UPDATE, json!({"ticket": with(ticket(&id), json!({"price": 1.25}))})).await.unwrap();
+        assert_eq!(got(&client, id.clone()).await, (json!(1.25), json!(0), json!(2)), "updated {id}, got at once");
         let after = listed(&client).await;
         assert_eq!(after.iter().find(|(p, _)| *p == id).unwrap().1.0, json!(1.25), "updated {id}, listed at once");
+        assert_eq!(got(&client, id.clone()).await, (json!(1.25), json!(0), json!(2)), "updated {id}, after a list");
         let registration = json!({"eventId": "ev", "name": "A", "contactId": format!("c{i}"), "typeId": "t",
             "packageId": "p", "productId": id});
         client.call("registration.create", json!({"registration": registration})).await.unwrap();
+        assert_eq!(got(&client, id.clone()).await.1, json!(1), "sold {id}, got at once");
         let sold = listed(&client).await;
         assert_eq!(sold.iter().find(|(p, _)| *p == id).unwrap().1.1, json!(1), "sold {id}, listed at once");
+        assert_eq!(got(&client, id.clone()).await.1, json!(1), "sold {id}, after a list");
     }
     client.call(DELETE, json!({"productId": "fresh-0"})).await.unwrap_err();
     let held = listed(&client).await;
     assert!(held.iter().any(|(p, _)| p == "fresh-0"), "a refused delete changes nothing");
+    client.call(CREATE, json!({"ticket": ticket("fresh-gone")})).await.unwrap();
+    assert!(listed(&client).await.iter().any(|(p, _)| p == "fresh-gone"));
+    assert_eq!(got(&client, "fresh-gone".into()).await.2, json!(1));
+    client.call(DELETE, json!({"productId": "fresh-gone"})).await.unwrap();
+    let gone = client.call(GET, json!({"productId": "fresh-gone"})).await.unwrap_err();
+    assert_eq!(gone.code, -32004, "deleted, not found at once: {gone:?}");
+    assert!(!listed(&client).await.iter().any(|(p, _)| p == "fresh-gone"), "deleted, not listed");
+    let gone = client.call(GET, json!({"productId": "fresh-gone"})).await.unwrap_err();
+    assert_eq!(gone.code, -32004, "deleted, not found after a list: {gone:?}");
     for reader in readers {
         reader.await.unwrap();
     }
