@@ -212,7 +212,10 @@ impl Server {
     /// Starts the server on `db` (a SQLite file or a postgres:// URL), with a pool of `db_connections` when it is
     /// PostgreSQL's.
     fn start(db: &OsString, db_connections: Option<usize>, limits: bool) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ticket-admin"));
+        // TICKET_ADMIN_BENCH_BINARY runs another build of the server under the same client, to compare two builds.
+        let binary =
+            std::env::var_os("TICKET_ADMIN_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_ticket-admin").into());
+        let mut command = Command::new(binary);
         command.args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"]).arg(db);
         if let Some(n) = db_connections {
             command.args(["--db-connections", &n.to_string()]);
