@@ -12,6 +12,12 @@ use ticket_admin::auth::{TokenInfo, TokenTable, token::Grant};
 use ticket_admin::config::{Bounds, Config, Db, LogFormat, RateLimits};
 use ticket_admin::store::{Store, Synchronous};
 
+/// mimalloc for the server's many small, short-lived allocations (a request's buffers, its JSON, its futures): under
+/// load glibc's malloc and free took an eighth of the server's CPU. It keeps more memory in hand (see the README's
+/// Performance for both figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ticket-admin", version, about = "JSON-RPC 2.0 admin server for purchasable event tickets")]
 #[command(after_help = SERVE_ENV)]
