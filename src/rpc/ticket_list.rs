@@ -42,7 +42,7 @@ pub struct TicketList {
     /// In each other ordering asked for, ascending; kept up to date with every change once made.
     orders: Mutex<HashMap<TicketOrder, Tickets>>,
     /// The answer to a list call without params, once one was made.
-    pub everything: OnceLock<Box<RawValue>>,
+    pub everything: OnceLock<Arc<RawValue>>,
 }
 
 /// An ordering's tickets as the domain's selection reads them.
