@@ -57,14 +57,34 @@ pub struct Empty {}
 
 // ---- tickets ----
 
-/// A ticket as a create or a whole replacement sends it.
+/// Members the server makes that a record read, changed and sent back whole still carries: accepted and ignored
+/// (`input::READ_ONLY` but `sysVersion`, which each record's schema gives its own meaning). Anything else a record
+/// does not name is refused, by the schema as by the server.
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
+pub struct SentBack {
+    /// Made by the server: ignored when sent.
+    pub sys_created_at: Option<Value>,
+    /// Made by the server: ignored when sent.
+    pub sys_last_modified_at: Option<Value>,
+    /// Made by the server: ignored when sent.
+    pub sys_created_by_id: Option<Value>,
+    /// Made by the server: ignored when sent.
+    pub sys_last_modified_by_id: Option<Value>,
+    /// Counted by the server: ignored when sent.
+    pub sold: Option<Value>,
+}
+
+/// A ticket as a create or a whole replacement sends it.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TicketIn {
     #[schemars(flatten)]
     pub ticket: Ticket,
     /// The version the change was made from: checked on update when present (`-32009 staleVersion`).
     pub sys_version: Option<i64>,
+    #[schemars(flatten)]
+    pub sent_back: SentBack,
 }
 
 /// `{ticket}`.
@@ -214,18 +234,23 @@ pub struct CommandResult {
 
 /// A new registration: no `id` (the server makes it).
 #[derive(JsonSchema)]
-#[schemars(rename_all = "camelCase")]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegistrationNew {
     /// Its number in its event, 1 to 2147483647: made by the server when absent, never repeated.
     #[schemars(range(min = 1, max = 2147483647))]
     pub number: Option<i64>,
+    /// Ignored on create (a new record's version is 1).
+    #[schemars(range(min = 1))]
+    pub sys_version: Option<i64>,
     #[schemars(flatten)]
     pub registration: Registration,
+    #[schemars(flatten)]
+    pub sent_back: SentBack,
 }
 
 /// A registration replacing the stored one of its `id`.
 #[derive(JsonSchema)]
-#[schemars(rename_all = "camelCase")]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegistrationReplacement {
     /// The registration to replace.
     pub id: RecordId<Registration>,
@@ -236,6 +261,8 @@ pub struct RegistrationReplacement {
     pub sys_version: Option<i64>,
     #[schemars(flatten)]
     pub registration: Registration,
+    #[schemars(flatten)]
+    pub sent_back: SentBack,
 }
 
 /// `{registration}` without an id.
@@ -280,7 +307,7 @@ pub struct RegistrationFound {
 
 /// A function ticket replacing the stored one of its `id`.
 #[derive(JsonSchema)]
-#[schemars(rename_all = "camelCase")]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FunctionTicketReplacement {
     /// The function ticket to replace.
     pub id: RecordId<FunctionTicket>,
@@ -288,13 +315,28 @@ pub struct FunctionTicketReplacement {
     pub sys_version: Option<i64>,
     #[schemars(flatten)]
     pub function_ticket: FunctionTicket,
+    #[schemars(flatten)]
+    pub sent_back: SentBack,
+}
+
+/// A new function ticket: no `id` (the server makes it).
+#[derive(JsonSchema)]
+#[schemars(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FunctionTicketNew {
+    /// Ignored on create (a new record's version is 1).
+    #[schemars(range(min = 1))]
+    pub sys_version: Option<i64>,
+    #[schemars(flatten)]
+    pub function_ticket: FunctionTicket,
+    #[schemars(flatten)]
+    pub sent_back: SentBack,
 }
 
 /// `{functionTicket}` without an id (the server makes it).
 #[derive(JsonSchema)]
 #[schemars(rename_all = "camelCase")]
 pub struct FunctionTicketCreateParams {
-    pub function_ticket: FunctionTicket,
+    pub function_ticket: FunctionTicketNew,
 }
 
 /// `{functionTicket}` with its id.
@@ -1082,4 +1124,21 @@ pub struct OpenRpcDocument {
     pub info: Value,
     pub methods: Vec<Value>,
     pub components: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::input::READ_ONLY;
+
+    #[test]
+    fn sent_back_names_every_read_only_member_but_the_version() {
+        let schema = schemars::generate::SchemaSettings::draft07().into_generator().into_root_schema_for::<SentBack>();
+        let mut names: Vec<&str> =
+            schema.as_value()["properties"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut expected: Vec<&str> = READ_ONLY.iter().copied().filter(|n| *n != "sysVersion").collect();
+        names.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+    }
 }
