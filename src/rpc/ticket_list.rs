@@ -272,14 +272,19 @@ mod tests {
         }
     }
 
+    /// An empty store in a temporary directory (kept while the test runs), a network's scope, and no kept lists.
+    fn empty() -> (tempfile::TempDir, crate::store::SqliteStore, NetworkScope, TicketLists) {
+        use crate::store::{SqliteStore, Synchronous};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
+        (dir, store, NetworkScope::for_tests("net", "a"), TicketLists::default())
+    }
+
     /// Every change acknowledged before a call, a registration's seat included, is in the list that call gets.
     #[tokio::test]
     async fn a_kept_list_is_never_older_than_the_last_acknowledged_change() {
-        use crate::store::{Records, RegistrationKind, SqliteStore, Synchronous, Tickets};
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
-        let scope = NetworkScope::for_tests("net", "a");
-        let lists = TicketLists::default();
+        use crate::store::{Records, RegistrationKind, Tickets};
+        let (_dir, store, scope, lists) = empty();
         let sold = |list: &TicketList| list.by_id.iter().map(|e| e.ticket.sold).collect::<Vec<_>>();
         assert!(lists.get(&store, &scope).await.unwrap().by_id.is_empty());
         store.create_ticket(&scope, ticket(1, 0, 5.0).ticket).await.unwrap();
@@ -311,11 +316,8 @@ mod tests {
     /// `current` answers only a kept list that holds every acknowledged change, and never brings one up to date.
     #[tokio::test]
     async fn current_is_the_kept_list_only_while_nothing_changed() {
-        use crate::store::{SqliteStore, Synchronous, Tickets};
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal, 1).unwrap();
-        let scope = NetworkScope::for_tests("net", "a");
-        let lists = TicketLists::default();
+        use crate::store::Tickets;
+        let (_dir, store, scope, lists) = empty();
         store.create_ticket(&scope, ticket(1, 0, 5.0).ticket).await.unwrap();
         assert!(lists.current(&store, &scope).await.unwrap().is_none(), "nothing kept yet");
         let kept = lists.get(&store, &scope).await.unwrap();
