@@ -323,11 +323,7 @@ impl Backing<'_> {
     /// flushed, so that the measurements do not pay for the seeding's writes.
     fn settle(&self) {
         if let Backing::Postgres { cluster, .. } = self {
-            for sql in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
-                if let Err(error) = cluster.query(PG_DATABASE, sql) {
-                    println!("{sql} failed: {error}");
-                }
-            }
+            common::settle_postgres(cluster, PG_DATABASE);
         }
         let _ = Command::new("sync").status();
     }

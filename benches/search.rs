@@ -76,15 +76,10 @@ fn main() {
             }
         }
         println!("seeded {REGISTRATIONS} registrations in {:.1} s", seeding.elapsed().as_secs_f64());
-        // On PostgreSQL, its statistics and visibility map brought up to date, as autovacuum would before long
-        // (rather than during the measurements), and the seeding's dirty buffers written, as the load benchmark does.
+        // On PostgreSQL, settled as the load benchmark settles its database, unless --unsettled.
         let unsettled = std::env::args().any(|a| a == "--unsettled");
         if let Some(cluster) = cluster.as_ref().filter(|_| !unsettled) {
-            for sql in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
-                if let Err(error) = cluster.query("search", sql) {
-                    println!("{sql} failed: {error}");
-                }
-            }
+            common::settle_postgres(cluster, "search");
         }
 
         let queries = [

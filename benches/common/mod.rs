@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::cluster::Cluster;
+
 /// Events the registrations are spread over.
 pub const EVENTS: usize = 20;
 
@@ -28,4 +30,14 @@ pub fn registration(i: usize) -> Value {
         "groupId": format!("group-{}", i / 10),
         "emailAddress": format!("person{i}@example.org"),
     })
+}
+
+/// After seeding a PostgreSQL database: its statistics and visibility map brought up to date, as autovacuum would
+/// before long (rather than during the measurements), and its dirty buffers written.
+pub fn settle_postgres(cluster: &Cluster, database: &str) {
+    for sql in ["VACUUM (ANALYZE)", "CHECKPOINT"] {
+        if let Err(error) = cluster.query(database, sql) {
+            println!("{sql} failed: {error}");
+        }
+    }
 }

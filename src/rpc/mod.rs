@@ -151,6 +151,11 @@ pub fn connections(
     Connections { builder, methods: module.into(), stop }
 }
 
+/// `value` written as JSON text, to be returned as a result as it is.
+pub(crate) fn json_text(value: &impl serde::Serialize) -> crate::error::Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(value).map_err(|e| crate::error::Error::Internal(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::ticket_list::{Entry, Ordered, TicketList, Walked};
-use super::{Ctx, cursor, params};
+use super::{Ctx, cursor, json_text, params};
 use crate::domain::ids::ProductId;
 use crate::domain::ticket::{Selection, Ticket, TicketInput, TicketQuery};
 use crate::domain::time;
@@ -43,7 +43,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
             return one(&entry.json);
         }
         let stored = ctx.store.ticket(&scope, &id).await?;
-        one(&serde_json::value::to_raw_value(&stored.to_json()).map_err(|e| Error::Internal(e.to_string()))?)
+        json_text(&json!({ "ticket": stored.to_json() }))
     })?;
     module.register_async_method("ticket.getPurchasableTickets", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -60,7 +60,7 @@ fn one(ticket: &RawValue) -> Result<Box<RawValue>> {
     struct One<'a> {
         ticket: &'a RawValue,
     }
-    serde_json::value::to_raw_value(&One { ticket }).map_err(|e| Error::Internal(e.to_string()))
+    json_text(&One { ticket })
 }
 
 /// Reads `{ticket}`.
@@ -147,7 +147,7 @@ fn write(query: &TicketQuery, page: &[&Entry], selection: Selection) -> Result<B
         .collect();
     let next_cursor = selection.next.map(|place| cursor::ticket(query, place));
     let answer = PageOut { tickets, count: selection.count, next_cursor };
-    serde_json::value::to_raw_value(&answer).map_err(|e| Error::Internal(e.to_string()))
+    json_text(&answer)
 }
 
 /// A page of the ticket list as it is written.

@@ -26,7 +26,7 @@ pub struct Entry {
 
 impl Entry {
     fn new(ticket: StoredTicket) -> Result<Arc<Entry>> {
-        let json = serde_json::value::to_raw_value(&ticket.to_json()).map_err(|e| Error::Internal(e.to_string()))?;
+        let json = super::json_text(&ticket.to_json())?;
         Ok(Arc::new(Entry { ticket, json }))
     }
 }
@@ -179,9 +179,12 @@ impl TicketLists {
 
     /// The network's kept list if it is current, without bringing it up to date: for a call that can read the store
     /// instead when it is not. Never stale, as [`get`](TicketLists::get).
+    /// With no list kept it asks the store nothing (on PostgreSQL, the generation is a round trip of its own).
     pub async fn current(&self, store: &dyn Store, scope: &NetworkScope) -> Result<Option<Arc<TicketList>>> {
+        let Some(kept) = self.kept(scope.network()) else { return Ok(None) };
+        // Read after the list was taken: a list of this generation or later holds every change acknowledged before.
         let now = store.ticket_generation(scope).await?;
-        Ok(self.kept(scope.network()).filter(|l| l.generation >= now))
+        Ok((kept.generation >= now).then_some(kept))
     }
 
     /// The network's tickets as they are now.
