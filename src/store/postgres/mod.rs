@@ -121,8 +121,8 @@ mod ticket;
 pub mod token;
 mod writer;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -450,16 +450,6 @@ impl Columns for Named<'_> {
     }
 }
 
-/// A cell as a member of a JSON record that `json_populate_record(set)` reads into a column of its kind.
-pub(super) fn cell_json(cell: &Cell) -> serde_json::Value {
-    match cell {
-        Cell::Null => serde_json::Value::Null,
-        Cell::Int(v) => (*v).into(),
-        Cell::Real(v) => (*v).into(),
-        Cell::Text(v) => v.as_str().into(),
-    }
-}
-
 /// The parameters of a statement as tokio-postgres takes them.
 fn params<'a>(cells: &'a [&'a Cell]) -> Vec<&'a (dyn ToSql + Sync)> {
     cells.iter().map(|c| *c as &(dyn ToSql + Sync)).collect()
@@ -523,35 +513,36 @@ pub(super) async fn raise_generations(
 ) -> std::result::Result<(), tokio_postgres::Error> {
     changed.sort();
     changed.dedup();
-    // The raise and its change set in one statement.
-    let raise = tx
-        .prepare_cached(
-            "WITH raised AS (INSERT INTO ticket_generations (network_id, generation) VALUES ($1, 1) \
-             ON CONFLICT (network_id) DO UPDATE SET generation = ticket_generations.generation + 1 \
-             RETURNING generation, kept_after), \
-             noted AS (INSERT INTO ticket_change_sets (network_id, generation, product_ids) \
-             SELECT $1, generation, $2::text[] FROM raised) \
-             SELECT generation, kept_after FROM raised",
-        )
-        .await?;
+    static RAISE: LazyLock<String> =
+        LazyLock::new(|| format!("WITH {} SELECT 1", raise_sql("VALUES ($1, 1)", "$2::text[]")));
+    let raise = tx.prepare_cached(&RAISE).await?;
     for network in changed.chunk_by(|a, b| a.0 == b.0) {
-        let id = &network[0].0;
         let products: Vec<&str> = network.iter().map(|(_, p)| p.as_str()).collect();
-        let row = tx.query_one(&raise, &[id, &products]).await?;
-        let (generation, kept_after): (i64, i64) = (row.get(0), row.get(1));
-        // Now and then, forget the changes no server still needs (one that far behind reads the list whole).
-        let forget_up_to = generation - KEPT_GENERATIONS;
-        if forget_up_to > kept_after + KEPT_GENERATIONS / 4 {
-            tx.execute(
-                "DELETE FROM ticket_change_sets WHERE network_id = $1 AND generation <= $2",
-                &[id, &forget_up_to],
-            )
-            .await?;
-            tx.execute("UPDATE ticket_generations SET kept_after = $2 WHERE network_id = $1", &[id, &forget_up_to])
-                .await?;
-        }
+        tx.execute(&raise, &[&network[0].0, &products]).await?;
     }
     Ok(())
+}
+
+/// The statement that raises the generation of the network `$1` (inserting `row`, its first generation, when it has
+/// none), notes the change set `products` (a `text[]`) under the new generation, and, once the changes kept reach
+/// [`KEPT_GENERATIONS`] and a quarter, forgets those no server still needs (one that far behind reads the list whole):
+/// all in one statement: common table expressions, the statement's own query after them may name `raised` (the new
+/// generation and `kept_after`). `row` may be a `SELECT` that yields no row: nothing is raised then.
+pub(super) fn raise_sql(row: &str, products: &str) -> String {
+    format!(
+        "raised AS (INSERT INTO ticket_generations (network_id, generation) {row} \
+         ON CONFLICT (network_id) DO UPDATE SET generation = ticket_generations.generation + 1, \
+         kept_after = CASE WHEN ticket_generations.generation + 1 - {kept} > ticket_generations.kept_after + {slack} \
+         THEN ticket_generations.generation + 1 - {kept} ELSE ticket_generations.kept_after END \
+         RETURNING generation, kept_after), \
+         noted AS (INSERT INTO ticket_change_sets (network_id, generation, product_ids) \
+         SELECT $1, generation, {products} FROM raised), \
+         forgot AS (DELETE FROM ticket_change_sets c USING raised \
+         WHERE raised.kept_after = raised.generation - {kept} \
+         AND c.network_id = $1 AND c.generation <= raised.kept_after)",
+        kept = KEPT_GENERATIONS,
+        slack = KEPT_GENERATIONS / 4,
+    )
 }
 
 #[async_trait::async_trait]

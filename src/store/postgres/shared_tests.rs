@@ -224,24 +224,73 @@ async fn limits_set_at_once_on_two_servers_are_both_kept_and_bind_creates_racing
     let (limits, _) = a.network_limits(&scope()).await.unwrap();
     assert_eq!((limits.max_tickets, limits.max_registrations), (Some(3), Some(5)));
 
-    // Creates racing the first limit of another network never end above it.
-    let other = NetworkScope::for_tests("net-c", "token-3");
-    let creates = (0..12).map(|i| {
-        let (store, scope) = (if i % 2 == 0 { a.clone() } else { b.clone() }, other.clone());
-        tokio::spawn(async move { store.create_ticket(&scope, ticket(&format!("c{i}"), json!({}))).await })
-    });
-    let limiting = a.change_network_limits(&other, vec![(Held::Tickets, Some(2))]);
-    let (outcomes, limited) = tokio::join!(futures_util::future::join_all(creates), limiting);
-    let (_, usage_when_set) = limited.unwrap();
-    let made = outcomes.into_iter().filter(|o| matches!(o, Ok(Ok(_)))).count() as i64;
-    let (_, usage) = b.network_limits(&other).await.unwrap();
-    assert_eq!(usage.tickets, made);
-    assert!(
-        usage.tickets <= usage_when_set.tickets.max(2),
-        "{} made, {} when the limit was set",
-        made,
-        usage_when_set.tickets
-    );
+    // Creates racing the first ticket limit of another network never end above it: a network that never had
+    // limits (no limits row to lock yet), and one whose row holds only a registration limit (creates share its lock).
+    for (network, other_limit) in [("net-c", None), ("net-d", Some(100))] {
+        let other = NetworkScope::for_tests(network, "token-3");
+        if let Some(max) = other_limit {
+            a.change_network_limits(&other, vec![(Held::Registrations, Some(max))]).await.unwrap();
+        }
+        let creates = (0..12).map(|i| {
+            let (store, scope) = (if i % 2 == 0 { a.clone() } else { b.clone() }, other.clone());
+            tokio::spawn(async move { store.create_ticket(&scope, ticket(&format!("c{i}"), json!({}))).await })
+        });
+        let limiting = a.change_network_limits(&other, vec![(Held::Tickets, Some(2))]);
+        let (outcomes, limited) = tokio::join!(futures_util::future::join_all(creates), limiting);
+        let (_, usage_when_set) = limited.unwrap();
+        let made = outcomes.into_iter().filter(|o| matches!(o, Ok(Ok(_)))).count() as i64;
+        let (_, usage) = b.network_limits(&other).await.unwrap();
+        assert_eq!(usage.tickets, made, "{network}");
+        assert!(
+            usage.tickets <= usage_when_set.tickets.max(2),
+            "{network}: {} made, {} when the limit was set",
+            made,
+            usage_when_set.tickets
+        );
+    }
+}
+
+#[tokio::test]
+async fn old_change_sets_are_forgotten_and_a_server_that_far_behind_reads_the_list_whole() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    a.create_ticket(&scope(), ticket("t0", json!({}))).await.unwrap();
+    // As if 10,000 generations had passed, their changes all kept: two of them stand for the rest.
+    let db = a.pool.get().await.unwrap();
+    db.batch_execute(
+        "UPDATE ticket_generations SET generation = 10000 WHERE network_id = 'net-a'; \
+         INSERT INTO ticket_change_sets VALUES ('net-a', 5000, '{t0}'), ('net-a', 6000, '{t0}')",
+    )
+    .await
+    .unwrap();
+    let kept = |db: deadpool_postgres::Object| async move {
+        let row = db
+            .query_one(
+                "SELECT kept_after, array_agg(c.generation ORDER BY c.generation) FROM ticket_generations g \
+                 JOIN ticket_change_sets c USING (network_id) WHERE network_id = 'net-a' GROUP BY kept_after",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0), row.get::<_, Vec<i64>>(1))
+    };
+    // A create (one statement of its own) raises to 10,001: the changes up to 10,001 - 4,096 are forgotten.
+    a.create_ticket(&scope(), ticket("t1", json!({}))).await.unwrap();
+    assert_eq!(kept(a.pool.get().await.unwrap()).await, (5905, vec![6000, 10001]));
+    assert!(matches!(b.ticket_changes(&scope(), Some(5000)).await.unwrap(), TicketChanges::Whole { .. }));
+    let TicketChanges::Changed { generation, changes } = b.ticket_changes(&scope(), Some(6000)).await.unwrap() else {
+        panic!("a server at a generation still kept reads what changed");
+    };
+    match changes.as_slice() {
+        [TicketChange::Upserted(made)] => assert_eq!((generation, made.ticket.product_id.as_str()), (10001, "t1")),
+        other => panic!("only the create after generation 6000: {other:?}"),
+    }
+    // Raised once more, nothing is forgotten until a quarter of the kept generations has passed again.
+    a.update_ticket(&scope(), ticket("t1", json!({"price": 2})), None).await.unwrap();
+    assert_eq!(kept(a.pool.get().await.unwrap()).await, (5905, vec![6000, 10001, 10002]));
+    db.batch_execute("UPDATE ticket_generations SET generation = 12000 WHERE network_id = 'net-a'").await.unwrap();
+    // An update (in a group's transaction) forgets them as a create does.
+    a.update_ticket(&scope(), ticket("t1", json!({"price": 3})), None).await.unwrap();
+    assert_eq!(kept(a.pool.get().await.unwrap()).await, (7905, vec![10001, 10002, 12001]));
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 use super::writer::write;
 use super::{Failure, Lock, Named, PostgresStore, Tx, insert, record_changes, snapshot, update};
@@ -15,7 +16,7 @@ use crate::domain::limits::Held;
 use crate::domain::sys::{Sys, check_version};
 use crate::domain::ticket::{StoredTicket, Ticket};
 use crate::error::{Conflict, Error, Result};
-use crate::store::rows::{ticket_columns, ticket_from, ticket_row};
+use crate::store::rows::{Cell, ticket_columns, ticket_from, ticket_row};
 use crate::store::{TicketChange, TicketChanges, TicketEdit, Tickets};
 
 const KEY: &[&str] = &["network_id", "product_id"];
@@ -79,23 +80,107 @@ pub(super) async fn insert_all(
     if limits.of(Held::Tickets).is_some() {
         return Ok(None);
     }
-    let rows = tickets.iter().map(|t| ticket_row(network, t)).collect::<Result<Vec<_>>>()?;
-    let Some(first) = rows.first() else { return Ok(Some(HashSet::new())) };
-    let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
-    let records: Vec<serde_json::Map<String, serde_json::Value>> = rows
-        .iter()
-        .map(|row| row.iter().map(|(name, cell)| ((*name).to_owned(), super::cell_json(cell))).collect())
-        .collect();
-    // The rows as one JSON array of column-named records; a later row with a productId already inserted by an
-    // earlier one is skipped like one already stored.
-    let sql = format!(
-        "INSERT INTO tickets ({names}) SELECT {names} FROM json_populate_recordset(NULL::tickets, $1) \
-         ON CONFLICT DO NOTHING RETURNING product_id",
-        names = names.join(", ")
-    );
+    if tickets.is_empty() {
+        return Ok(Some(HashSet::new()));
+    }
+    let rows = Columns::of(network, tickets)?;
+    // A later row with a productId already inserted by an earlier one is skipped like one already stored.
+    let sql = rows.insert_sql(tx, 1, "", "ON CONFLICT DO NOTHING RETURNING product_id").await?;
     let statement = tx.prepare_cached(&sql).await?;
-    let rows = tx.query(&statement, &[&serde_json::Value::from(records)]).await?;
-    Ok(Some(rows.iter().map(|row| row.get(0)).collect()))
+    let inserted = tx.query(&statement, &rows.params()).await?;
+    Ok(Some(inserted.iter().map(|row| row.get(0)).collect()))
+}
+
+/// What [`insert_alone`] did.
+pub(super) enum Alone {
+    /// The productIds inserted (the first of each not stored yet), committed with the network's raised generation.
+    Inserted(HashSet<String>),
+    /// Nothing: the network limits its tickets, or has no limits row yet. The creates must run one by one, each
+    /// under the limits row's lock ([`create`]).
+    Limited,
+}
+
+/// Inserts tickets of a network and raises the network's generation with them, in one statement run on its own (its
+/// own transaction, committed when it answers): one round trip for the whole run. It holds the network's limits row
+/// with a share lock, which other creates share and a change of the limits waits for; it inserts nothing when the
+/// network limits its tickets (or has no limits row yet, so no lock to take). A productId stored already, or twice
+/// in the run, fails the statement, which then did nothing: the caller runs the creates as [`insert_all`] does,
+/// which tells the first create of a productId from its duplicates. (Skipping them here instead, with `ON CONFLICT
+/// DO NOTHING`, would cost every row a speculative insertion.)
+pub(super) async fn insert_alone(
+    db: &impl GenericClient,
+    network: &NetworkId,
+    tickets: &[&StoredTicket],
+) -> std::result::Result<Alone, Failure> {
+    if tickets.is_empty() {
+        return Ok(Alone::Inserted(HashSet::new()));
+    }
+    let rows = Columns::of(network, tickets)?;
+    let sql = format!(
+        "WITH lim AS (SELECT max_tickets FROM network_limits WHERE network_id = $1 FOR SHARE), \
+         ins AS ({}), {} \
+         SELECT EXISTS (SELECT 1 FROM lim WHERE max_tickets IS NULL), ARRAY(SELECT product_id FROM ins)",
+        rows.insert_sql(db, 2, "WHERE EXISTS (SELECT 1 FROM lim WHERE max_tickets IS NULL)", "RETURNING product_id")
+            .await?,
+        super::raise_sql("SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM ins)", "ARRAY(SELECT product_id FROM ins)"),
+    );
+    let statement = db.prepare_cached(&sql).await?;
+    let network = network.as_str();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&network];
+    params.extend(rows.params());
+    let row = db.query_one(&statement, &params).await?;
+    if !row.get::<_, bool>(0) {
+        return Ok(Alone::Limited);
+    }
+    Ok(Alone::Inserted(row.get::<_, Vec<String>>(1).into_iter().collect()))
+}
+
+/// Tickets' rows as one array per column, sent as parameters of one `INSERT`.
+struct Columns {
+    names: Vec<&'static str>,
+    cells: Vec<Vec<Cell>>,
+}
+
+impl Columns {
+    fn of(network: &NetworkId, tickets: &[&StoredTicket]) -> Result<Columns> {
+        let mut columns = Columns { names: Vec::new(), cells: Vec::new() };
+        for ticket in tickets {
+            for (i, (name, cell)) in ticket_row(network, ticket)?.into_iter().enumerate() {
+                if i == columns.cells.len() {
+                    columns.names.push(name);
+                    columns.cells.push(Vec::with_capacity(tickets.len()));
+                }
+                columns.cells[i].push(cell);
+            }
+        }
+        Ok(columns)
+    }
+
+    /// The arrays, in the columns' order.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.cells.iter().map(|column| column as &(dyn ToSql + Sync)).collect()
+    }
+
+    /// The `INSERT` of the rows whose arrays are the parameters from `$first` on, in their order, those that `filter`
+    /// keeps, ending with `then`. Each array is typed as its column (read once per connection, from a prepared
+    /// `SELECT` of the columns).
+    async fn insert_sql(
+        &self,
+        db: &impl GenericClient,
+        first: usize,
+        filter: &str,
+        then: &str,
+    ) -> std::result::Result<String, Failure> {
+        let names = self.names.join(", ");
+        let probe = db.prepare_cached(&format!("SELECT {names} FROM tickets LIMIT 0")).await?;
+        let arrays: Vec<String> = probe
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("${}::{}[]", first + i, c.type_().name()))
+            .collect();
+        Ok(format!("INSERT INTO tickets ({names}) SELECT * FROM unnest({}) {filter} {then}", arrays.join(", ")))
+    }
 }
 
 async fn update_ticket(
