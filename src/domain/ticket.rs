@@ -1,7 +1,7 @@
 //! Purchasable tickets: the Adminserver's fields plus capacity (`allocation`, `maxPerAttendee`), visibility and
 //! display order.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::ids::{ActorId, ProductId};
 use super::input::{self, Input, MAX_SAFE_INTEGER};
@@ -209,32 +209,65 @@ impl Ticket {
     }
 }
 
+/// A stored ticket as the API shows it ([`StoredTicket::shown`]): its fields, `sold`, then the sys fields.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shown<'a> {
+    product_id: &'a str,
+    event_name: &'a str,
+    #[serde(serialize_with = "time::serialize")]
+    event_start_date: &'a Timestamp,
+    #[serde(serialize_with = "time::serialize")]
+    event_end_date: &'a Timestamp,
+    #[serde(serialize_with = "serialize_display")]
+    ticket_type: TicketType,
+    ticket_name: &'a str,
+    ticket_description: &'a str,
+    price: Cents,
+    thumbnail_id: &'a str,
+    discount: &'a str,
+    grants: &'a [TicketGrant],
+    allocation: Option<i64>,
+    max_per_attendee: Option<i64>,
+    visible: bool,
+    display_order: i64,
+    sold: i64,
+    #[serde(flatten)]
+    sys: &'a Sys,
+}
+
+fn serialize_display<S: serde::Serializer>(value: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
 impl StoredTicket {
     /// The ticket as the API shows it.
     pub fn to_json(&self) -> Map<String, Value> {
+        super::record::to_object(&self.shown())
+    }
+
+    /// The ticket as the API shows it, to serialize straight into an answer (no JSON object built first).
+    pub fn shown(&self) -> Shown<'_> {
         let t = &self.ticket;
-        let Value::Object(mut out) = json!({
-            "productId": t.product_id.as_str(),
-            "eventName": t.event_name,
-            "eventStartDate": time::format(&t.event_start_date),
-            "eventEndDate": time::format(&t.event_end_date),
-            "ticketType": t.ticket_type.to_string(),
-            "ticketName": t.ticket_name,
-            "ticketDescription": t.ticket_description,
-            "price": t.price.to_json(),
-            "thumbnailId": t.thumbnail_id,
-            "discount": t.discount,
-            "grants": t.grants,
-            "allocation": t.allocation,
-            "maxPerAttendee": t.max_per_attendee,
-            "visible": t.visible,
-            "displayOrder": t.display_order,
-            "sold": self.sold,
-        }) else {
-            unreachable!("json! of an object literal is an object")
-        };
-        self.sys.write_to(&mut out);
-        out
+        Shown {
+            product_id: t.product_id.as_str(),
+            event_name: &t.event_name,
+            event_start_date: &t.event_start_date,
+            event_end_date: &t.event_end_date,
+            ticket_type: t.ticket_type,
+            ticket_name: &t.ticket_name,
+            ticket_description: &t.ticket_description,
+            price: t.price,
+            thumbnail_id: &t.thumbnail_id,
+            discount: &t.discount,
+            grants: &t.grants,
+            allocation: t.allocation,
+            max_per_attendee: t.max_per_attendee,
+            visible: t.visible,
+            display_order: t.display_order,
+            sold: self.sold,
+            sys: &self.sys,
+        }
     }
 
     /// The rule of a replacement: the stored ticket if `next` changes nothing (no new version), else the ticket as
@@ -553,6 +586,7 @@ impl TicketQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn everything_is_the_query_sent_without_params() {
@@ -591,6 +625,27 @@ mod tests {
         for bad in ["", "Single", "days:0of3", "days:4of3", "days:1of367", "days:1of", "days:+1of3", "days:1of3x"] {
             assert!(TicketType::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_stored_ticket_is_shown_with_its_fields_in_order_then_sold_then_sys() {
+        let mut input = valid();
+        input["grants"] = json!([{"grantType": "userRole", "grantTarget": "speaker:all"}]);
+        input["allocation"] = json!(300);
+        let ticket = Ticket::from_json("ticket", &input).unwrap().ticket;
+        let stored = StoredTicket { ticket, sold: 7, sys: Sys::new(&ActorId::new("token-1")) };
+        let at = time::format(&stored.sys.created_at);
+        let expected = json!({
+            "productId": "vip-2026", "eventName": "Summit", "eventStartDate": "2026-05-01T09:00:00.000Z",
+            "eventEndDate": "2026-05-03T18:00:00.000Z", "ticketType": "days:2of3", "ticketName": "VIP",
+            "ticketDescription": "", "price": 199.99, "thumbnailId": "", "discount": "",
+            "grants": [{"grantType": "userRole", "grantTarget": "speaker:all"}], "allocation": 300,
+            "maxPerAttendee": null, "visible": true, "displayOrder": 0, "sold": 7, "sysVersion": 1,
+            "sysCreatedAt": at, "sysLastModifiedAt": at, "sysCreatedById": "token-1", "sysLastModifiedById": "token-1"
+        });
+        let text = serde_json::to_string(&stored.shown()).unwrap();
+        assert_eq!(text, expected.to_string(), "the same members, in the same order");
+        assert_eq!(Value::Object(stored.to_json()), expected);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::ticket_list::{Entry, Ordered, TicketList, Walked};
 use super::{Ctx, cursor, json_text, params};
 use crate::domain::ids::ProductId;
-use crate::domain::ticket::{Selection, Ticket, TicketInput, TicketQuery};
+use crate::domain::ticket::{Selection, Shown, StoredTicket, Ticket, TicketInput, TicketQuery};
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
 
@@ -19,13 +19,13 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let scope = params::network(&ext)?;
         let input = ticket_param(&params::json(&p)?)?;
         let stored = ctx.store.create_ticket(&scope, input.ticket).await?;
-        Ok::<_, Error>(json!({ "ticket": stored.to_json() }))
+        shown(&stored)
     })?;
     module.register_async_method("ticket.updatePurchasableTicket", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
         let input = ticket_param(&params::json(&p)?)?;
         let stored = ctx.store.update_ticket(&scope, input.ticket, input.expected_version).await?;
-        Ok::<_, Error>(json!({ "ticket": stored.to_json() }))
+        shown(&stored)
     })?;
     module.register_async_method("ticket.deletePurchasableTicket", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -42,8 +42,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         {
             return one(&entry.json);
         }
-        let stored = ctx.store.ticket(&scope, &id).await?;
-        json_text(&json!({ "ticket": stored.to_json() }))
+        shown(&ctx.store.ticket(&scope, &id).await?)
     })?;
     module.register_async_method("ticket.getPurchasableTickets", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -52,6 +51,15 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         list(&tickets, &query)
     })?;
     Ok(())
+}
+
+/// `{ticket}`, the stored ticket as the API shows it.
+pub(super) fn shown(ticket: &StoredTicket) -> Result<Box<RawValue>> {
+    #[derive(serde::Serialize)]
+    struct One<'a> {
+        ticket: Shown<'a>,
+    }
+    json_text(&One { ticket: ticket.shown() })
 }
 
 /// `{ticket}`, the ticket's JSON copied as it is.

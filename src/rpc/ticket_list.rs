@@ -26,7 +26,7 @@ pub struct Entry {
 
 impl Entry {
     fn new(ticket: StoredTicket) -> Result<Arc<Entry>> {
-        let json = super::json_text(&ticket.to_json())?;
+        let json = super::json_text(&ticket.shown())?;
         Ok(Arc::new(Entry { ticket, json }))
     }
 }
