@@ -49,7 +49,12 @@ pub(super) async fn find(
     }
 }
 
-async fn create(tx: &Tx<'_>, network: &NetworkId, stored: StoredTicket) -> std::result::Result<StoredTicket, Failure> {
+/// Inserts a ticket under the network's limits lock (the write of a create run alone, and of an edit's new ticket).
+pub(super) async fn create(
+    tx: &Tx<'_>,
+    network: &NetworkId,
+    stored: &StoredTicket,
+) -> std::result::Result<(), Failure> {
     let duplicate = || Conflict::Duplicate { resource: "ticket", id: stored.ticket.product_id.to_string() };
     // Under the network's limits lock, racing creates come one after the other: the second sees the first's row.
     let limits = super::limits::lock(tx, network).await?;
@@ -61,11 +66,11 @@ async fn create(tx: &Tx<'_>, network: &NetworkId, stored: StoredTicket) -> std::
         super::limits::check_room(tx, network, &limits, Held::Tickets).await?;
     }
     // The key refuses a duplicate: nothing is written then, and the transaction goes on.
-    if !insert(tx, "tickets", &ticket_row(network, &stored)?).await? {
+    if !insert(tx, "tickets", &ticket_row(network, stored)?).await? {
         return Err(duplicate().into());
     }
     record_changes(network, &[stored.ticket.product_id.as_str()])?;
-    Ok(stored)
+    Ok(())
 }
 
 /// Inserts tickets of a network in one statement, in their order, and answers the productIds inserted: the first
@@ -289,7 +294,9 @@ async fn edit(
         written.push(match write {
             TicketWrite::Replace(ticket) => update_ticket(tx, network, ticket, None, actor).await?,
             TicketWrite::Create(ticket) => {
-                create(tx, network, StoredTicket { ticket, sold: 0, sys: Sys::new(actor) }).await?
+                let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(actor) };
+                create(tx, network, &stored).await?;
+                stored
             }
         });
     }
@@ -309,16 +316,8 @@ impl Tickets for PostgresStore {
     }
 
     async fn create_ticket(&self, scope: &NetworkScope, ticket: Ticket) -> Result<StoredTicket> {
-        let network = scope.network().clone();
         let stored = StoredTicket { ticket, sold: 0, sys: Sys::new(scope.actor()) };
-        let body = {
-            let (network, stored) = (network.clone(), stored.clone());
-            super::writer::body(move |tx| {
-                let (network, stored) = (network.clone(), stored.clone());
-                Box::pin(async move { create(tx, &network, stored).await })
-            })
-        };
-        self.writer.create_ticket(network, stored, body).await
+        self.writer.create_ticket(scope.network().clone(), stored).await
     }
 
     async fn update_ticket(&self, scope: &NetworkScope, ticket: Ticket, expected: Option<i64>) -> Result<StoredTicket> {

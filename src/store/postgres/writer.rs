@@ -161,9 +161,8 @@ trait Write: Send {
 /// What a write does, given the transaction: a function that can run again (its inputs are its own).
 pub type Body<T> = Box<dyn for<'t> Fn(&'t Tx<'t>) -> BoxFuture<'t, std::result::Result<T, Failure>> + Send + Sync>;
 
-struct Queued<T> {
-    body: Body<T>,
-    kept: Option<T>,
+/// What every queued write keeps: where its answer goes, and what its group orders and retries it by.
+struct Pending<T> {
     reply: oneshot::Sender<Result<T>>,
     attempts: usize,
     /// When the call that queued it runs out of time ([`CALL_DEADLINE`]).
@@ -172,13 +171,35 @@ struct Queued<T> {
     row: Option<String>,
 }
 
-impl<T> Queued<T> {
+impl<T> Pending<T> {
     /// A write of `network` that locks `row` first, and where its answer comes.
-    fn new(network: NetworkId, row: Option<String>, body: Body<T>) -> (Queued<T>, oneshot::Receiver<Result<T>>) {
+    fn new(network: NetworkId, row: Option<String>) -> (Pending<T>, oneshot::Receiver<Result<T>>) {
         let (reply, answer) = oneshot::channel();
         let deadline = CALL_DEADLINE.try_with(|d| *d).ok();
-        (Queued { body, kept: None, reply, attempts: 0, deadline, network, row }, answer)
+        (Pending { reply, attempts: 0, deadline, network, row }, answer)
     }
+
+    /// Answers: the write's result when `outcome` is `Ok` and it made one.
+    fn answer(self, outcome: Result<()>, made: Option<T>) {
+        let answer = outcome.and_then(|()| made.ok_or_else(|| Error::Internal("a write without its answer".into())));
+        let _ = self.reply.send(answer);
+    }
+
+    fn again(&mut self) -> bool {
+        self.attempts += 1;
+        self.attempts < ATTEMPTS
+    }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed() || self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+    }
+}
+
+/// A write whose body makes its answer.
+struct Queued<T> {
+    pending: Pending<T>,
+    body: Body<T>,
+    kept: Option<T>,
 }
 
 impl<T: Send + 'static> Write for Queued<T> {
@@ -190,58 +211,62 @@ impl<T: Send + 'static> Write for Queued<T> {
     }
 
     fn answer(self: Box<Self>, outcome: Result<()>) {
-        let Queued { kept, reply, .. } = *self;
-        let answer = outcome.and_then(|()| kept.ok_or_else(|| Error::Internal("a write without its answer".into())));
-        let _ = reply.send(answer);
+        self.pending.answer(outcome, self.kept)
     }
 
     fn again(&mut self) -> bool {
-        self.attempts += 1;
-        self.attempts < ATTEMPTS
+        self.pending.again()
     }
 
     fn network(&self) -> &NetworkId {
-        &self.network
+        &self.pending.network
     }
 
     fn row(&self) -> Option<&str> {
-        self.row.as_deref()
+        self.pending.row.as_deref()
     }
 
     fn abandoned(&self) -> bool {
-        self.reply.is_closed() || self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+        self.pending.abandoned()
     }
 }
 
-/// A ticket create: queued with its ticket, so that its group can insert it together with others.
+/// A ticket create: queued with its ticket, so that its group can insert it together with others; answered with
+/// that ticket once inserted.
 struct Create {
-    queued: Queued<StoredTicket>,
+    pending: Pending<StoredTicket>,
     ticket: StoredTicket,
+    inserted: bool,
 }
 
 impl Write for Create {
     fn run<'t>(&'t mut self, tx: &'t Tx<'t>) -> BoxFuture<'t, std::result::Result<(), Failure>> {
-        self.queued.run(tx)
+        Box::pin(async move {
+            super::ticket::create(tx, &self.pending.network, &self.ticket).await?;
+            self.inserted = true;
+            Ok(())
+        })
     }
 
     fn answer(self: Box<Self>, outcome: Result<()>) {
-        Box::new(self.queued).answer(outcome)
+        let Create { pending, ticket, inserted } = *self;
+        pending.answer(outcome, inserted.then_some(ticket))
     }
 
     fn again(&mut self) -> bool {
-        self.queued.again()
+        self.pending.again()
     }
 
     fn network(&self) -> &NetworkId {
-        self.queued.network()
+        &self.pending.network
     }
 
     fn row(&self) -> Option<&str> {
-        self.queued.row()
+        self.pending.row.as_deref()
     }
 
     fn abandoned(&self) -> bool {
-        self.queued.abandoned()
+        self.pending.abandoned()
     }
 
     fn created_ticket(&self) -> Option<&StoredTicket> {
@@ -249,7 +274,7 @@ impl Write for Create {
     }
 
     fn keep_created(&mut self) {
-        self.queued.kept = Some(self.ticket.clone());
+        self.inserted = true;
     }
 }
 
@@ -316,20 +341,15 @@ impl Writer {
     /// Queues a write that locks `row` first (see [`Write::row`]) and waits for its answer, given once the group it
     /// ran in has committed.
     pub async fn write<T: Send + 'static>(&self, network: NetworkId, row: Option<String>, body: Body<T>) -> Result<T> {
-        let (queued, answer) = Queued::new(network, row, body);
-        self.queue(Box::new(queued), answer).await
+        let (pending, answer) = Pending::new(network, row);
+        self.queue(Box::new(Queued { pending, body, kept: None }), answer).await
     }
 
-    /// Queues the create of `ticket` (which `body` makes when it runs alone) and waits for its answer.
-    pub async fn create_ticket(
-        &self,
-        network: NetworkId,
-        ticket: StoredTicket,
-        body: Body<StoredTicket>,
-    ) -> Result<StoredTicket> {
+    /// Queues the create of `ticket` and waits for its answer.
+    pub async fn create_ticket(&self, network: NetworkId, ticket: StoredTicket) -> Result<StoredTicket> {
         // A create locks the network's limits row: it runs with the writes that name no row of their own.
-        let (queued, answer) = Queued::new(network, None, body);
-        self.queue(Box::new(Create { queued, ticket }), answer).await
+        let (pending, answer) = Pending::new(network, None);
+        self.queue(Box::new(Create { pending, ticket, inserted: false }), answer).await
     }
 
     async fn queue<T>(&self, write: Box<dyn Write>, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
