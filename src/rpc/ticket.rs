@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::ticket_list::{Entry, Ordered, TicketList, Walked};
 use super::{Ctx, cursor, json_text, params};
 use crate::domain::ids::ProductId;
-use crate::domain::ticket::{Selection, Shown, StoredTicket, Ticket, TicketInput, TicketQuery};
+use crate::domain::ticket::{Selection, Ticket, TicketInput, TicketQuery};
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
 
@@ -19,13 +19,13 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let scope = params::network(&ext)?;
         let input = ticket_param(&params::json(&p)?)?;
         let stored = ctx.store.create_ticket(&scope, input.ticket).await?;
-        shown(&stored)
+        one(stored.shown())
     })?;
     module.register_async_method("ticket.updatePurchasableTicket", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
         let input = ticket_param(&params::json(&p)?)?;
         let stored = ctx.store.update_ticket(&scope, input.ticket, input.expected_version).await?;
-        shown(&stored)
+        one(stored.shown())
     })?;
     module.register_async_method("ticket.deletePurchasableTicket", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -42,7 +42,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         {
             return one(&entry.json);
         }
-        shown(&ctx.store.ticket(&scope, &id).await?)
+        one(ctx.store.ticket(&scope, &id).await?.shown())
     })?;
     module.register_async_method("ticket.getPurchasableTickets", |p, ctx, ext| async move {
         let scope = params::network(&ext)?;
@@ -53,20 +53,11 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
     Ok(())
 }
 
-/// `{ticket}`, the stored ticket as the API shows it.
-pub(super) fn shown(ticket: &StoredTicket) -> Result<Box<RawValue>> {
+/// `{ticket}`: the stored ticket as the API shows it ([`crate::domain::ticket::StoredTicket::shown`]), or its JSON kept in the list.
+pub(super) fn one(ticket: impl serde::Serialize) -> Result<Box<RawValue>> {
     #[derive(serde::Serialize)]
-    struct One<'a> {
-        ticket: Shown<'a>,
-    }
-    json_text(&One { ticket: ticket.shown() })
-}
-
-/// `{ticket}`, the ticket's JSON copied as it is.
-fn one(ticket: &RawValue) -> Result<Box<RawValue>> {
-    #[derive(serde::Serialize)]
-    struct One<'a> {
-        ticket: &'a RawValue,
+    struct One<T> {
+        ticket: T,
     }
     json_text(&One { ticket })
 }

@@ -28,7 +28,7 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
         let (id, edit) = patch_param(&params::json(&p)?)?;
         let written = ctx.store.edit_tickets(&scope, vec![id], edit).await?;
         let ticket = written.first().ok_or_else(|| Error::Internal("a patch wrote no ticket".into()))?;
-        super::ticket::shown(ticket)
+        super::ticket::one(ticket.shown())
     })?;
     module.register_method("ticket.listCommands", |p, _, ext| {
         params::network(ext)?;

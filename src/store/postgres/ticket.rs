@@ -89,17 +89,15 @@ pub(super) async fn insert_all(
         return Ok(Some(HashSet::new()));
     }
     let rows = Columns::of(network, tickets)?;
-    // A later row with a productId already inserted by an earlier one is skipped like one already stored.
-    let sql = rows.insert_sql(tx, 1, "", "ON CONFLICT DO NOTHING RETURNING product_id").await?;
-    let statement = tx.prepare_cached(&sql).await?;
+    let statement = tx.prepare_cached(&inserts(tx, &rows).await?.all).await?;
     let inserted = tx.query(&statement, &rows.params()).await?;
     Ok(Some(inserted.iter().map(|row| row.get(0)).collect()))
 }
 
 /// What [`insert_alone`] did.
 pub(super) enum Alone {
-    /// The productIds inserted (the first of each not stored yet), committed with the network's raised generation.
-    Inserted(HashSet<String>),
+    /// Every ticket inserted, committed with the network's raised generation.
+    Inserted,
     /// Nothing: the network limits its tickets, or has no limits row yet. The creates must run one by one, each
     /// under the limits row's lock ([`create`]).
     Limited,
@@ -118,26 +116,59 @@ pub(super) async fn insert_alone(
     tickets: &[&StoredTicket],
 ) -> std::result::Result<Alone, Failure> {
     if tickets.is_empty() {
-        return Ok(Alone::Inserted(HashSet::new()));
+        return Ok(Alone::Inserted);
     }
     let rows = Columns::of(network, tickets)?;
-    let sql = format!(
-        "WITH lim AS (SELECT max_tickets FROM network_limits WHERE network_id = $1 FOR SHARE), \
-         ins AS ({}), {} \
-         SELECT EXISTS (SELECT 1 FROM lim WHERE max_tickets IS NULL), ARRAY(SELECT product_id FROM ins)",
-        rows.insert_sql(db, 2, "WHERE EXISTS (SELECT 1 FROM lim WHERE max_tickets IS NULL)", "RETURNING product_id")
-            .await?,
-        super::raise_sql("SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM ins)", "ARRAY(SELECT product_id FROM ins)"),
-    );
-    let statement = db.prepare_cached(&sql).await?;
+    let statement = db.prepare_cached(&inserts(db, &rows).await?.alone).await?;
     let network = network.as_str();
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&network];
     params.extend(rows.params());
-    let row = db.query_one(&statement, &params).await?;
-    if !row.get::<_, bool>(0) {
-        return Ok(Alone::Limited);
-    }
-    Ok(Alone::Inserted(row.get::<_, Vec<String>>(1).into_iter().collect()))
+    let open: bool = db.query_one(&statement, &params).await?.get(0);
+    Ok(if open { Alone::Inserted } else { Alone::Limited })
+}
+
+/// The statements that insert [`Columns`], built once (the schema is this binary's: a database with a newer one is
+/// refused at open, so they are the same on every database it serves).
+struct Inserts {
+    /// [`insert_all`]'s: the rows from `$1` on; a later row with a productId already inserted by an earlier one is
+    /// skipped like one already stored.
+    all: String,
+    /// [`insert_alone`]'s: the network `$1`, the rows from `$2` on; answers whether the network's tickets are open
+    /// (a limits row without a ticket limit).
+    alone: String,
+}
+
+/// [`Inserts`], built on first use: each array is typed as its column, read from a prepared `SELECT` of the columns.
+async fn inserts(db: &impl GenericClient, rows: &Columns) -> std::result::Result<&'static Inserts, Failure> {
+    static INSERTS: tokio::sync::OnceCell<Inserts> = tokio::sync::OnceCell::const_new();
+    INSERTS
+        .get_or_try_init(|| async {
+            let names = rows.names.join(", ");
+            let probe = db.prepare_cached(&format!("SELECT {names} FROM tickets LIMIT 0")).await?;
+            let insert = |first: usize, filter: &str| {
+                let arrays: Vec<String> = probe
+                    .columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("${}::{}[]", first + i, c.type_().name()))
+                    .collect();
+                format!("INSERT INTO tickets ({names}) SELECT * FROM unnest({}) {filter}", arrays.join(", "))
+            };
+            let open = "EXISTS (SELECT 1 FROM lim WHERE max_tickets IS NULL)";
+            Ok(Inserts {
+                all: format!("{} ON CONFLICT DO NOTHING RETURNING product_id", insert(1, "")),
+                alone: format!(
+                    "WITH lim AS (SELECT max_tickets FROM network_limits WHERE network_id = $1 FOR SHARE), \
+                     ins AS ({} RETURNING product_id), {} SELECT {open}",
+                    insert(2, &format!("WHERE {open}")),
+                    super::raise_sql(
+                        "SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM ins)",
+                        "ARRAY(SELECT product_id FROM ins)"
+                    ),
+                ),
+            })
+        })
+        .await
 }
 
 /// Tickets' rows as one array per column, sent as parameters of one `INSERT`.
@@ -164,27 +195,6 @@ impl Columns {
     /// The arrays, in the columns' order.
     fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.cells.iter().map(|column| column as &(dyn ToSql + Sync)).collect()
-    }
-
-    /// The `INSERT` of the rows whose arrays are the parameters from `$first` on, in their order, those that `filter`
-    /// keeps, ending with `then`. Each array is typed as its column (read once per connection, from a prepared
-    /// `SELECT` of the columns).
-    async fn insert_sql(
-        &self,
-        db: &impl GenericClient,
-        first: usize,
-        filter: &str,
-        then: &str,
-    ) -> std::result::Result<String, Failure> {
-        let names = self.names.join(", ");
-        let probe = db.prepare_cached(&format!("SELECT {names} FROM tickets LIMIT 0")).await?;
-        let arrays: Vec<String> = probe
-            .columns()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("${}::{}[]", first + i, c.type_().name()))
-            .collect();
-        Ok(format!("INSERT INTO tickets ({names}) SELECT * FROM unnest({}) {filter} {then}", arrays.join(", ")))
     }
 }
 

@@ -568,10 +568,10 @@ async fn create_alone(
     let mut rest = Vec::new();
     for (run, outcome) in runs.into_iter().zip(outcomes) {
         match outcome {
-            Ok(Alone::Inserted(inserted)) => {
-                let kept = inserted_ones(run, inserted);
-                committed(kept.len());
-                for write in kept {
+            Ok(Alone::Inserted) => {
+                committed(run.len());
+                for mut write in run {
+                    write.keep_created();
                     write.answer(Ok(()));
                 }
             }
