@@ -294,6 +294,36 @@ async fn old_change_sets_are_forgotten_and_a_server_that_far_behind_reads_the_li
 }
 
 #[tokio::test]
+async fn the_writer_runs_its_statements_on_generic_plans_and_the_searches_plan_for_their_values() {
+    let Some((_cluster, a, _b)) = two_servers().await else { return };
+    for i in 0..8 {
+        a.create_ticket(&scope(), ticket(&format!("t{i}"), json!({}))).await.unwrap();
+    }
+    a.update_ticket(&scope(), ticket("t1", json!({"price": 60})), Some(1)).await.unwrap();
+    // Both of the writer's connections at once (it is idle now), so that whichever ran the statements is asked.
+    let (one, two) = tokio::join!(a.writer.pool.get(), a.writer.pool.get());
+    let (mut generic, mut custom) = (0, 0);
+    for db in [one.unwrap(), two.unwrap()] {
+        let mode: String = db.query_one("SHOW plan_cache_mode", &[]).await.unwrap().get(0);
+        assert_eq!(mode, "force_generic_plan");
+        let plans = db
+            .query_one(
+                "SELECT coalesce(sum(generic_plans), 0)::bigint, coalesce(sum(custom_plans), 0)::bigint \
+                 FROM pg_prepared_statements",
+                &[],
+            )
+            .await
+            .unwrap();
+        generic += plans.get::<_, i64>(0);
+        custom += plans.get::<_, i64>(1);
+    }
+    assert!(generic >= 9 && custom == 0, "the writer's statements: {generic} generic plans, {custom} custom");
+    let reader = a.pool.get().await.unwrap();
+    let mode: String = reader.query_one("SHOW plan_cache_mode", &[]).await.unwrap().get(0);
+    assert_eq!(mode, "auto", "the other pool plans for the values, as the searches need");
+}
+
+#[tokio::test]
 async fn racing_puts_of_a_template_on_two_servers_come_one_after_the_other() {
     use crate::domain::template::{Template, TemplateKind};
     use crate::store::Templates;

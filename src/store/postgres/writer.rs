@@ -282,10 +282,13 @@ impl Write for Create {
 pub struct Writer {
     queue: mpsc::UnboundedSender<Box<dyn Write>>,
     tasks: Vec<tokio::task::AbortHandle>,
+    /// The writer's own connections, one per task.
+    pub(super) pool: deadpool_postgres::Pool,
 }
 
 impl Writer {
-    /// Starts the writer tasks on `pool`; `committed` is told of each commit and the writes it carried.
+    /// Starts the writer tasks on `pool` (of their own, [`WRITERS`] connections); `committed` is told of each
+    /// commit and the writes it carried.
     pub fn start(pool: deadpool_postgres::Pool, committed: Arc<dyn Fn(usize) + Send + Sync>) -> Writer {
         let (queue, receiver) = mpsc::unbounded_channel::<Box<dyn Write>>();
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
@@ -335,7 +338,7 @@ impl Writer {
                 .abort_handle()
             })
             .collect();
-        Writer { queue, tasks }
+        Writer { queue, tasks, pool }
     }
 
     /// Queues a write that locks `row` first (see [`Write::row`]) and waits for its answer, given once the group it
@@ -362,6 +365,7 @@ impl Writer {
         for task in &self.tasks {
             task.abort();
         }
+        self.pool.close();
     }
 }
 
