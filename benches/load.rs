@@ -31,6 +31,11 @@
 //! `ticket.create`. `both` runs the selected scenarios on SQLite, then on PostgreSQL, and prints them side by side.
 //! Each call's error (its HTTP status, code and message) is counted, and the servers' warnings and errors are
 //! printed after each store's table.
+//!
+//! The client speaks HTTP/1.1 itself, one task per connection (`Conn`), and its own CPU per call is the table's
+//! last column: it shares the machine's cores with the server and PostgreSQL, as pgbench's client does with
+//! PostgreSQL. Beside pgbench's rate the benchmark prints each side's CPU per insert: PostgreSQL's and pgbench's per
+//! transaction, and the server's, PostgreSQL's and the client's per `ticket.create`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -42,9 +47,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The client's allocator is the server's: it shares the machine's two cores with the server (and with PostgreSQL),
@@ -294,6 +298,16 @@ fn proc_cpu_us(pid: u32, children: bool) -> f64 {
     ticks * 10_000.0
 }
 
+/// This process's own CPU time so far (the benchmark's client, with its in-process floor server), in microseconds.
+fn client_cpu_us() -> f64 {
+    proc_cpu_us(std::process::id(), false)
+}
+
+/// The CPU time of this process's ended children it waited for, in microseconds.
+fn children_cpu_us() -> f64 {
+    proc_cpu_us(std::process::id(), true) - proc_cpu_us(std::process::id(), false)
+}
+
 /// The CPU time so far of a process and of all its children, ended or running, in microseconds: a PostgreSQL
 /// cluster's, whose postmaster starts a process per connection and waits for each.
 fn tree_cpu_us(pid: u32) -> f64 {
@@ -362,33 +376,93 @@ impl Backing<'_> {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection.
+/// One keep-alive HTTP/1.1 connection, spoken by hand: a call is one write of its head and body, and its answer is
+/// read on the same task. (hyper's client hands each request to a connection task of its own and back, which on the
+/// two cores the benchmark shares with the server cost about as much as the server's own transport.)
 struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    stream: tokio::io::BufReader<TcpStream>,
     addr: String,
+    /// The request being written, kept between calls.
+    out: Vec<u8>,
+    /// The answer's head line being read, kept between calls.
+    line: Vec<u8>,
 }
 
 impl Conn {
     async fn open(addr: &str) -> Conn {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-        tokio::spawn(connection);
-        Conn { sender, addr: addr.to_owned() }
+        Conn { stream: tokio::io::BufReader::new(stream), addr: addr.to_owned(), out: Vec::new(), line: Vec::new() }
     }
 
     /// POSTs a body with a token and a network; the status and the answer.
     async fn post(&mut self, token: &str, network: &str, body: Bytes) -> (u16, Bytes) {
-        let req = hyper::Request::post(format!("http://{}/jsonRpc", self.addr))
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .header("x-network-id", network)
-            .body(Full::new(body))
-            .expect("request");
-        let resp = self.sender.send_request(req).await.expect("response");
-        let status = resp.status().as_u16();
-        (status, resp.into_body().collect().await.expect("body").to_bytes())
+        use std::io::Write as _;
+        self.out.clear();
+        write!(
+            self.out,
+            "POST /jsonRpc HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\nauthorization: Bearer {token}\r\n\
+             x-network-id: {network}\r\ncontent-length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        )
+        .expect("a request head");
+        self.out.extend_from_slice(&body);
+        self.stream.get_mut().write_all(&self.out).await.expect("request written");
+        self.answer().await
+    }
+
+    /// Reads one answer: its status line, its head (a length, or chunks), and its body.
+    async fn answer(&mut self) -> (u16, Bytes) {
+        self.head_line().await;
+        let status = std::str::from_utf8(&self.line)
+            .ok()
+            .and_then(|l| l.strip_prefix("HTTP/1.1 "))
+            .and_then(|l| l.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP/1.1 status line: {:?}", String::from_utf8_lossy(&self.line)));
+        let (mut length, mut chunked) = (None, false);
+        while self.head_line().await > 0 {
+            let line = std::str::from_utf8(&self.line).expect("a header in UTF-8");
+            let (name, value) = line.split_once(':').expect("a header");
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse::<usize>().expect("a length"));
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.trim().eq_ignore_ascii_case("chunked");
+            }
+        }
+        let mut body = Vec::with_capacity(length.unwrap_or(0));
+        match (length, chunked) {
+            (Some(n), false) => self.append(&mut body, n).await,
+            (_, true) => loop {
+                self.head_line().await;
+                let size = std::str::from_utf8(&self.line).ok().and_then(|s| s.split(';').next());
+                let size = size.and_then(|s| usize::from_str_radix(s.trim(), 16).ok()).expect("a chunk size");
+                self.append(&mut body, size).await;
+                assert_eq!(self.head_line().await, 0, "a chunk ends with CRLF");
+                if size == 0 {
+                    break;
+                }
+            },
+            (None, false) => panic!("an answer with neither a length nor chunks"),
+        }
+        (status, Bytes::from(body))
+    }
+
+    /// Reads one line of the answer's head into `line`, without its CRLF; its length.
+    async fn head_line(&mut self) -> usize {
+        self.line.clear();
+        self.stream.read_until(b'\n', &mut self.line).await.expect("answer read");
+        assert!(self.line.ends_with(b"\r\n"), "the connection closed mid-answer");
+        self.line.truncate(self.line.len() - 2);
+        self.line.len()
+    }
+
+    /// Reads `n` more bytes of the body onto `body`.
+    async fn append(&mut self, body: &mut Vec<u8>, n: usize) {
+        let start = body.len();
+        body.resize(start + n, 0);
+        self.stream.read_exact(&mut body[start..]).await.expect("answer body");
     }
 }
 
@@ -514,6 +588,8 @@ struct Outcome {
     /// PostgreSQL's CPU time per call (every process of the cluster), in microseconds; none on SQLite, whose cost
     /// is the server's.
     database_us_per_call: Option<f64>,
+    /// This benchmark's own CPU time per call (its client, on the same cores), in microseconds.
+    client_us_per_call: Option<f64>,
     /// The latencies of the scenario's part, if it has one.
     part: Option<PartOutcome>,
 }
@@ -590,6 +666,7 @@ async fn drive(
         peak_rss_mb: 0.0,
         server_us_per_call: None,
         database_us_per_call: None,
+        client_us_per_call: None,
         part: part.map(|p| PartOutcome {
             label: p.label,
             calls: part_histogram.len(),
@@ -978,10 +1055,11 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
         };
         let part = (name == LIST_AT_SCALE).then_some(LIST_AT_SCALE_READS);
         let servers_cpu = || servers.iter().map(Server::cpu_us).sum::<f64>();
-        let (cpu_before, database_cpu_before) = (servers_cpu(), backing.cpu_us());
+        let (cpu_before, database_cpu_before, client_cpu_before) = (servers_cpu(), backing.cpu_us(), client_cpu_us());
         let mut outcome = drive(name, targets, &token, network, o, make, part).await;
         if !on_floor {
             let calls = outcome.calls.max(1) as f64;
+            outcome.client_us_per_call = Some((client_cpu_us() - client_cpu_before) / calls);
             outcome.server_us_per_call = Some((servers_cpu() - cpu_before) / calls);
             outcome.database_us_per_call =
                 backing.cpu_us().zip(database_cpu_before).map(|(after, before)| (after - before) / calls);
@@ -1045,7 +1123,8 @@ fn print_run(o: &Options, run: &Run) {
         "peak MB",
         "server us/call"
     );
-    println!("{}", if on_postgres { format!(" {:>14}", "postgres us/call") } else { String::new() });
+    let database_column = if on_postgres { format!(" {:>14}", "postgres us/call") } else { String::new() };
+    println!("{database_column} {:>14}", "client us/call");
     for x in &run.outcomes {
         let per_commit = x.calls_per_commit.map_or("-".to_owned(), |c| format!("{c:.1}"));
         let cpu = x.server_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
@@ -1064,7 +1143,9 @@ fn print_run(o: &Options, run: &Run) {
             cpu
         );
         let database_cpu = x.database_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
-        println!("{}", if on_postgres { format!(" {database_cpu:>16}") } else { String::new() });
+        let client_cpu = x.client_us_per_call.map_or("-".to_owned(), |c| format!("{c:.1}"));
+        let database_cpu = if on_postgres { format!(" {database_cpu:>16}") } else { String::new() };
+        println!("{database_cpu} {client_cpu:>14}");
     }
     for (name, p) in run.outcomes.iter().filter_map(|x| Some((&x.name, x.part.as_ref()?))) {
         println!(
@@ -1100,6 +1181,7 @@ fn run_json(o: &Options, run: &Run) -> Value {
                 "ratioToWhoami": x.requests_per_s / whoami, "callsPerCommit": x.calls_per_commit,
                 "peakRssMbAfter": x.peak_rss_mb, "serverMicrosPerCall": x.server_us_per_call,
                 "postgresMicrosPerCall": x.database_us_per_call,
+                "clientMicrosPerCall": x.client_us_per_call,
                 "failures": x.failures.iter().map(|(answer, count)| json!({"answer": answer, "count": count}))
                     .collect::<Vec<_>>(),
                 "part": x.part.as_ref().map(|p| json!({
@@ -1167,6 +1249,8 @@ struct PgbenchReference {
     transactions_per_s: Result<f64, String>,
     /// pgbench's own report.
     report: String,
+    /// PostgreSQL's CPU time per transaction (every process of the cluster), and pgbench's own, in microseconds.
+    cpu_us_per_transaction: Option<(f64, f64)>,
 }
 
 /// The table pgbench inserts into: a ticket's keys and the JSON of its fields, one key index.
@@ -1179,6 +1263,7 @@ fn pgbench_reference(cluster: &Cluster, o: &Options) -> PgbenchReference {
     let clients = o.connections.max(1);
     let threads = PGBENCH_THREADS.min(clients);
     let mut report = String::new();
+    let mut cpu = None;
     let mut measure = || -> Result<f64, String> {
         cluster.create_database(PGBENCH_DATABASE).map_err(|e| e.to_string())?;
         cluster.query(PGBENCH_DATABASE, PGBENCH_TABLE).map_err(|e| e.to_string())?;
@@ -1195,8 +1280,16 @@ fn pgbench_reference(cluster: &Cluster, o: &Options) -> PgbenchReference {
         let mut args: Vec<OsString> =
             ["-n", "-c", &clients, "-j", &threads, "-T", &seconds, "-f"].map(OsString::from).into();
         args.push(script.into_os_string());
+        // pgbench is this process's child, waited for: its CPU time is what this process's children's grows by.
+        let (database_before, pgbench_before) = (tree_cpu_us(cluster.server_pid()), children_cpu_us());
         let output = cluster.pgbench(PGBENCH_DATABASE, args).map_err(|e| e.to_string())?;
+        let (database, pgbench) =
+            (tree_cpu_us(cluster.server_pid()) - database_before, children_cpu_us() - pgbench_before);
         report = String::from_utf8_lossy(&output.stdout).into_owned();
+        let count = |fact: &str| report.lines().find_map(|line| line.strip_prefix(fact)?.trim().parse::<f64>().ok());
+        if let Some(done) = count("number of transactions actually processed:").filter(|n| *n > 0.0) {
+            cpu = Some((database / done, pgbench / done));
+        }
         report
             .lines()
             .find_map(|line| line.strip_prefix("tps = "))
@@ -1204,7 +1297,7 @@ fn pgbench_reference(cluster: &Cluster, o: &Options) -> PgbenchReference {
             .ok_or_else(|| "no \"tps = \" line in pgbench's report".to_owned())
     };
     let transactions_per_s = measure();
-    PgbenchReference { clients, threads, seconds: o.seconds, transactions_per_s, report }
+    PgbenchReference { clients, threads, seconds: o.seconds, transactions_per_s, report, cpu_us_per_transaction: cpu }
 }
 
 /// A line of facts about the PostgreSQL cluster: its version and the settings that decide durability.
@@ -1284,6 +1377,13 @@ fn main() {
                 for line in r.report.lines().filter(|line| facts.iter().any(|fact| line.starts_with(fact))) {
                     println!("  pgbench: {line}");
                 }
+                if let Some((database, client)) = r.cpu_us_per_transaction {
+                    println!(
+                        "  pgbench: CPU per transaction: postgres {database:.1} us, pgbench {client:.1} us, \
+                         {:.1} us in all",
+                        database + client
+                    );
+                }
                 if let Some((run, x)) = create {
                     println!(
                         "  ticket.create on postgres ({}, {} connections): {:.0} req/s, {:.2} x pgbench",
@@ -1292,6 +1392,14 @@ fn main() {
                         x.requests_per_s,
                         x.requests_per_s / tps
                     );
+                    let cpu = [x.server_us_per_call, x.database_us_per_call, x.client_us_per_call];
+                    if let [Some(server), Some(database), Some(client)] = cpu {
+                        println!(
+                            "  ticket.create: CPU per call: server {server:.1} us, postgres {database:.1} us, \
+                             client {client:.1} us, {:.1} us in all",
+                            server + database + client
+                        );
+                    }
                 }
             }
             Err(why) => println!("  pgbench failed: {why}\n{}", r.report),
@@ -1300,6 +1408,8 @@ fn main() {
             "clients": r.clients, "threads": r.threads, "seconds": r.seconds,
             "transactionsPerSecond": r.transactions_per_s.as_ref().ok(),
             "error": r.transactions_per_s.as_ref().err(),
+            "postgresMicrosPerTransaction": r.cpu_us_per_transaction.map(|c| c.0),
+            "pgbenchMicrosPerTransaction": r.cpu_us_per_transaction.map(|c| c.1),
             "ticketCreateRatio": r.transactions_per_s.as_ref().ok().and_then(|tps| {
                 let run = runs.iter().find(|run| run.store == StoreKind::Postgres)?;
                 Some(run.outcomes.iter().find(|x| x.name == "ticket.create")?.requests_per_s / tps)
