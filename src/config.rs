@@ -83,7 +83,8 @@ pub struct Config {
     pub synchronous: Synchronous,
     /// Read-only connections, each on its own thread (SQLite).
     pub readers: usize,
-    /// Connections in the pool (PostgreSQL): the most calls that reach the database at once.
+    /// Connections in the pool (PostgreSQL): the most calls that reach the database at once; the writer has two
+    /// more of its own.
     pub db_connections: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,

@@ -163,7 +163,8 @@ struct ServeArgs {
     /// SQLite synchronous mode: full survives power loss, normal only a crash of the process.
     #[arg(long, env = "TICKET_ADMIN_SYNCHRONOUS", value_enum, default_value = "full")]
     synchronous: SyncArg,
-    /// PostgreSQL: connections in the pool, the most calls that reach the database at once.
+    /// PostgreSQL: connections in the pool, the most calls that reach the database at once; the writer has two more
+    /// of its own.
     #[arg(long, env = "TICKET_ADMIN_DB_CONNECTIONS", default_value_t = Config::default().db_connections)]
     db_connections: usize,
     /// Where e-mail is delivered: smtp://user:password@host:port (STARTTLS when the server offers it) or

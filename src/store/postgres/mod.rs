@@ -295,42 +295,48 @@ impl From<deadpool_postgres::PoolError> for Failure {
     }
 }
 
-/// A pool of `size` connections.
-fn connect_pool(config: tokio_postgres::Config, size: usize) -> std::result::Result<Pool, OpenError> {
+/// A pool of `size` connections, each of which runs `session` (SQL) once when it is made.
+fn connect_pool(
+    config: tokio_postgres::Config,
+    size: usize,
+    session: Option<&'static str>,
+) -> std::result::Result<Pool, OpenError> {
     let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-    Pool::builder(manager)
+    let mut pool = Pool::builder(manager)
         .max_size(size.max(1))
         .wait_timeout(Some(Duration::from_secs(30)))
-        .runtime(deadpool_postgres::Runtime::Tokio1)
-        .build()
-        .map_err(|e| OpenError::Connect(e.to_string()))
+        .runtime(deadpool_postgres::Runtime::Tokio1);
+    if let Some(sql) = session {
+        pool = pool.post_create(deadpool_postgres::Hook::async_fn(move |client, _| {
+            Box::pin(async move { client.batch_execute(sql).await.map_err(deadpool_postgres::HookError::Backend) })
+        }));
+    }
+    pool.build().map_err(|e| OpenError::Connect(e.to_string()))
 }
 
-/// `config` with every prepared statement run on its generic plan (`plan_cache_mode`), for the writer's
-/// connections.
+/// The writer's connections run every prepared statement on its generic plan.
 ///
 /// PostgreSQL plans a prepared statement for its values (a custom plan) on its first five runs, and from then on
-/// keeps the generic plan only if its estimated cost is not above theirs. After a bulk load it estimated the
-/// creates-alone statement's generic plan above the custom ones and planned it again on every run: a third of
-/// PostgreSQL's CPU per create at 100,000 registrations, against 2% on a small database. Every statement the
-/// writer runs finds its rows by key, so its generic plan is the one a custom plan would choose; the searches,
-/// whose best plan does depend on their values ([`list::Plan::EachCall`]), run on the other pool.
-fn generic_plans(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
-    let options = match config.get_options() {
-        Some(given) => format!("{given} -c plan_cache_mode=force_generic_plan"),
-        None => "-c plan_cache_mode=force_generic_plan".to_owned(),
-    };
-    config.options(&options);
-    config
-}
+/// uses the generic plan only while its estimated cost is below theirs with the cost of planning added. After a bulk
+/// load it estimated the creates-alone statement's generic plan above that and planned the statement again on every
+/// run: a third of PostgreSQL's CPU per create at 100,000 registrations, against 2% on a small database. The
+/// writer's statements find their rows by key, or count one network's rows through an index led by the network, so
+/// a generic plan is the one a custom plan would choose (but for a count in a network far smaller than the average,
+/// where a custom plan could know it is small). The searches, whose best plan does depend on their values
+/// ([`list::Plan::EachCall`]), run on the other pool. A `SET` when each connection is made, rather than an option
+/// in the URL, so that a pooler in between (PgBouncer checks the options of a connection) passes it.
+const WRITER_SESSION: &str = "SET plan_cache_mode = force_generic_plan";
 
 impl PostgresStore {
     /// Connects a pool of `size` connections to the database at `url` and brings its schema up to date (one server
     /// at a time, under an advisory lock).
     pub async fn open(url: &str, size: usize) -> std::result::Result<PostgresStore, OpenError> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| OpenError::Connect(format!("{e}")))?;
-        let pool = connect_pool(config.clone(), size)?;
-        let writer_pool = connect_pool(generic_plans(config.clone()), writer::WRITERS)?;
+        let pool = connect_pool(config.clone(), size, None)?;
+        let writer_pool = connect_pool(config.clone(), writer::WRITERS, Some(WRITER_SESSION))?;
+        // One of the writer's connections now, so that a server that refuses its session (PostgreSQL before 12 has
+        // no plan_cache_mode) stops the start rather than every write.
+        drop(writer_pool.get().await.map_err(|e| OpenError::Connect(format!("the writer's connection: {e}")))?);
         let token_changes = Arc::new(Notify::new());
         let listener = tokio::spawn(listen(config, token_changes.clone())).abort_handle();
         let stats = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
@@ -593,17 +599,3 @@ impl super::Store for PostgresStore {
 
 #[cfg(test)]
 pub(crate) mod shared_tests;
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_writers_connections_keep_the_options_of_the_url_and_add_generic_plans() {
-        let given: tokio_postgres::Config =
-            "postgres://u@localhost/db?options=-c%20statement_timeout%3D5000".parse().unwrap();
-        let options = super::generic_plans(given).get_options().map(str::to_owned);
-        assert_eq!(options.as_deref(), Some("-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan"));
-        let bare: tokio_postgres::Config = "postgres://u@localhost/db".parse().unwrap();
-        let options = super::generic_plans(bare).get_options().map(str::to_owned);
-        assert_eq!(options.as_deref(), Some("-c plan_cache_mode=force_generic_plan"));
-    }
-}
