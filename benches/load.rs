@@ -292,10 +292,14 @@ fn proc_stat(pid: u32) -> Vec<String> {
 /// A process's CPU time so far, user and system, in microseconds (in 10 ms ticks); with `children`, that of its
 /// ended children it waited for too.
 fn proc_cpu_us(pid: u32, children: bool) -> f64 {
-    let fields = proc_stat(pid);
-    let ticks: f64 =
-        fields.iter().skip(11).take(if children { 4 } else { 2 }).filter_map(|t| t.parse::<f64>().ok()).sum();
-    ticks * 10_000.0
+    ticks_us(pid, 11..if children { 15 } else { 13 })
+}
+
+/// The sum of some of a process's `stat` fields (counted after its command name) that are clock ticks, in
+/// microseconds.
+fn ticks_us(pid: u32, fields: std::ops::Range<usize>) -> f64 {
+    let stat = proc_stat(pid);
+    stat.get(fields).unwrap_or_default().iter().filter_map(|t| t.parse::<f64>().ok()).sum::<f64>() * 10_000.0
 }
 
 /// This process's own CPU time so far (the benchmark's client, with its in-process floor server), in microseconds.
@@ -303,21 +307,25 @@ fn client_cpu_us() -> f64 {
     proc_cpu_us(std::process::id(), false)
 }
 
-/// The CPU time of this process's ended children it waited for, in microseconds.
+/// The CPU time of this process's ended children it waited for (cutime and cstime), in microseconds.
 fn children_cpu_us() -> f64 {
-    proc_cpu_us(std::process::id(), true) - proc_cpu_us(std::process::id(), false)
+    ticks_us(std::process::id(), 13..15)
+}
+
+/// The running children of a process.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| proc_stat(*child).get(1).is_some_and(|parent| *parent == pid.to_string()))
+        .collect()
 }
 
 /// The CPU time so far of a process and of all its children, ended or running, in microseconds: a PostgreSQL
-/// cluster's, whose postmaster starts a process per connection and waits for each.
+/// cluster's, whose postmaster starts a process per connection and waits for each. (A child that ends while this
+/// reads would be counted twice, running and then ended: read it while none is ending.)
 fn tree_cpu_us(pid: u32) -> f64 {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
-    let children: f64 = entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|child| proc_stat(*child).get(1).is_some_and(|parent| *parent == pid.to_string()))
-        .map(|child| proc_cpu_us(child, true))
-        .sum();
-    proc_cpu_us(pid, true) + children
+    proc_cpu_us(pid, true) + children(pid).into_iter().map(|child| proc_cpu_us(child, true)).sum::<f64>()
 }
 
 /// Where one store's servers keep their data.
@@ -438,11 +446,13 @@ impl Conn {
                 self.head_line().await;
                 let size = std::str::from_utf8(&self.line).ok().and_then(|s| s.split(';').next());
                 let size = size.and_then(|s| usize::from_str_radix(s.trim(), 16).ok()).expect("a chunk size");
-                self.append(&mut body, size).await;
-                assert_eq!(self.head_line().await, 0, "a chunk ends with CRLF");
                 if size == 0 {
+                    // The last chunk: trailers, if any, up to an empty line.
+                    while self.head_line().await > 0 {}
                     break;
                 }
+                self.append(&mut body, size).await;
+                assert_eq!(self.head_line().await, 0, "a chunk ends with CRLF");
             },
             (None, false) => panic!("an answer with neither a length nor chunks"),
         }
@@ -452,8 +462,9 @@ impl Conn {
     /// Reads one line of the answer's head into `line`, without its CRLF; its length.
     async fn head_line(&mut self) -> usize {
         self.line.clear();
-        self.stream.read_until(b'\n', &mut self.line).await.expect("answer read");
-        assert!(self.line.ends_with(b"\r\n"), "the connection closed mid-answer");
+        let read = self.stream.read_until(b'\n', &mut self.line).await.expect("answer read");
+        assert!(read > 0, "the server closed the connection");
+        assert!(self.line.ends_with(b"\r\n"), "the server closed the connection in the middle of a line");
         self.line.truncate(self.line.len() - 2);
         self.line.len()
     }
@@ -1282,7 +1293,13 @@ fn pgbench_reference(cluster: &Cluster, o: &Options) -> PgbenchReference {
         args.push(script.into_os_string());
         // pgbench is this process's child, waited for: its CPU time is what this process's children's grows by.
         let (database_before, pgbench_before) = (tree_cpu_us(cluster.server_pid()), children_cpu_us());
+        let processes = children(cluster.server_pid()).len();
         let output = cluster.pgbench(PGBENCH_DATABASE, args).map_err(|e| e.to_string())?;
+        // pgbench's connections end with it: their processes are waited for before the cluster's CPU is read.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while children(cluster.server_pid()).len() > processes && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let (database, pgbench) =
             (tree_cpu_us(cluster.server_pid()) - database_before, children_cpu_us() - pgbench_before);
         report = String::from_utf8_lossy(&output.stdout).into_owned();
