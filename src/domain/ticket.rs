@@ -52,6 +52,12 @@ impl std::fmt::Display for TicketType {
     }
 }
 
+impl serde::Serialize for TicketType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A reward the ticket grants, e.g. a user role.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -219,7 +225,6 @@ pub struct Shown<'a> {
     event_start_date: &'a Timestamp,
     #[serde(serialize_with = "time::serialize")]
     event_end_date: &'a Timestamp,
-    #[serde(serialize_with = "serialize_display")]
     ticket_type: TicketType,
     ticket_name: &'a str,
     ticket_description: &'a str,
@@ -234,10 +239,6 @@ pub struct Shown<'a> {
     sold: i64,
     #[serde(flatten)]
     sys: &'a Sys,
-}
-
-fn serialize_display<S: serde::Serializer>(value: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(value)
 }
 
 impl StoredTicket {

@@ -53,7 +53,8 @@ pub fn register(module: &mut RpcModule<Ctx>) -> std::result::Result<(), jsonrpse
     Ok(())
 }
 
-/// `{ticket}`: the stored ticket as the API shows it ([`crate::domain::ticket::StoredTicket::shown`]), or its JSON kept in the list.
+/// `{ticket}`: the stored ticket as the API shows it ([`crate::domain::ticket::StoredTicket::shown`]), or its JSON
+/// kept in the list.
 pub(super) fn one(ticket: impl serde::Serialize) -> Result<Box<RawValue>> {
     #[derive(serde::Serialize)]
     struct One<T> {

@@ -39,7 +39,7 @@
 //! and run again in a later group; a write is a function of the transaction it runs in, so running it again is
 //! running it on the database as it is then.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use std::panic::AssertUnwindSafe;
@@ -535,17 +535,26 @@ async fn create_tickets(tx: &mut Tx<'_>, done: &mut Done, creates: Vec<Box<dyn W
     if released.is_some() {
         done.noted(&running);
     }
-    let Some(Some(inserted)) = released else {
+    let Some(Some(mut inserted)) = released else {
         for write in creates {
             run(tx, done, write).await;
         }
         return;
     };
-    for write in inserted_ones(creates, inserted) {
-        if let Some(created) = write.created_ticket() {
-            done.changed.push((network.as_str().to_owned(), created.ticket.product_id.as_str().to_owned()));
+    for mut write in creates {
+        let product = write.created_ticket().map(|t| t.ticket.product_id.clone());
+        match product {
+            // Taken out of the set: a second create of the same productId in the run is a duplicate.
+            Some(product) if inserted.remove(product.as_str()) => {
+                write.keep_created();
+                done.changed.push((network.as_str().to_owned(), product.as_str().to_owned()));
+                done.kept.push(write);
+            }
+            Some(product) => {
+                write.answer(Err(Conflict::Duplicate { resource: "ticket", id: product.to_string() }.into()))
+            }
+            None => write.answer(Err(Error::Internal("a ticket create without its ticket".into()))),
         }
-        done.kept.push(write);
     }
 }
 
@@ -568,7 +577,6 @@ async fn create_alone(
     let statements =
         runs.iter().zip(&tickets).map(|(run, tickets)| super::ticket::insert_alone(db, run[0].network(), tickets));
     let outcomes = futures_util::future::join_all(statements).await;
-    drop(tickets);
     let mut rest = Vec::new();
     for (run, outcome) in runs.into_iter().zip(outcomes) {
         match outcome {
@@ -583,27 +591,6 @@ async fn create_alone(
         }
     }
     rest
-}
-
-/// The creates of one network's run whose productIds were `inserted`, each keeping its ticket as its answer; the
-/// others are answered: the second of two creates with one productId is a duplicate, as is one already stored.
-fn inserted_ones(creates: Vec<Box<dyn Write>>, mut inserted: HashSet<String>) -> Vec<Box<dyn Write>> {
-    let mut kept = Vec::with_capacity(inserted.len());
-    for mut write in creates {
-        let product = write.created_ticket().map(|t| t.ticket.product_id.clone());
-        match product {
-            // Taken out of the set: a second create of the same productId in the run is a duplicate.
-            Some(product) if inserted.remove(product.as_str()) => {
-                write.keep_created();
-                kept.push(write);
-            }
-            Some(product) => {
-                write.answer(Err(Conflict::Duplicate { resource: "ticket", id: product.to_string() }.into()))
-            }
-            None => write.answer(Err(Error::Internal("a ticket create without its ticket".into()))),
-        }
-    }
-    kept
 }
 
 #[cfg(test)]
