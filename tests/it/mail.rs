@@ -360,16 +360,21 @@ pub(crate) mod sink {
     impl Sink {
         /// A sink that speaks plain text only.
         pub async fn start(mode: Mode) -> Sink {
-            Sink::listen(mode, None).await
+            Sink::listen(mode, None, "127.0.0.1:0".parse().expect("an address")).await
+        }
+
+        /// A sink that speaks plain text only, on `addr`.
+        pub async fn start_on(mode: Mode, addr: SocketAddr) -> Sink {
+            Sink::listen(mode, None, addr).await
         }
 
         /// A sink that speaks TLS as `tls` says, with the certificate `ca` signed.
         pub async fn start_tls(mode: Mode, tls: Tls, ca: &TestCa) -> Sink {
-            Sink::listen(mode, Some((tls, ca.acceptor.clone()))).await
+            Sink::listen(mode, Some((tls, ca.acceptor.clone())), "127.0.0.1:0".parse().expect("an address")).await
         }
 
-        async fn listen(mode: Mode, tls: Option<(Tls, TlsAcceptor)>) -> Sink {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("the sink listens");
+        async fn listen(mode: Mode, tls: Option<(Tls, TlsAcceptor)>, addr: SocketAddr) -> Sink {
+            let listener = TcpListener::bind(addr).await.expect("the sink listens");
             let addr = listener.local_addr().expect("address");
             let sink = Sink {
                 addr,
@@ -662,6 +667,31 @@ pub(crate) mod delivery {
         let sent = message_when(&client, &queued["id"], "sent", |m| m["status"] == "sent").await;
         assert!(sent["attempts"].as_i64() >= Some(2), "{sent}");
         assert_eq!(sink.taken().len(), 1, "the cut message was not taken; the whole one once");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_relay_that_refuses_the_connection_is_tried_again_and_gets_the_message_once_it_listens() {
+        // A port bound and let go: nothing listens on it, so each connection is refused.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
+        let smtp = Smtp {
+            first_retry: Duration::from_millis(50),
+            give_up_after: Duration::from_secs(60),
+            ..Smtp::new(format!("smtp://tester:secret-password@{addr}"), "Events <events@example.org>".into())
+        };
+        let server = common::launch(|c| c.smtp = Some(smtp)).await;
+        let (client, ada) = ada_on(&server.admin()).await;
+        let queued = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
+        let refused = message_when(&client, &queued["id"], "tried twice", |m| {
+            m["attempts"].as_i64() >= Some(2) || m["status"] == "failed"
+        })
+        .await;
+        assert_ne!(refused["status"], "failed", "a refused connection is a temporary failure: {refused}");
+        assert!(refused["lastError"].as_str().is_some_and(|e| e.contains("Connection refused")), "{refused}");
+        let sink = Sink::start_on(Mode::Accept, addr).await;
+        let sent = message_when(&client, &queued["id"], "sent", |m| m["status"] == "sent").await;
+        assert!(sent["attempts"].as_i64() >= Some(3), "{sent}");
+        assert_eq!(sink.taken().len(), 1);
         server.stop().await;
     }
 

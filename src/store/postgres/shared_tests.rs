@@ -3,6 +3,7 @@
 //! must hold across processes hold when their calls race. Skipped where PostgreSQL is not installed, unless
 //! `TICKET_ADMIN_REQUIRE_POSTGRES` is set (as CI sets it), which makes a missing PostgreSQL a failure.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -11,12 +12,15 @@ use super::PostgresStore;
 use crate::auth::{Grant, NetworkScope, TokenInfo};
 use crate::domain::fixtures::{merged, product, registration, ticket};
 use crate::domain::limits::Held;
+use crate::domain::mail::{INTERRUPTED, MailStatus, Message};
 use crate::domain::money::Cents;
 use crate::domain::order::OrderAction;
 use crate::domain::registration::OrderStatus;
 use crate::domain::time;
 use crate::error::{Conflict, Error};
-use crate::store::{Limits, OrderFor, Orders, Records, RegistrationKind, TicketChange, TicketChanges, Tickets, Tokens};
+use crate::store::{
+    Limits, OrderFor, Orders, Outbox, Records, RegistrationKind, TicketChange, TicketChanges, Tickets, Tokens,
+};
 
 #[path = "../../../tests/it/common/cluster.rs"]
 pub(crate) mod cluster;
@@ -416,4 +420,53 @@ async fn orders_raced_on_two_servers_are_made_once_each_numbered_without_a_gap_a
     assert_eq!((paid.order.amount_paid, paid.order.status), (Cents(800), OrderStatus::AwaitingPayment));
     let (mirrored, _) = b.registration_order(&scope(), &ids[0]).await.unwrap();
     assert_eq!(mirrored.registration.order_balance_due, Some(Cents(200)));
+}
+
+/// A message to queue in the tests of the outbox.
+fn message(i: usize) -> Message {
+    Message::new(format!("guest{i}@example.org"), "Your ticket".into(), "<p>Welcome</p>".into(), None)
+}
+
+#[tokio::test]
+async fn senders_claiming_at_once_on_two_servers_never_take_one_message_twice() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let scope = scope();
+    let queueing = (0..200).map(|i| a.queue_message(&scope, message(i), false));
+    let queued: BTreeSet<String> =
+        futures_util::future::join_all(queueing).await.into_iter().map(|m| m.unwrap().id.as_str().to_owned()).collect();
+    let mut claimed = Vec::new();
+    loop {
+        // Small claims at once on both: their subqueries read the same queued rows.
+        let (x, y) = tokio::join!(a.claim_due(time::now(), 5), b.claim_due(time::now(), 5));
+        let both: Vec<_> = x.unwrap().into_iter().chain(y.unwrap()).collect();
+        if both.is_empty() {
+            break;
+        }
+        for (network, m) in both {
+            assert_eq!((network.as_str(), m.status, m.attempts), ("net-a", MailStatus::Sending, 1), "{m:?}");
+            claimed.push(m.id.as_str().to_owned());
+        }
+    }
+    assert_eq!(claimed.len(), queued.len(), "each message claimed once");
+    assert_eq!(claimed.into_iter().collect::<BTreeSet<_>>(), queued);
+}
+
+#[tokio::test]
+async fn a_sweep_fails_the_messages_claimed_before_its_cutoff_once_and_leaves_the_rest() {
+    let Some((_cluster, a, b)) = two_servers().await else { return };
+    let early = a.queue_message(&scope(), message(1), false).await.unwrap().id;
+    let claimed_at = time::now();
+    assert_eq!(a.claim_due(claimed_at, 1).await.unwrap().len(), 1);
+    let late = a.queue_message(&scope(), message(2), false).await.unwrap().id;
+    let later = claimed_at + chrono::Duration::seconds(10);
+    assert_eq!(b.claim_due(later, 1).await.unwrap()[0].1.id, late);
+    let waiting = a.queue_message(&scope(), message(3), false).await.unwrap().id;
+
+    let cutoff = claimed_at + chrono::Duration::seconds(5);
+    assert_eq!(b.interrupt_sending(cutoff).await.unwrap(), 1);
+    assert_eq!(a.interrupt_sending(cutoff).await.unwrap(), 0, "a second sweep finds nothing more");
+    let swept = a.message(&scope(), &early).await.unwrap();
+    assert_eq!((swept.status, swept.last_error.as_deref(), swept.attempts), (MailStatus::Failed, Some(INTERRUPTED), 1));
+    assert_eq!(b.message(&scope(), &late).await.unwrap().status, MailStatus::Sending);
+    assert_eq!(b.message(&scope(), &waiting).await.unwrap().status, MailStatus::Queued);
 }
