@@ -28,7 +28,9 @@
 //! servers on that one database, and connection `i` of every scenario (and batch `i` of the seeding) goes to server
 //! `i % N`. After the scenarios, `pgbench` on the same cluster inserts single rows shaped like a ticket, one per
 //! transaction, on as many connections as the scenarios use: what the database alone commits, beside
-//! `ticket.create`. `both` runs the selected scenarios on SQLite, then on PostgreSQL, and prints them side by side.
+//! `ticket.create`. It runs in `--rounds N` (3) rounds, each followed at once by `ticket.create` on the servers, so
+//! each pair is measured in the same moment of a machine whose cores the two share; the comparison is the median of
+//! the rounds' ratios (one round, pgbench alone, when `ticket.create` is not selected). `both` runs the selected scenarios on SQLite, then on PostgreSQL, and prints them side by side.
 //! Each call's error (its HTTP status, code and message) is counted, and the servers' warnings and errors are
 //! printed after each store's table.
 //!
@@ -96,6 +98,8 @@ struct Options {
     servers: usize,
     /// Each PostgreSQL server's pool.
     db_connections: usize,
+    /// Rounds of pgbench, each followed by `ticket.create`, after the scenarios on PostgreSQL.
+    rounds: usize,
 }
 
 /// The stores a run measures (`--store`).
@@ -142,6 +146,7 @@ fn options() -> Options {
         stores: Stores::Sqlite,
         servers: 1,
         db_connections: 16,
+        rounds: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -162,10 +167,12 @@ fn options() -> Options {
             }
             "--servers" => o.servers = value().parse().expect("--servers N"),
             "--db-connections" => o.db_connections = value().parse().expect("--db-connections N"),
+            "--rounds" => o.rounds = value().parse().expect("--rounds N"),
             _ => {} // cargo passes --bench; anything else is ignored
         }
     }
     assert!(o.servers >= 1, "--servers is at least 1");
+    assert!(o.rounds >= 1, "--rounds is at least 1");
     assert!(o.servers == 1 || o.stores != Stores::Sqlite, "--servers is for PostgreSQL: add --store postgres or both");
     o
 }
@@ -823,6 +830,8 @@ struct Run {
     log: Vec<(String, u64, String)>,
     /// From starting the servers (and the cluster) to the last scenario's end.
     elapsed_s: f64,
+    /// On PostgreSQL: pgbench, in rounds with `ticket.create`.
+    reference: Option<Reference>,
 }
 
 /// Seeds the servers' database and drives every selected scenario on it, then prints the store's table.
@@ -1053,9 +1062,9 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
         }),
     ];
     scenarios.retain(|(name, _, _)| selected(name) || *name == "whoami");
+    let create = scenarios.iter().find(|(name, _, _)| *name == "ticket.create").map(|(_, _, make)| make.clone());
 
-    let mut outcomes = Vec::new();
-    for (name, writes, make) in scenarios {
+    let measure = async |name: &str, writes: bool, make: MakeBody| {
         let before = writer_stats(&addrs).await;
         let on_floor = name.starts_with("floor");
         let targets: &[String] = if on_floor { &floor } else { &addrs };
@@ -1081,9 +1090,33 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
             outcome.calls_per_commit = Some(after.1.saturating_sub(before.1) as f64 / commits as f64);
         }
         outcome.peak_rss_mb = servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
-        outcomes.push(outcome);
+        outcome
+    };
+    let mut outcomes = Vec::new();
+    for (name, writes, make) in scenarios {
+        outcomes.push(measure(name, writes, make).await);
     }
     let _ = floor_handle.stop();
+    // On PostgreSQL, pgbench in rounds, each followed by ticket.create when it is selected (once without it).
+    let reference = match backing {
+        Backing::Postgres { cluster, .. } => {
+            let pgbench = Pgbench::prepare(cluster, o);
+            let (clients, threads) = pgbench.as_ref().map_or((0, 0), |p| (p.clients, p.threads));
+            let mut rounds = Vec::new();
+            if let Ok(pgbench) = &pgbench {
+                for _ in 0..if create.is_some() { o.rounds } else { 1 } {
+                    let measured = tokio::task::block_in_place(|| pgbench.run());
+                    let create = match &create {
+                        Some(make) => Some(measure("ticket.create", true, make.clone()).await),
+                        None => None,
+                    };
+                    rounds.push(Round { pgbench: measured, create });
+                }
+            }
+            Some(Reference { clients, threads, seconds: o.seconds, rounds: pgbench.map(|_| rounds) })
+        }
+        Backing::Sqlite(_) => None,
+    };
     let mut log: Vec<(String, u64, String)> = Vec::new();
     for server in servers {
         let issues = server.log.lock().expect("log issues");
@@ -1109,6 +1142,7 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
         peak_rss_mb: servers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max),
         log,
         elapsed_s: started.elapsed().as_secs_f64(),
+        reference,
     };
     print_run(o, &run);
     run
@@ -1251,11 +1285,19 @@ fn print_side_by_side(runs: &[Run]) {
     println!("database after seeding: {}", sizes.join(", "));
 }
 
-/// pgbench on the benchmark's cluster: single-row INSERTs like a ticket's, one per transaction.
-struct PgbenchReference {
+/// pgbench on the benchmark's cluster, ready to run: its database, with the table its single-row INSERTs (like a
+/// ticket's, one per transaction) go to, and the script that makes them.
+struct Pgbench<'c> {
+    cluster: &'c Cluster,
     clients: usize,
     threads: usize,
     seconds: u64,
+    /// Holds the script, `insert.sql`.
+    dir: tempfile::TempDir,
+}
+
+/// What one pgbench run measured.
+struct PgbenchRun {
     /// Transactions per second, or why there are none.
     transactions_per_s: Result<f64, String>,
     /// pgbench's own report.
@@ -1268,53 +1310,97 @@ struct PgbenchReference {
 const PGBENCH_TABLE: &str = "CREATE TABLE bench_inserts (id bigserial PRIMARY KEY, network_id text NOT NULL, \
                              product_id text NOT NULL, payload text NOT NULL)";
 
-/// Runs pgbench with one single-row INSERT per transaction on as many clients as the scenarios' connections, for
-/// as long as a scenario, in a database of its own on `cluster` (with the cluster's `synchronous_commit=on`).
-fn pgbench_reference(cluster: &Cluster, o: &Options) -> PgbenchReference {
-    let clients = o.connections.max(1);
-    let threads = PGBENCH_THREADS.min(clients);
-    let mut report = String::new();
-    let mut cpu = None;
-    let mut measure = || -> Result<f64, String> {
+impl<'c> Pgbench<'c> {
+    /// Makes pgbench's database on `cluster`, for runs on as many clients as the scenarios' connections, each as
+    /// long as a scenario (with the cluster's `synchronous_commit=on`).
+    fn prepare(cluster: &'c Cluster, o: &Options) -> Result<Pgbench<'c>, String> {
         cluster.create_database(PGBENCH_DATABASE).map_err(|e| e.to_string())?;
         cluster.query(PGBENCH_DATABASE, PGBENCH_TABLE).map_err(|e| e.to_string())?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let script = dir.path().join("insert.sql");
         // A ticket's JSON as the row's payload; a random productId, as ticket.create sends a new one each time.
         let payload = ticket(1_000_000, None).to_string().replace('\'', "''");
         let sql = format!(
             "\\set n random(1, 1000000000000)\n\
              INSERT INTO bench_inserts (network_id, product_id, payload) VALUES ('bench-c', 'ticket-' || :n, '{payload}');\n"
         );
-        std::fs::write(&script, sql).map_err(|e| e.to_string())?;
-        let (clients, threads, seconds) = (clients.to_string(), threads.to_string(), o.seconds.to_string());
-        let mut args: Vec<OsString> =
-            ["-n", "-c", &clients, "-j", &threads, "-T", &seconds, "-f"].map(OsString::from).into();
-        args.push(script.into_os_string());
-        // pgbench is this process's child, waited for: its CPU time is what this process's children's grows by.
-        let (database_before, pgbench_before) = (tree_cpu_us(cluster.server_pid()), children_cpu_us());
-        let processes = children(cluster.server_pid()).len();
-        let output = cluster.pgbench(PGBENCH_DATABASE, args).map_err(|e| e.to_string())?;
-        // pgbench's connections end with it: their processes are waited for before the cluster's CPU is read.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while children(cluster.server_pid()).len() > processes && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
+        std::fs::write(dir.path().join("insert.sql"), sql).map_err(|e| e.to_string())?;
+        let clients = o.connections.max(1);
+        Ok(Pgbench { cluster, clients, threads: PGBENCH_THREADS.min(clients), seconds: o.seconds, dir })
+    }
+
+    /// Runs pgbench once.
+    fn run(&self) -> PgbenchRun {
+        let cluster = self.cluster;
+        let (mut report, mut cpu) = (String::new(), None);
+        let mut measure = || -> Result<f64, String> {
+            let (clients, threads, seconds) =
+                (self.clients.to_string(), self.threads.to_string(), self.seconds.to_string());
+            let mut args: Vec<OsString> =
+                ["-n", "-c", &clients, "-j", &threads, "-T", &seconds, "-f"].map(OsString::from).into();
+            args.push(self.dir.path().join("insert.sql").into_os_string());
+            // pgbench is this process's child, waited for: its CPU time is what this process's children's grows by.
+            let (database_before, pgbench_before) = (tree_cpu_us(cluster.server_pid()), children_cpu_us());
+            let processes = children(cluster.server_pid()).len();
+            let output = cluster.pgbench(PGBENCH_DATABASE, args).map_err(|e| e.to_string())?;
+            // pgbench's connections end with it: their processes are waited for before the cluster's CPU is read.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while children(cluster.server_pid()).len() > processes && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let (database, pgbench) =
+                (tree_cpu_us(cluster.server_pid()) - database_before, children_cpu_us() - pgbench_before);
+            report = String::from_utf8_lossy(&output.stdout).into_owned();
+            if let Some(done) = report_fact(&report, "number of transactions actually processed:").filter(|n| *n > 0.0)
+            {
+                cpu = Some((database / done, pgbench / done));
+            }
+            report_fact(&report, "tps =").ok_or_else(|| "no \"tps = \" line in pgbench's report".to_owned())
+        };
+        let transactions_per_s = measure();
+        PgbenchRun { transactions_per_s, report, cpu_us_per_transaction: cpu }
+    }
+}
+
+/// A number from pgbench's report: the first word after `fact` on the line that starts with it.
+fn report_fact(report: &str, fact: &str) -> Option<f64> {
+    report.lines().find_map(|line| line.strip_prefix(fact)?.split_whitespace().next()?.parse().ok())
+}
+
+/// One round of the comparison: pgbench, then `ticket.create` right after it on the same cluster.
+struct Round {
+    pgbench: PgbenchRun,
+    create: Option<Outcome>,
+}
+
+impl Round {
+    /// `ticket.create`'s rate over pgbench's.
+    fn ratio(&self) -> Option<f64> {
+        Some(self.create.as_ref()?.requests_per_s / *self.pgbench.transactions_per_s.as_ref().ok()?)
+    }
+}
+
+/// pgbench beside `ticket.create`, in rounds: each pair measured in the same minute of a machine whose cores the
+/// two share, so that one slow or fast moment moves one round, not the comparison.
+struct Reference {
+    clients: usize,
+    threads: usize,
+    seconds: u64,
+    /// The rounds, or why pgbench could not run.
+    rounds: Result<Vec<Round>, String>,
+}
+
+impl Reference {
+    /// The median of the rounds' ratios.
+    fn median_ratio(&self) -> Option<f64> {
+        let mut ratios: Vec<f64> = self.rounds.as_ref().ok()?.iter().filter_map(Round::ratio).collect();
+        ratios.sort_by(f64::total_cmp);
+        let middle = ratios.len() / 2;
+        match ratios.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(ratios[middle]),
+            _ => Some((ratios[middle - 1] + ratios[middle]) / 2.0),
         }
-        let (database, pgbench) =
-            (tree_cpu_us(cluster.server_pid()) - database_before, children_cpu_us() - pgbench_before);
-        report = String::from_utf8_lossy(&output.stdout).into_owned();
-        let count = |fact: &str| report.lines().find_map(|line| line.strip_prefix(fact)?.trim().parse::<f64>().ok());
-        if let Some(done) = count("number of transactions actually processed:").filter(|n| *n > 0.0) {
-            cpu = Some((database / done, pgbench / done));
-        }
-        report
-            .lines()
-            .find_map(|line| line.strip_prefix("tps = "))
-            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-            .ok_or_else(|| "no \"tps = \" line in pgbench's report".to_owned())
-    };
-    let transactions_per_s = measure();
-    PgbenchReference { clients, threads, seconds: o.seconds, transactions_per_s, report, cpu_us_per_transaction: cpu }
+    }
 }
 
 /// A line of facts about the PostgreSQL cluster: its version and the settings that decide durability.
@@ -1326,13 +1412,100 @@ fn postgres_settings(cluster: &Cluster) -> String {
     cluster.query("postgres", sql).unwrap_or_else(|error| format!("settings unknown ({error})"))
 }
 
+/// pgbench's rounds beside ticket.create's, and their JSON.
+fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
+    println!(
+        "\npgbench on the same cluster, one single-row INSERT per transaction (bench_inserts: id bigserial, \
+         network_id, product_id, payload text), {} clients, {} threads, {} s, each run followed by ticket.create \
+         for as long:",
+        r.clients, r.threads, r.seconds
+    );
+    let servers = if run.servers == 1 { "1 server".to_owned() } else { format!("{} servers", run.servers) };
+    let rounds = match &r.rounds {
+        Ok(rounds) => rounds,
+        Err(why) => {
+            println!("  pgbench failed: {why}");
+            return json!({ "clients": r.clients, "threads": r.threads, "seconds": r.seconds, "error": why });
+        }
+    };
+    let mut json_rounds = Vec::new();
+    for (i, round) in rounds.iter().enumerate() {
+        let p = &round.pgbench;
+        match &p.transactions_per_s {
+            Ok(tps) => {
+                let failed = report_fact(&p.report, "number of failed transactions:").unwrap_or(f64::NAN);
+                let latency = report_fact(&p.report, "latency average =").unwrap_or(f64::NAN);
+                print!(
+                    "  round {}: pgbench {tps:.0} transactions/s, {failed} failed, latency average {latency} ms",
+                    i + 1
+                );
+                match p.cpu_us_per_transaction {
+                    Some((database, client)) => println!(
+                        "; CPU per transaction: postgres {database:.1} us, pgbench {client:.1} us, {:.1} us in all",
+                        database + client
+                    ),
+                    None => println!(),
+                }
+            }
+            Err(why) => println!("  round {}: pgbench failed: {why}\n{}", i + 1, p.report),
+        }
+        if let Some(x) = &round.create {
+            print!(
+                "           ticket.create ({servers}, {} connections): {:.0} req/s, {} errors",
+                o.connections, x.requests_per_s, x.errors
+            );
+            if let [Some(server), Some(database), Some(client)] =
+                [x.server_us_per_call, x.database_us_per_call, x.client_us_per_call]
+            {
+                print!(
+                    "; CPU per call: server {server:.1} us, postgres {database:.1} us, client {client:.1} us, {:.1} us \
+                     in all",
+                    server + database + client
+                );
+            }
+            match round.ratio() {
+                Some(ratio) => println!(": {ratio:.2} x pgbench"),
+                None => println!(),
+            }
+        }
+        json_rounds.push(json!({
+            "transactionsPerSecond": p.transactions_per_s.as_ref().ok(),
+            "error": p.transactions_per_s.as_ref().err(),
+            "postgresMicrosPerTransaction": p.cpu_us_per_transaction.map(|c| c.0),
+            "pgbenchMicrosPerTransaction": p.cpu_us_per_transaction.map(|c| c.1),
+            "ticketCreatePerSecond": round.create.as_ref().map(|x| x.requests_per_s),
+            "ticketCreateErrors": round.create.as_ref().map(|x| x.errors),
+            "ticketCreateServerMicrosPerCall": round.create.as_ref().and_then(|x| x.server_us_per_call),
+            "ticketCreatePostgresMicrosPerCall": round.create.as_ref().and_then(|x| x.database_us_per_call),
+            "ticketCreateClientMicrosPerCall": round.create.as_ref().and_then(|x| x.client_us_per_call),
+            "ticketCreateRatio": round.ratio(),
+            "report": p.report,
+        }));
+    }
+    let median = r.median_ratio();
+    if let Some(median) = median {
+        let ratios: Vec<String> = rounds.iter().filter_map(Round::ratio).map(|x| format!("{x:.2}")).collect();
+        println!(
+            "  ticket.create on postgres ({servers}, {} connections): {median:.2} x pgbench, the median of {} rounds \
+             ({})",
+            o.connections,
+            ratios.len(),
+            ratios.join(", ")
+        );
+    }
+    json!({
+        "clients": r.clients, "threads": r.threads, "seconds": r.seconds,
+        "rounds": json_rounds,
+        "ticketCreateRatio": median,
+    })
+}
+
 fn main() {
     let o = options();
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let (runs, reference) = runtime.block_on(async {
+    let runs = runtime.block_on(async {
         let mut runs = Vec::new();
-        let mut reference = None;
         for &store in o.stores.kinds() {
             match store {
                 StoreKind::Sqlite => {
@@ -1366,74 +1539,17 @@ fn main() {
                     let mut measured = run(&o, store, setting, &servers, &backing).await;
                     measured.elapsed_s = cluster_started.elapsed().as_secs_f64();
                     runs.push(measured);
-                    drop(servers);
-                    reference = Some(pgbench_reference(&cluster, &o));
                 }
             }
         }
-        (runs, reference)
+        runs
     });
 
     if runs.len() > 1 {
         print_side_by_side(&runs);
     }
-    let pgbench = reference.as_ref().map(|r| {
-        println!(
-            "\npgbench on the same cluster, one single-row INSERT per transaction (bench_inserts: id bigserial, \
-             network_id, product_id, payload text), {} clients, {} threads, {} s:",
-            r.clients, r.threads, r.seconds
-        );
-        let create = runs
-            .iter()
-            .find(|run| run.store == StoreKind::Postgres)
-            .and_then(|run| Some((run, run.outcomes.iter().find(|x| x.name == "ticket.create")?)));
-        match &r.transactions_per_s {
-            Ok(tps) => {
-                println!("  pgbench: {tps:.0} transactions/s");
-                let facts = ["number of transactions actually processed", "number of failed", "latency average"];
-                for line in r.report.lines().filter(|line| facts.iter().any(|fact| line.starts_with(fact))) {
-                    println!("  pgbench: {line}");
-                }
-                if let Some((database, client)) = r.cpu_us_per_transaction {
-                    println!(
-                        "  pgbench: CPU per transaction: postgres {database:.1} us, pgbench {client:.1} us, \
-                         {:.1} us in all",
-                        database + client
-                    );
-                }
-                if let Some((run, x)) = create {
-                    println!(
-                        "  ticket.create on postgres ({}, {} connections): {:.0} req/s, {:.2} x pgbench",
-                        if run.servers == 1 { "1 server".to_owned() } else { format!("{} servers", run.servers) },
-                        o.connections,
-                        x.requests_per_s,
-                        x.requests_per_s / tps
-                    );
-                    let cpu = [x.server_us_per_call, x.database_us_per_call, x.client_us_per_call];
-                    if let [Some(server), Some(database), Some(client)] = cpu {
-                        println!(
-                            "  ticket.create: CPU per call: server {server:.1} us, postgres {database:.1} us, \
-                             client {client:.1} us, {:.1} us in all",
-                            server + database + client
-                        );
-                    }
-                }
-            }
-            Err(why) => println!("  pgbench failed: {why}\n{}", r.report),
-        }
-        json!({
-            "clients": r.clients, "threads": r.threads, "seconds": r.seconds,
-            "transactionsPerSecond": r.transactions_per_s.as_ref().ok(),
-            "error": r.transactions_per_s.as_ref().err(),
-            "postgresMicrosPerTransaction": r.cpu_us_per_transaction.map(|c| c.0),
-            "pgbenchMicrosPerTransaction": r.cpu_us_per_transaction.map(|c| c.1),
-            "ticketCreateRatio": r.transactions_per_s.as_ref().ok().and_then(|tps| {
-                let run = runs.iter().find(|run| run.store == StoreKind::Postgres)?;
-                Some(run.outcomes.iter().find(|x| x.name == "ticket.create")?.requests_per_s / tps)
-            }),
-            "report": r.report,
-        })
-    });
+    let postgres = runs.iter().find(|run| run.store == StoreKind::Postgres);
+    let pgbench = postgres.and_then(|run| Some(print_reference(&o, run, run.reference.as_ref()?)));
     for run in &runs {
         println!("{} run: {:.0} s", run.store.name(), run.elapsed_s);
     }
