@@ -86,6 +86,9 @@ pub struct Config {
     /// Connections in the pool (PostgreSQL): the most calls that reach the database at once; the writer has two
     /// more of its own.
     pub db_connections: usize,
+    /// The most tickets the ticket lists kept in memory hold, all networks together; beyond it the lists read
+    /// longest ago are let go (and read whole from the store when next asked for).
+    pub kept_tickets: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,
     /// Where the outbox is delivered; without it, messages are kept `held`.
@@ -108,6 +111,7 @@ impl Default for Config {
             synchronous: Synchronous::Full,
             readers: 4,
             db_connections: 16,
+            kept_tickets: crate::rpc::ticket_list::KEPT_TICKETS,
             bootstrap_token: None,
             smtp: None,
         }

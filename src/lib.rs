@@ -102,8 +102,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
     let mailer = Arc::new(mail::Mailer::new(config.smtp.is_some()));
-    let ctx =
-        Ctx { store: store.clone(), ticket_lists: Default::default(), tokens: tokens.clone(), mail: mailer.clone() };
+    let ticket_lists = rpc::ticket_list::TicketLists::new(config.kept_tickets);
+    let ctx = Ctx { store: store.clone(), ticket_lists, tokens: tokens.clone(), mail: mailer.clone() };
     bootstrap(&ctx, config.bootstrap_token.clone()).await?;
     for (hash, info) in store.tokens().await? {
         tokens.insert(hash, info);

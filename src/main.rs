@@ -167,6 +167,10 @@ struct ServeArgs {
     /// of its own.
     #[arg(long, env = "TICKET_ADMIN_DB_CONNECTIONS", default_value_t = Config::default().db_connections)]
     db_connections: usize,
+    /// The most tickets the ticket lists kept in memory hold, all networks together; beyond it the lists read longest
+    /// ago are let go, and read whole from the store when next asked for.
+    #[arg(long, env = "TICKET_ADMIN_KEPT_TICKETS", default_value_t = Config::default().kept_tickets)]
+    kept_tickets: usize,
     /// Where e-mail is delivered: smtp://user:password@host:port (STARTTLS when the server offers it) or
     /// smtps://... (implicit TLS). Without it, messages are kept `held` until mail.retry after a start with one.
     #[arg(long, env = "TICKET_ADMIN_SMTP_URL", hide_env_values = true)]
@@ -214,6 +218,7 @@ impl ServeArgs {
                 SyncArg::Normal => Synchronous::Normal,
             },
             db_connections: self.db_connections,
+            kept_tickets: self.kept_tickets,
             bootstrap_token: std::env::var("TICKET_ADMIN_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()),
             smtp: self.smtp_url.filter(|u| !u.is_empty()).map(|url| ticket_admin::mail::sender::Smtp {
                 ca_file: self.smtp_ca_file.clone(),

@@ -5,8 +5,12 @@
 //! Otherwise one caller asks what changed since (a few tickets, each re-written into the persistent orderings, or
 //! everything, read whole) while the others behind the same change wait for it. Never stale: a change acknowledged
 //! before the call began is in its answer.
+//!
+//! The lists kept hold at most [`KEPT_TICKETS`] tickets, all networks together (`--kept-tickets`): beyond it the lists
+//! read longest ago are let go, and a network whose list was let go is read whole when next asked for.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::value::RawValue;
@@ -77,6 +81,11 @@ impl TicketList {
         Ok(TicketList { generation, by_id, orders: Mutex::default(), everything: OnceLock::new() })
     }
 
+    /// How many tickets it holds.
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
     /// The ticket `id` names, if the list holds it.
     pub fn find(&self, id: &ProductId) -> Option<&Arc<Entry>> {
         let at = self.by_id.binary_search_by(|e| e.ticket.ticket.product_id.cmp(id)).ok()?;
@@ -143,10 +152,22 @@ impl TicketList {
     }
 }
 
-/// Every network's kept list.
-#[derive(Default)]
+/// The most tickets the kept lists hold, all networks together, unless the server is told otherwise.
+pub const KEPT_TICKETS: usize = 100_000;
+
+/// Every network's kept list, within a budget of tickets.
 pub struct TicketLists {
     networks: Mutex<HashMap<NetworkId, Kept>>,
+    /// The most tickets kept: beyond it, the lists read longest ago are let go.
+    budget: usize,
+    /// A count of reads, by which each kept list notes when it was last read.
+    reads: AtomicU64,
+}
+
+impl Default for TicketLists {
+    fn default() -> Self {
+        TicketLists::new(KEPT_TICKETS)
+    }
 }
 
 /// A network's kept list, and the lock taken to bring it up to date: callers behind the same change wait for one
@@ -155,11 +176,21 @@ pub struct TicketLists {
 struct Kept {
     list: Option<Arc<TicketList>>,
     updating: Arc<tokio::sync::Mutex<()>>,
+    /// When it was last read or kept, in [`TicketLists::reads`].
+    read: u64,
 }
 
 impl TicketLists {
+    /// No list kept yet, and at most `budget` tickets kept.
+    pub fn new(budget: usize) -> TicketLists {
+        TicketLists { networks: Mutex::default(), budget, reads: AtomicU64::new(0) }
+    }
+
     fn kept(&self, network: &NetworkId) -> Option<Arc<TicketList>> {
-        self.networks.lock().ok()?.get(network)?.list.clone()
+        let mut networks = self.networks.lock().ok()?;
+        let kept = networks.get_mut(network)?;
+        kept.read = self.reads.fetch_add(1, Ordering::Relaxed);
+        kept.list.clone()
     }
 
     fn updating(&self, network: &NetworkId) -> Result<Arc<tokio::sync::Mutex<()>>> {
@@ -167,13 +198,24 @@ impl TicketLists {
         Ok(networks.entry(network.clone()).or_default().updating.clone())
     }
 
-    /// Keeps a list unless a newer one is kept already.
+    /// Keeps a list unless a newer one is kept already; then, while the lists hold more tickets than the budget,
+    /// lets go of the one read longest ago (never the one just kept).
     fn keep(&self, network: &NetworkId, list: Arc<TicketList>) {
-        if let Ok(mut networks) = self.networks.lock() {
-            let kept = networks.entry(network.clone()).or_default();
-            if kept.list.as_ref().is_none_or(|k| k.generation <= list.generation) {
-                kept.list = Some(list);
-            }
+        let Ok(mut networks) = self.networks.lock() else { return };
+        let kept = networks.entry(network.clone()).or_default();
+        kept.read = self.reads.fetch_add(1, Ordering::Relaxed);
+        if kept.list.as_ref().is_none_or(|k| k.generation <= list.generation) {
+            kept.list = Some(list);
+        }
+        let mut held: usize = networks.values().filter_map(|kept| Some(kept.list.as_ref()?.len())).sum();
+        while held > self.budget {
+            let oldest = networks
+                .iter()
+                .filter(|(other, kept)| *other != network && kept.list.is_some())
+                .min_by_key(|(_, kept)| kept.read)
+                .map(|(other, _)| other.clone());
+            let Some(let_go) = oldest.and_then(|other| networks.remove(&other)) else { break };
+            held -= let_go.list.map_or(0, |list| list.len());
         }
     }
 
@@ -313,6 +355,46 @@ mod tests {
         store.create_ticket(&scope, ticket(3, 0, 5.0).ticket).await.unwrap();
         let ids = |l: &TicketList| ids(&l.by_id);
         assert_eq!(ids(&lists.get(&store, &scope).await.unwrap()), ["t001", "t003"]);
+        crate::store::Store::close(&store);
+    }
+
+    /// Beyond the budget the lists read longest ago are let go, and read whole again when asked for.
+    #[tokio::test]
+    async fn beyond_the_budget_the_lists_read_longest_ago_are_let_go_and_read_again_when_asked_for() {
+        use crate::store::Tickets;
+        let (_dir, store, _, _) = empty();
+        let lists = TicketLists::new(5);
+        // How many tickets are kept, and which networks' lists, without reading them (a read would count as one).
+        let holding = |lists: &TicketLists| {
+            let networks = lists.networks.lock().unwrap();
+            let kept: Vec<(&NetworkId, &Arc<TicketList>)> =
+                networks.iter().filter_map(|(n, k)| Some((n, k.list.as_ref()?))).collect();
+            let mut names: Vec<String> = kept.iter().map(|(n, _)| n.as_str().to_owned()).collect();
+            names.sort();
+            (kept.iter().map(|(_, l)| l.len()).sum::<usize>(), names)
+        };
+        let scopes: Vec<NetworkScope> = ["n1", "n2", "n3"].map(|n| NetworkScope::for_tests(n, "a")).into();
+        for (i, scope) in scopes.iter().enumerate() {
+            for t in 0..2 {
+                store.create_ticket(scope, ticket(10 * i as u8 + t, 0, 5.0).ticket).await.unwrap();
+            }
+        }
+        let n1 = lists.get(&store, &scopes[0]).await.unwrap();
+        lists.get(&store, &scopes[1]).await.unwrap();
+        assert_eq!(holding(&lists), (4, vec!["n1".to_owned(), "n2".to_owned()]));
+        // n1 read again: n2 is now the one read longest ago, and goes when n3's list comes.
+        assert!(Arc::ptr_eq(&n1, &lists.current(&store, &scopes[0]).await.unwrap().expect("kept")));
+        lists.get(&store, &scopes[2]).await.unwrap();
+        assert_eq!(holding(&lists), (4, vec!["n1".to_owned(), "n3".to_owned()]), "n2 let go");
+        // n2 asked for again: read whole, as it is now; n1 goes (n3 was read after it).
+        store.create_ticket(&scopes[1], ticket(12, 0, 5.0).ticket).await.unwrap();
+        assert_eq!(ids(&lists.get(&store, &scopes[1]).await.unwrap().by_id), ["t010", "t011", "t012"]);
+        assert_eq!(holding(&lists), (5, vec!["n2".to_owned(), "n3".to_owned()]), "n1 let go");
+        // A list larger than the whole budget is still kept while it is the last one read.
+        let lone = TicketLists::new(1);
+        assert_eq!(lone.get(&store, &scopes[1]).await.unwrap().len(), 3);
+        lone.get(&store, &scopes[2]).await.unwrap();
+        assert_eq!(holding(&lone), (2, vec!["n3".to_owned()]));
         crate::store::Store::close(&store);
     }
 
