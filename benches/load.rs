@@ -30,7 +30,8 @@
 //! transaction, on as many connections as the scenarios use: what the database alone commits, beside
 //! `ticket.create`. It runs in `--rounds N` (3) rounds, each followed at once by `ticket.create` on the servers, so
 //! each pair is measured in the same moment of a machine whose cores the two share; the comparison is the median of
-//! the rounds' ratios (one round, pgbench alone, when `ticket.create` is not selected). `both` runs the selected scenarios on SQLite, then on PostgreSQL, and prints them side by side.
+//! the rounds' ratios (one round, pgbench alone, when `ticket.create` is not selected). `both` runs the selected
+//! scenarios on SQLite, then on PostgreSQL, and prints them side by side.
 //! Each call's error (its HTTP status, code and message) is counted, and the servers' warnings and errors are
 //! printed after each store's table.
 //!
@@ -828,7 +829,7 @@ struct Run {
     peak_rss_mb: f64,
     /// The servers' warnings and errors: message, how many, the first whole line.
     log: Vec<(String, u64, String)>,
-    /// From starting the servers (and the cluster) to the last scenario's end.
+    /// From starting the servers (and the cluster) to the last scenario's end, pgbench's rounds included.
     elapsed_s: f64,
     /// On PostgreSQL: pgbench, in rounds with `ticket.create`.
     reference: Option<Reference>,
@@ -1101,7 +1102,6 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
     let reference = match backing {
         Backing::Postgres { cluster, .. } => {
             let pgbench = Pgbench::prepare(cluster, o);
-            let (clients, threads) = pgbench.as_ref().map_or((0, 0), |p| (p.clients, p.threads));
             let mut rounds = Vec::new();
             if let Ok(pgbench) = &pgbench {
                 for _ in 0..if create.is_some() { o.rounds } else { 1 } {
@@ -1113,7 +1113,7 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
                     rounds.push(Round { pgbench: measured, create });
                 }
             }
-            Some(Reference { clients, threads, seconds: o.seconds, rounds: pgbench.map(|_| rounds) })
+            Some(Reference { with_create: create.is_some(), rounds: pgbench.map(|_| rounds) })
         }
         Backing::Sqlite(_) => None,
     };
@@ -1213,6 +1213,23 @@ fn print_run(o: &Options, run: &Run) {
     println!("\nserver peak RSS: {:.1} MB", run.peak_rss_mb);
 }
 
+/// What a scenario measured, as JSON.
+fn outcome_json(x: &Outcome) -> Value {
+    json!({
+        "scenario": x.name, "requestsPerSecond": x.requests_per_s, "callsPerSecond": x.calls_per_s,
+        "p50Ms": x.p50_ms, "p99Ms": x.p99_ms, "p999Ms": x.p999_ms, "errors": x.errors,
+        "callsPerCommit": x.calls_per_commit,
+        "peakRssMbAfter": x.peak_rss_mb, "serverMicrosPerCall": x.server_us_per_call,
+        "postgresMicrosPerCall": x.database_us_per_call,
+        "clientMicrosPerCall": x.client_us_per_call,
+        "failures": x.failures.iter().map(|(answer, count)| json!({"answer": answer, "count": count}))
+            .collect::<Vec<_>>(),
+        "part": x.part.as_ref().map(|p| json!({
+            "label": p.label, "calls": p.calls, "p50Ms": p.p50_ms, "p99Ms": p.p99_ms, "p999Ms": p.p999_ms,
+        })),
+    })
+}
+
 /// One store's run as JSON: the fields the benchmark has always written, and its store and setting.
 fn run_json(o: &Options, run: &Run) -> Value {
     let whoami = run.outcomes.iter().find(|x| x.name == "whoami").map_or(1.0, |x| x.requests_per_s);
@@ -1220,19 +1237,9 @@ fn run_json(o: &Options, run: &Run) -> Value {
         .outcomes
         .iter()
         .map(|x| {
-            json!({
-                "scenario": x.name, "requestsPerSecond": x.requests_per_s, "callsPerSecond": x.calls_per_s,
-                "p50Ms": x.p50_ms, "p99Ms": x.p99_ms, "p999Ms": x.p999_ms, "errors": x.errors,
-                "ratioToWhoami": x.requests_per_s / whoami, "callsPerCommit": x.calls_per_commit,
-                "peakRssMbAfter": x.peak_rss_mb, "serverMicrosPerCall": x.server_us_per_call,
-                "postgresMicrosPerCall": x.database_us_per_call,
-                "clientMicrosPerCall": x.client_us_per_call,
-                "failures": x.failures.iter().map(|(answer, count)| json!({"answer": answer, "count": count}))
-                    .collect::<Vec<_>>(),
-                "part": x.part.as_ref().map(|p| json!({
-                    "label": p.label, "calls": p.calls, "p50Ms": p.p50_ms, "p99Ms": p.p99_ms, "p999Ms": p.p999_ms,
-                })),
-            })
+            let mut row = outcome_json(x);
+            row["ratioToWhoami"] = json!(x.requests_per_s / whoami);
+            row
         })
         .collect();
     json!({
@@ -1324,15 +1331,14 @@ impl<'c> Pgbench<'c> {
              INSERT INTO bench_inserts (network_id, product_id, payload) VALUES ('bench-c', 'ticket-' || :n, '{payload}');\n"
         );
         std::fs::write(dir.path().join("insert.sql"), sql).map_err(|e| e.to_string())?;
-        let clients = o.connections.max(1);
-        Ok(Pgbench { cluster, clients, threads: PGBENCH_THREADS.min(clients), seconds: o.seconds, dir })
+        Ok(Pgbench { cluster, clients: pgbench_clients(o), threads: pgbench_threads(o), seconds: o.seconds, dir })
     }
 
     /// Runs pgbench once.
     fn run(&self) -> PgbenchRun {
         let cluster = self.cluster;
         let (mut report, mut cpu) = (String::new(), None);
-        let mut measure = || -> Result<f64, String> {
+        let mut once = || -> Result<f64, String> {
             let (clients, threads, seconds) =
                 (self.clients.to_string(), self.threads.to_string(), self.seconds.to_string());
             let mut args: Vec<OsString> =
@@ -1356,9 +1362,19 @@ impl<'c> Pgbench<'c> {
             }
             report_fact(&report, "tps =").ok_or_else(|| "no \"tps = \" line in pgbench's report".to_owned())
         };
-        let transactions_per_s = measure();
+        let transactions_per_s = once();
         PgbenchRun { transactions_per_s, report, cpu_us_per_transaction: cpu }
     }
+}
+
+/// pgbench's clients: as many as the scenarios' connections.
+fn pgbench_clients(o: &Options) -> usize {
+    o.connections.max(1)
+}
+
+/// pgbench's worker threads.
+fn pgbench_threads(o: &Options) -> usize {
+    PGBENCH_THREADS.min(pgbench_clients(o))
 }
 
 /// A number from pgbench's report: the first word after `fact` on the line that starts with it.
@@ -1375,16 +1391,16 @@ struct Round {
 impl Round {
     /// `ticket.create`'s rate over pgbench's.
     fn ratio(&self) -> Option<f64> {
-        Some(self.create.as_ref()?.requests_per_s / *self.pgbench.transactions_per_s.as_ref().ok()?)
+        let tps = *self.pgbench.transactions_per_s.as_ref().ok().filter(|tps| **tps > 0.0)?;
+        Some(self.create.as_ref()?.requests_per_s / tps)
     }
 }
 
 /// pgbench beside `ticket.create`, in rounds: each pair measured in the same minute of a machine whose cores the
 /// two share, so that one slow or fast moment moves one round, not the comparison.
 struct Reference {
-    clients: usize,
-    threads: usize,
-    seconds: u64,
+    /// Whether each round has `ticket.create` after pgbench (one round of pgbench alone when it is not selected).
+    with_create: bool,
     /// The rounds, or why pgbench could not run.
     rounds: Result<Vec<Round>, String>,
 }
@@ -1414,18 +1430,18 @@ fn postgres_settings(cluster: &Cluster) -> String {
 
 /// pgbench's rounds beside ticket.create's, and their JSON.
 fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
+    let (clients, threads, seconds) = (pgbench_clients(o), pgbench_threads(o), o.seconds);
     println!(
         "\npgbench on the same cluster, one single-row INSERT per transaction (bench_inserts: id bigserial, \
-         network_id, product_id, payload text), {} clients, {} threads, {} s, each run followed by ticket.create \
-         for as long:",
-        r.clients, r.threads, r.seconds
+         network_id, product_id, payload text), {clients} clients, {threads} threads, {seconds} s{}:",
+        if r.with_create { ", each run followed by ticket.create for as long" } else { "" }
     );
     let servers = if run.servers == 1 { "1 server".to_owned() } else { format!("{} servers", run.servers) };
     let rounds = match &r.rounds {
         Ok(rounds) => rounds,
         Err(why) => {
             println!("  pgbench failed: {why}");
-            return json!({ "clients": r.clients, "threads": r.threads, "seconds": r.seconds, "error": why });
+            return json!({ "clients": clients, "threads": threads, "seconds": seconds, "error": why });
         }
     };
     let mut json_rounds = Vec::new();
@@ -1433,12 +1449,14 @@ fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
         let p = &round.pgbench;
         match &p.transactions_per_s {
             Ok(tps) => {
-                let failed = report_fact(&p.report, "number of failed transactions:").unwrap_or(f64::NAN);
-                let latency = report_fact(&p.report, "latency average =").unwrap_or(f64::NAN);
-                print!(
-                    "  round {}: pgbench {tps:.0} transactions/s, {failed} failed, latency average {latency} ms",
-                    i + 1
-                );
+                print!("  round {}: pgbench {tps:.0} transactions/s", i + 1);
+                // Older pgbench reports no failed transactions.
+                if let Some(failed) = report_fact(&p.report, "number of failed transactions:") {
+                    print!(", {failed} failed");
+                }
+                if let Some(latency) = report_fact(&p.report, "latency average =") {
+                    print!(", latency average {latency} ms");
+                }
                 match p.cpu_us_per_transaction {
                     Some((database, client)) => println!(
                         "; CPU per transaction: postgres {database:.1} us, pgbench {client:.1} us, {:.1} us in all",
@@ -1473,11 +1491,7 @@ fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
             "error": p.transactions_per_s.as_ref().err(),
             "postgresMicrosPerTransaction": p.cpu_us_per_transaction.map(|c| c.0),
             "pgbenchMicrosPerTransaction": p.cpu_us_per_transaction.map(|c| c.1),
-            "ticketCreatePerSecond": round.create.as_ref().map(|x| x.requests_per_s),
-            "ticketCreateErrors": round.create.as_ref().map(|x| x.errors),
-            "ticketCreateServerMicrosPerCall": round.create.as_ref().and_then(|x| x.server_us_per_call),
-            "ticketCreatePostgresMicrosPerCall": round.create.as_ref().and_then(|x| x.database_us_per_call),
-            "ticketCreateClientMicrosPerCall": round.create.as_ref().and_then(|x| x.client_us_per_call),
+            "ticketCreate": round.create.as_ref().map(outcome_json),
             "ticketCreateRatio": round.ratio(),
             "report": p.report,
         }));
@@ -1494,7 +1508,7 @@ fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
         );
     }
     json!({
-        "clients": r.clients, "threads": r.threads, "seconds": r.seconds,
+        "clients": clients, "threads": threads, "seconds": seconds,
         "rounds": json_rounds,
         "ticketCreateRatio": median,
     })

@@ -167,8 +167,8 @@ struct ServeArgs {
     /// of its own.
     #[arg(long, env = "TICKET_ADMIN_DB_CONNECTIONS", default_value_t = Config::default().db_connections)]
     db_connections: usize,
-    /// The most tickets the ticket lists kept in memory hold, all networks together; beyond it the lists read longest
-    /// ago are let go, and read whole from the store when next asked for.
+    /// The budget of tickets the ticket lists kept in memory hold, all networks together; beyond it the lists read
+    /// longest ago are let go (never the one just kept), and read whole from the store when next asked for.
     #[arg(long, env = "TICKET_ADMIN_KEPT_TICKETS", default_value_t = Config::default().kept_tickets)]
     kept_tickets: usize,
     /// Where e-mail is delivered: smtp://user:password@host:port (STARTTLS when the server offers it) or

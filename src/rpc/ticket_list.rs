@@ -6,8 +6,9 @@
 //! everything, read whole) while the others behind the same change wait for it. Never stale: a change acknowledged
 //! before the call began is in its answer.
 //!
-//! The lists kept hold at most [`KEPT_TICKETS`] tickets, all networks together (`--kept-tickets`): beyond it the lists
-//! read longest ago are let go, and a network whose list was let go is read whole when next asked for.
+//! The lists kept hold a budget of tickets, all networks together (`--kept-tickets`, [`KEPT_TICKETS`] by default):
+//! beyond it the lists read longest ago are let go (never the one just kept, so one list larger than the budget is
+//! still kept alone), and a network whose list was let go is read whole when next asked for.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -152,13 +153,13 @@ impl TicketList {
     }
 }
 
-/// The most tickets the kept lists hold, all networks together, unless the server is told otherwise.
+/// The budget of tickets the kept lists hold, all networks together, unless the server is told otherwise.
 pub const KEPT_TICKETS: usize = 100_000;
 
 /// Every network's kept list, within a budget of tickets.
 pub struct TicketLists {
     networks: Mutex<HashMap<NetworkId, Kept>>,
-    /// The most tickets kept: beyond it, the lists read longest ago are let go.
+    /// The tickets kept, all lists together, beyond which the lists read longest ago are let go.
     budget: usize,
     /// A count of reads, by which each kept list notes when it was last read.
     reads: AtomicU64,
@@ -181,7 +182,7 @@ struct Kept {
 }
 
 impl TicketLists {
-    /// No list kept yet, and at most `budget` tickets kept.
+    /// No list kept yet, and a budget of `budget` tickets.
     pub fn new(budget: usize) -> TicketLists {
         TicketLists { networks: Mutex::default(), budget, reads: AtomicU64::new(0) }
     }
@@ -214,8 +215,16 @@ impl TicketLists {
                 .filter(|(other, kept)| *other != network && kept.list.is_some())
                 .min_by_key(|(_, kept)| kept.read)
                 .map(|(other, _)| other.clone());
-            let Some(let_go) = oldest.and_then(|other| networks.remove(&other)) else { break };
-            held -= let_go.list.map_or(0, |list| list.len());
+            let Some((other, let_go)) = oldest.and_then(|other| Some((other.clone(), networks.get_mut(&other)?)))
+            else {
+                break;
+            };
+            held -= let_go.list.take().map_or(0, |list| list.len());
+            // The entry goes too, unless a caller holds or waits for its lock: a second lock made meanwhile would let
+            // two callers bring the list up to date at once.
+            if Arc::strong_count(&let_go.updating) == 1 {
+                networks.remove(&other);
+            }
         }
     }
 
@@ -390,6 +399,12 @@ mod tests {
         store.create_ticket(&scopes[1], ticket(12, 0, 5.0).ticket).await.unwrap();
         assert_eq!(ids(&lists.get(&store, &scopes[1]).await.unwrap().by_id), ["t010", "t011", "t012"]);
         assert_eq!(holding(&lists), (5, vec!["n2".to_owned(), "n3".to_owned()]), "n1 let go");
+        // A list let go while a caller holds its network's lock keeps that lock: the next caller waits for it.
+        let updating = lists.updating(scopes[2].network()).unwrap();
+        let _held = updating.lock().await;
+        lists.get(&store, &scopes[0]).await.unwrap();
+        assert_eq!(holding(&lists), (5, vec!["n1".to_owned(), "n2".to_owned()]), "n3 let go");
+        assert!(Arc::ptr_eq(&updating, &lists.updating(scopes[2].network()).unwrap()));
         // A list larger than the whole budget is still kept while it is the last one read.
         let lone = TicketLists::new(1);
         assert_eq!(lone.get(&store, &scopes[1]).await.unwrap().len(), 3);

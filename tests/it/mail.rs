@@ -254,7 +254,7 @@ pub(crate) mod sink {
     use std::time::Instant;
 
     use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines};
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
     use tokio::sync::Notify;
     use tokio_rustls::TlsAcceptor;
     use tokio_rustls::rustls::{self, ServerConfig, pki_types::PrivatePkcs8KeyDer};
@@ -360,21 +360,22 @@ pub(crate) mod sink {
     impl Sink {
         /// A sink that speaks plain text only.
         pub async fn start(mode: Mode) -> Sink {
-            Sink::listen(mode, None, "127.0.0.1:0".parse().expect("an address")).await
+            Sink::listen(mode, None, TcpListener::bind("127.0.0.1:0").await.expect("the sink listens")).await
         }
 
-        /// A sink that speaks plain text only, on `addr`.
-        pub async fn start_on(mode: Mode, addr: SocketAddr) -> Sink {
-            Sink::listen(mode, None, addr).await
+        /// A sink that speaks plain text only, listening on `socket` (bound already: until now its port refused
+        /// connections).
+        pub async fn start_on(mode: Mode, socket: TcpSocket) -> Sink {
+            Sink::listen(mode, None, socket.listen(1024).expect("the sink listens")).await
         }
 
         /// A sink that speaks TLS as `tls` says, with the certificate `ca` signed.
         pub async fn start_tls(mode: Mode, tls: Tls, ca: &TestCa) -> Sink {
-            Sink::listen(mode, Some((tls, ca.acceptor.clone())), "127.0.0.1:0".parse().expect("an address")).await
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("the sink listens");
+            Sink::listen(mode, Some((tls, ca.acceptor.clone())), listener).await
         }
 
-        async fn listen(mode: Mode, tls: Option<(Tls, TlsAcceptor)>, addr: SocketAddr) -> Sink {
-            let listener = TcpListener::bind(addr).await.expect("the sink listens");
+        async fn listen(mode: Mode, tls: Option<(Tls, TlsAcceptor)>, listener: TcpListener) -> Sink {
             let addr = listener.local_addr().expect("address");
             let sink = Sink {
                 addr,
@@ -540,10 +541,15 @@ pub(crate) mod delivery {
 
     /// An SMTP configuration for the sink, with retries this quick.
     fn smtp(sink: &Sink, first_retry_ms: u64, give_up_after_ms: u64) -> Smtp {
+        smtp_at(sink.url(), first_retry_ms, give_up_after_ms)
+    }
+
+    /// An SMTP configuration for the relay at `url`, with retries this quick.
+    fn smtp_at(url: String, first_retry_ms: u64, give_up_after_ms: u64) -> Smtp {
         Smtp {
             first_retry: Duration::from_millis(first_retry_ms),
             give_up_after: Duration::from_millis(give_up_after_ms),
-            ..Smtp::new(sink.url(), "Events <events@example.org>".into())
+            ..Smtp::new(url, "Events <events@example.org>".into())
         }
     }
 
@@ -672,13 +678,12 @@ pub(crate) mod delivery {
 
     #[tokio::test]
     async fn a_relay_that_refuses_the_connection_is_tried_again_and_gets_the_message_once_it_listens() {
-        // A port bound and let go: nothing listens on it, so each connection is refused.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
-        let smtp = Smtp {
-            first_retry: Duration::from_millis(50),
-            give_up_after: Duration::from_secs(60),
-            ..Smtp::new(format!("smtp://tester:secret-password@{addr}"), "Events <events@example.org>".into())
-        };
+        // A port bound by a socket that does not listen yet: each connection to it is refused, and nothing else
+        // can take the port meanwhile.
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.bind("127.0.0.1:0".parse().expect("an address")).expect("a free port");
+        let addr = socket.local_addr().expect("its address");
+        let smtp = smtp_at(format!("smtp://tester:secret-password@{addr}"), 50, 60_000);
         let server = common::launch(|c| c.smtp = Some(smtp)).await;
         let (client, ada) = ada_on(&server.admin()).await;
         let queued = client.call(RESEND, json!({"id": ada["id"]})).await.expect("queued")["message"].clone();
@@ -688,7 +693,7 @@ pub(crate) mod delivery {
         .await;
         assert_ne!(refused["status"], "failed", "a refused connection is a temporary failure: {refused}");
         assert!(refused["lastError"].as_str().is_some_and(|e| e.contains("Connection refused")), "{refused}");
-        let sink = Sink::start_on(Mode::Accept, addr).await;
+        let sink = Sink::start_on(Mode::Accept, socket).await;
         let sent = message_when(&client, &queued["id"], "sent", |m| m["status"] == "sent").await;
         assert!(sent["attempts"].as_i64() >= Some(3), "{sent}");
         assert_eq!(sink.taken().len(), 1);
