@@ -186,6 +186,19 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The flags given that do nothing without `--smtp-url`, each said at start.
+    fn ignored(&self) -> Vec<&'static str> {
+        let without_url = self.smtp_url.as_deref().is_none_or(str::is_empty);
+        let given = [
+            (self.smtp_ca_file.is_some(), "--smtp-ca-file (TICKET_ADMIN_SMTP_CA_FILE) is ignored without --smtp-url"),
+            (
+                self.mail_from.as_deref().is_some_and(|from| !from.is_empty()),
+                "--mail-from (TICKET_ADMIN_MAIL_FROM) is ignored without --smtp-url: messages are kept held",
+            ),
+        ];
+        given.into_iter().filter(|(given, _)| without_url && *given).map(|(_, note)| note).collect()
+    }
+
     fn config(self) -> Config {
         Config {
             addr: self.addr,
@@ -290,8 +303,8 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        None => runtime.block_on(serve(cli.serve.config())),
-        Some(Command::Serve(args)) => runtime.block_on(serve(args.config())),
+        None => runtime.block_on(serve(cli.serve)),
+        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Token { action, db }) => runtime.block_on(token(action, db)),
         Some(Command::Migrate { from, to }) => runtime.block_on(migrate(from, to)),
         Some(Command::Call(args)) => return runtime.block_on(call::run(args)),
@@ -305,9 +318,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let ignored = args.ignored();
+    let config = args.config();
     config.check().map_err(|e| format!("configuration: {e}"))?;
     init_logging(config.log_format, config.access_log);
+    for note in ignored {
+        tracing::warn!("{note}");
+    }
     // Listened to before the server starts: a stop signal sent once it serves is always a clean stop, never the
     // signal's default (death) in the moment between the first answer and a handler put in place after it.
     let stopped = stop_signals().map_err(|e| format!("cannot listen for stop signals: {e}"))?;

@@ -690,3 +690,25 @@ async fn the_log_has_a_line_per_call_only_when_asked_and_each_line_names_its_req
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_flags_without_an_smtp_url_are_said_to_be_ignored_and_the_server_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = serve_args(&dir.path().join("flags.db"));
+    // The CA file is not read without a URL (with one, a missing file stops the start).
+    command.args(["--smtp-ca-file", "/nonexistent/ca.pem", "--mail-from", "events@example.org"]);
+    command.env("TICKET_ADMIN_BOOTSTRAP_TOKEN", ADMIN);
+    let mut server = Server::start(command).await;
+    let said = |flag: &str| server.early.iter().any(|l| l.contains(flag) && l.contains("ignored without --smtp-url"));
+    assert!(said("--smtp-ca-file") && said("--mail-from"), "{:?}", server.early);
+    let me = server.client(ADMIN, "any").call("admin.whoami", json!({})).await.expect("served");
+    assert_eq!(me["tokenInfo"]["name"], "bootstrap");
+    let (status, _) = server.stop_within("TERM", BOUND).await;
+    assert!(status.success(), "{status:?}");
+
+    // With a URL, neither is said to be ignored.
+    let mut command = serve_args(&dir.path().join("flags.db"));
+    command.args(["--smtp-url", "smtp://127.0.0.1:2525", "--mail-from", "events@example.org"]);
+    let server = Server::start(command).await;
+    assert!(server.early.iter().all(|l| !l.contains("ignored without")), "{:?}", server.early);
+}
