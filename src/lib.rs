@@ -102,7 +102,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = open_store(&config).await?;
     let tokens = Arc::new(TokenTable::default());
     let mailer = Arc::new(mail::Mailer::new(config.smtp.is_some()));
-    let ticket_lists = rpc::ticket_list::TicketLists::new(config.kept_tickets);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let ticket_lists = rpc::ticket_list::TicketLists::new(config.kept_tickets).counted_by(metrics.kept_lists());
     let ctx = Ctx { store: store.clone(), ticket_lists, tokens: tokens.clone(), mail: mailer.clone() };
     bootstrap(&ctx, config.bootstrap_token.clone()).await?;
     for (hash, info) in store.tokens().await? {
@@ -119,7 +120,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_in_flight: config.max_in_flight,
         bounds: bounds.clone(),
     };
-    let metrics = Arc::new(metrics::Metrics::new());
     let limits = Arc::new(rpc::limits::RateLimiter::new(config.rates, metrics.clone()));
     let syncing =
         store.token_changes().map(|changed| tokio::spawn(sync_tokens(store.clone(), tokens.clone(), changed)));

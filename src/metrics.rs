@@ -11,6 +11,7 @@
 //! | `writer_transactions_total`, `writer_calls_total` | counter | none: the store's commits and the calls they carried |
 //! | `open_connections` | gauge | none |
 //! | `outbox_messages` | gauge | `status` (`queued`, `sending`, `sent`, `failed`, `held`): the outbox, read from the store at each scrape |
+//! | `kept_list_tickets`, `kept_lists` | gauge | none: the tickets the kept ticket lists hold (within `--kept-tickets`), and of how many networks |
 //! | `rate_limit_refusals_total` | counter | `limit` (`token`, `network`, `anonymous`, `inFlight`, `bodyMemory`) |
 //! | `http_refusals_total` | counter | `status` (every answer of 400 or more) |
 //!
@@ -35,6 +36,8 @@ const OPEN_CONNECTIONS: &str = "ticket_admin_open_connections";
 const RATE_LIMIT_REFUSALS: &str = "ticket_admin_rate_limit_refusals_total";
 const HTTP_REFUSALS: &str = "ticket_admin_http_refusals_total";
 const OUTBOX_MESSAGES: &str = "ticket_admin_outbox_messages";
+const KEPT_LIST_TICKETS: &str = "ticket_admin_kept_list_tickets";
+const KEPT_LISTS: &str = "ticket_admin_kept_lists";
 
 /// The method label of a name the method table does not hold: a caller cannot grow the label set.
 pub const UNKNOWN_METHOD: &str = "unknown";
@@ -84,7 +87,9 @@ impl Metrics {
             let (name, help) = (KeyName::from_const_str(name), SharedString::const_str(help));
             match name.as_str() {
                 CALL_DURATION => recorder.describe_histogram(name, unit, help),
-                OPEN_CONNECTIONS | OUTBOX_MESSAGES => recorder.describe_gauge(name, unit, help),
+                OPEN_CONNECTIONS | OUTBOX_MESSAGES | KEPT_LIST_TICKETS | KEPT_LISTS => {
+                    recorder.describe_gauge(name, unit, help)
+                }
                 _ => recorder.describe_counter(name, unit, help),
             }
         };
@@ -100,6 +105,8 @@ impl Metrics {
         describe(RATE_LIMIT_REFUSALS, None, "Calls refused by a rate limit or a full server, by limit.");
         describe(HTTP_REFUSALS, None, "HTTP answers of status 400 or more, by status.");
         describe(OUTBOX_MESSAGES, None, "Messages in the outbox (of every network), by status.");
+        describe(KEPT_LIST_TICKETS, None, "Tickets the ticket lists kept in memory hold, all networks together.");
+        describe(KEPT_LISTS, None, "Networks whose ticket list is kept in memory.");
         let handle = recorder.handle();
         let per_method = |name: &'static str| PerMethod {
             name,
@@ -113,6 +120,12 @@ impl Metrics {
         let writer_transactions = recorder.register_counter(&Key::from_static_name(WRITER_TRANSACTIONS), &METADATA);
         let writer_calls = recorder.register_counter(&Key::from_static_name(WRITER_CALLS), &METADATA);
         Metrics { recorder, handle, methods, unknown, connections, writer_transactions, writer_calls }
+    }
+
+    /// The gauges of the kept ticket lists: the tickets they hold, and how many lists.
+    pub fn kept_lists(&self) -> (Gauge, Gauge) {
+        let gauge = |name| self.recorder.register_gauge(&Key::from_static_name(name), &METADATA);
+        (gauge(KEPT_LIST_TICKETS), gauge(KEPT_LISTS))
     }
 
     /// Counts one answered call of `method` (any name a caller sent) with its outcome `code` and time.

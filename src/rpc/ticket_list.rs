@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use metrics::Gauge;
 use serde_json::value::RawValue;
 
 use crate::auth::NetworkScope;
@@ -163,6 +164,8 @@ pub struct TicketLists {
     budget: usize,
     /// A count of reads, by which each kept list notes when it was last read.
     reads: AtomicU64,
+    /// Told the tickets kept and the lists holding them, after each keep.
+    gauges: (Gauge, Gauge),
 }
 
 impl Default for TicketLists {
@@ -184,7 +187,17 @@ struct Kept {
 impl TicketLists {
     /// No list kept yet, and a budget of `budget` tickets.
     pub fn new(budget: usize) -> TicketLists {
-        TicketLists { networks: Mutex::default(), budget, reads: AtomicU64::new(0) }
+        TicketLists {
+            networks: Mutex::default(),
+            budget,
+            reads: AtomicU64::new(0),
+            gauges: (Gauge::noop(), Gauge::noop()),
+        }
+    }
+
+    /// The same, telling `tickets` how many tickets are kept and `lists` of how many networks.
+    pub fn counted_by(self, (tickets, lists): (Gauge, Gauge)) -> TicketLists {
+        TicketLists { gauges: (tickets, lists), ..self }
     }
 
     fn kept(&self, network: &NetworkId) -> Option<Arc<TicketList>> {
@@ -226,6 +239,8 @@ impl TicketLists {
                 networks.remove(&other);
             }
         }
+        self.gauges.0.set(held as f64);
+        self.gauges.1.set(networks.values().filter(|kept| kept.list.is_some()).count() as f64);
     }
 
     /// The network's kept list if it is current, without bringing it up to date: for a call that can read the store

@@ -107,6 +107,8 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
         "ticket_admin_open_connections gauge",
         "ticket_admin_rate_limit_refusals_total counter",
         "ticket_admin_http_refusals_total counter",
+        "ticket_admin_kept_list_tickets gauge",
+        "ticket_admin_kept_lists gauge",
     ] {
         assert!(text.contains(&format!("# TYPE {family}\n")), "{family}:\n{text}");
     }
@@ -131,6 +133,9 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
         assert_eq!(sample(&text, &series), Some(count), "{series}:\n{text}");
     }
     assert_eq!(sample(&text, r#"ticket_admin_rate_limit_refusals_total{limit="anonymous"}"#), Some(1.0));
+    // The one network listed: its list of one ticket is kept.
+    assert_eq!(sample(&text, "ticket_admin_kept_list_tickets"), Some(1.0), "{text}");
+    assert_eq!(sample(&text, "ticket_admin_kept_lists"), Some(1.0));
 
     // Open connections: three more held open are counted while open, and no more once closed.
     let open = sample(&text, "ticket_admin_open_connections").expect("open connections");
