@@ -831,8 +831,8 @@ struct Run {
     log: Vec<(String, u64, String)>,
     /// From starting the servers (and the cluster) to the last scenario's end, pgbench's rounds included.
     elapsed_s: f64,
-    /// On PostgreSQL: pgbench, in rounds with `ticket.create`.
-    reference: Option<Reference>,
+    /// On PostgreSQL: pgbench's rounds, each with `ticket.create` when it is selected, or why pgbench could not run.
+    reference: Option<Result<Vec<Round>, String>>,
 }
 
 /// Seeds the servers' database and drives every selected scenario on it, then prints the store's table.
@@ -1113,7 +1113,7 @@ async fn run(o: &Options, store: StoreKind, setting: String, servers: &[Server],
                     rounds.push(Round { pgbench: measured, create });
                 }
             }
-            Some(Reference { with_create: create.is_some(), rounds: pgbench.map(|_| rounds) })
+            Some(pgbench.map(|_| rounds))
         }
         Backing::Sqlite(_) => None,
     };
@@ -1296,11 +1296,10 @@ fn print_side_by_side(runs: &[Run]) {
 /// ticket's, one per transaction) go to, and the script that makes them.
 struct Pgbench<'c> {
     cluster: &'c Cluster,
-    clients: usize,
-    threads: usize,
-    seconds: u64,
+    /// pgbench's arguments, the script's path last.
+    args: Vec<OsString>,
     /// Holds the script, `insert.sql`.
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 /// What one pgbench run measured.
@@ -1330,8 +1329,14 @@ impl<'c> Pgbench<'c> {
             "\\set n random(1, 1000000000000)\n\
              INSERT INTO bench_inserts (network_id, product_id, payload) VALUES ('bench-c', 'ticket-' || :n, '{payload}');\n"
         );
-        std::fs::write(dir.path().join("insert.sql"), sql).map_err(|e| e.to_string())?;
-        Ok(Pgbench { cluster, clients: pgbench_clients(o), threads: pgbench_threads(o), seconds: o.seconds, dir })
+        let script = dir.path().join("insert.sql");
+        std::fs::write(&script, sql).map_err(|e| e.to_string())?;
+        let (clients, threads, seconds) =
+            (pgbench_clients(o).to_string(), pgbench_threads(o).to_string(), o.seconds.to_string());
+        let mut args: Vec<OsString> =
+            ["-n", "-c", &clients, "-j", &threads, "-T", &seconds, "-f"].map(OsString::from).into();
+        args.push(script.into_os_string());
+        Ok(Pgbench { cluster, args, _dir: dir })
     }
 
     /// Runs pgbench once.
@@ -1339,15 +1344,10 @@ impl<'c> Pgbench<'c> {
         let cluster = self.cluster;
         let (mut report, mut cpu) = (String::new(), None);
         let mut once = || -> Result<f64, String> {
-            let (clients, threads, seconds) =
-                (self.clients.to_string(), self.threads.to_string(), self.seconds.to_string());
-            let mut args: Vec<OsString> =
-                ["-n", "-c", &clients, "-j", &threads, "-T", &seconds, "-f"].map(OsString::from).into();
-            args.push(self.dir.path().join("insert.sql").into_os_string());
             // pgbench is this process's child, waited for: its CPU time is what this process's children's grows by.
             let (database_before, pgbench_before) = (tree_cpu_us(cluster.server_pid()), children_cpu_us());
             let processes = children(cluster.server_pid()).len();
-            let output = cluster.pgbench(PGBENCH_DATABASE, args).map_err(|e| e.to_string())?;
+            let output = cluster.pgbench(PGBENCH_DATABASE, self.args.clone()).map_err(|e| e.to_string())?;
             // pgbench's connections end with it: their processes are waited for before the cluster's CPU is read.
             let deadline = Instant::now() + Duration::from_secs(10);
             while children(cluster.server_pid()).len() > processes && Instant::now() < deadline {
@@ -1396,26 +1396,16 @@ impl Round {
     }
 }
 
-/// pgbench beside `ticket.create`, in rounds: each pair measured in the same minute of a machine whose cores the
-/// two share, so that one slow or fast moment moves one round, not the comparison.
-struct Reference {
-    /// Whether each round has `ticket.create` after pgbench (one round of pgbench alone when it is not selected).
-    with_create: bool,
-    /// The rounds, or why pgbench could not run.
-    rounds: Result<Vec<Round>, String>,
-}
-
-impl Reference {
-    /// The median of the rounds' ratios.
-    fn median_ratio(&self) -> Option<f64> {
-        let mut ratios: Vec<f64> = self.rounds.as_ref().ok()?.iter().filter_map(Round::ratio).collect();
-        ratios.sort_by(f64::total_cmp);
-        let middle = ratios.len() / 2;
-        match ratios.len() {
-            0 => None,
-            n if n % 2 == 1 => Some(ratios[middle]),
-            _ => Some((ratios[middle - 1] + ratios[middle]) / 2.0),
-        }
+/// The median of the rounds' ratios: each pair measured in the same minute of a machine whose cores the two share,
+/// so that one slow or fast moment moves one round, not the comparison.
+fn median_ratio(rounds: &[Round]) -> Option<f64> {
+    let mut ratios: Vec<f64> = rounds.iter().filter_map(Round::ratio).collect();
+    ratios.sort_by(f64::total_cmp);
+    let middle = ratios.len() / 2;
+    match ratios.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(ratios[middle]),
+        _ => Some((ratios[middle - 1] + ratios[middle]) / 2.0),
     }
 }
 
@@ -1429,15 +1419,16 @@ fn postgres_settings(cluster: &Cluster) -> String {
 }
 
 /// pgbench's rounds beside ticket.create's, and their JSON.
-fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
+fn print_reference(o: &Options, run: &Run, reference: &Result<Vec<Round>, String>) -> Value {
     let (clients, threads, seconds) = (pgbench_clients(o), pgbench_threads(o), o.seconds);
+    let with_create = reference.as_ref().is_ok_and(|rounds| rounds.iter().any(|round| round.create.is_some()));
     println!(
         "\npgbench on the same cluster, one single-row INSERT per transaction (bench_inserts: id bigserial, \
          network_id, product_id, payload text), {clients} clients, {threads} threads, {seconds} s{}:",
-        if r.with_create { ", each run followed by ticket.create for as long" } else { "" }
+        if with_create { ", each run followed by ticket.create for as long" } else { "" }
     );
     let servers = if run.servers == 1 { "1 server".to_owned() } else { format!("{} servers", run.servers) };
-    let rounds = match &r.rounds {
+    let rounds = match reference {
         Ok(rounds) => rounds,
         Err(why) => {
             println!("  pgbench failed: {why}");
@@ -1496,7 +1487,7 @@ fn print_reference(o: &Options, run: &Run, r: &Reference) -> Value {
             "report": p.report,
         }));
     }
-    let median = r.median_ratio();
+    let median = median_ratio(rounds);
     if let Some(median) = median {
         let ratios: Vec<String> = rounds.iter().filter_map(Round::ratio).map(|x| format!("{x:.2}")).collect();
         println!(

@@ -11,7 +11,6 @@
 //! still kept alone), and a network whose list was let go is read whole when next asked for.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use metrics::Gauge;
@@ -159,13 +158,39 @@ pub const KEPT_TICKETS: usize = 100_000;
 
 /// Every network's kept list, within a budget of tickets.
 pub struct TicketLists {
-    networks: Mutex<HashMap<NetworkId, Kept>>,
+    networks: Mutex<Networks>,
     /// The tickets kept, all lists together, beyond which the lists read longest ago are let go.
     budget: usize,
-    /// A count of reads, by which each kept list notes when it was last read.
-    reads: AtomicU64,
     /// Told the tickets kept and the lists holding them, after each keep.
     gauges: (Gauge, Gauge),
+}
+
+/// Every network's entry, and what the kept lists hold together (counted as lists come and go, so that a keep
+/// need not count them).
+#[derive(Default)]
+struct Networks {
+    kept: HashMap<NetworkId, Kept>,
+    /// The tickets of all kept lists.
+    tickets: usize,
+    /// The kept lists.
+    lists: usize,
+    /// The reads so far, by which each kept list notes when it was last read.
+    reads: u64,
+}
+
+impl Networks {
+    /// Lets go of `network`'s list; and of its entry too, unless a caller holds or waits for its lock (a second lock
+    /// made meanwhile would let two callers bring the list up to date at once).
+    fn let_go(&mut self, network: &NetworkId) {
+        let Some(kept) = self.kept.get_mut(network) else { return };
+        if let Some(list) = kept.list.take() {
+            self.tickets -= list.len();
+            self.lists -= 1;
+        }
+        if Arc::strong_count(&kept.updating) == 1 {
+            self.kept.remove(network);
+        }
+    }
 }
 
 impl Default for TicketLists {
@@ -180,19 +205,14 @@ impl Default for TicketLists {
 struct Kept {
     list: Option<Arc<TicketList>>,
     updating: Arc<tokio::sync::Mutex<()>>,
-    /// When it was last read or kept, in [`TicketLists::reads`].
+    /// When it was last read or kept, in [`Networks::reads`].
     read: u64,
 }
 
 impl TicketLists {
     /// No list kept yet, and a budget of `budget` tickets.
     pub fn new(budget: usize) -> TicketLists {
-        TicketLists {
-            networks: Mutex::default(),
-            budget,
-            reads: AtomicU64::new(0),
-            gauges: (Gauge::noop(), Gauge::noop()),
-        }
+        TicketLists { networks: Mutex::default(), budget, gauges: (Gauge::noop(), Gauge::noop()) }
     }
 
     /// The same, telling `tickets` how many tickets are kept and `lists` of how many networks.
@@ -202,45 +222,45 @@ impl TicketLists {
 
     fn kept(&self, network: &NetworkId) -> Option<Arc<TicketList>> {
         let mut networks = self.networks.lock().ok()?;
-        let kept = networks.get_mut(network)?;
-        kept.read = self.reads.fetch_add(1, Ordering::Relaxed);
+        networks.reads += 1;
+        let read = networks.reads;
+        let kept = networks.kept.get_mut(network)?;
+        kept.read = read;
         kept.list.clone()
     }
 
     fn updating(&self, network: &NetworkId) -> Result<Arc<tokio::sync::Mutex<()>>> {
         let mut networks = self.networks.lock().map_err(|_| Error::Internal("ticket lists poisoned".into()))?;
-        Ok(networks.entry(network.clone()).or_default().updating.clone())
+        Ok(networks.kept.entry(network.clone()).or_default().updating.clone())
     }
 
     /// Keeps a list unless a newer one is kept already; then, while the lists hold more tickets than the budget,
     /// lets go of the one read longest ago (never the one just kept).
     fn keep(&self, network: &NetworkId, list: Arc<TicketList>) {
-        let Ok(mut networks) = self.networks.lock() else { return };
-        let kept = networks.entry(network.clone()).or_default();
-        kept.read = self.reads.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut guard) = self.networks.lock() else { return };
+        let networks = &mut *guard;
+        networks.reads += 1;
+        let kept = networks.kept.entry(network.clone()).or_default();
+        kept.read = networks.reads;
         if kept.list.as_ref().is_none_or(|k| k.generation <= list.generation) {
-            kept.list = Some(list);
+            networks.tickets += list.len();
+            match kept.list.replace(list) {
+                Some(old) => networks.tickets -= old.len(),
+                None => networks.lists += 1,
+            }
         }
-        let mut held: usize = networks.values().filter_map(|kept| Some(kept.list.as_ref()?.len())).sum();
-        while held > self.budget {
+        while networks.tickets > self.budget {
             let oldest = networks
+                .kept
                 .iter()
                 .filter(|(other, kept)| *other != network && kept.list.is_some())
                 .min_by_key(|(_, kept)| kept.read)
                 .map(|(other, _)| other.clone());
-            let Some((other, let_go)) = oldest.and_then(|other| Some((other.clone(), networks.get_mut(&other)?)))
-            else {
-                break;
-            };
-            held -= let_go.list.take().map_or(0, |list| list.len());
-            // The entry goes too, unless a caller holds or waits for its lock: a second lock made meanwhile would let
-            // two callers bring the list up to date at once.
-            if Arc::strong_count(&let_go.updating) == 1 {
-                networks.remove(&other);
-            }
+            let Some(oldest) = oldest else { break };
+            networks.let_go(&oldest);
         }
-        self.gauges.0.set(held as f64);
-        self.gauges.1.set(networks.values().filter(|kept| kept.list.is_some()).count() as f64);
+        self.gauges.0.set(networks.tickets as f64);
+        self.gauges.1.set(networks.lists as f64);
     }
 
     /// The network's kept list if it is current, without bringing it up to date: for a call that can read the store
@@ -387,16 +407,29 @@ mod tests {
     async fn beyond_the_budget_the_lists_read_longest_ago_are_let_go_and_read_again_when_asked_for() {
         use crate::store::Tickets;
         let (_dir, store, _, _) = empty();
-        let lists = TicketLists::new(5);
-        // How many tickets are kept, and which networks' lists, without reading them (a read would count as one).
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // The gauges the lists tell, read back.
+        let (tickets, lists_kept) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let told = |gauge: &AtomicU64| f64::from_bits(gauge.load(Ordering::Relaxed));
+        let lists =
+            TicketLists::new(5).counted_by((Gauge::from_arc(tickets.clone()), Gauge::from_arc(lists_kept.clone())));
+        // How many tickets are kept, and which networks' lists, without reading them (a read would count as one);
+        // the gauges told the same.
         let holding = |lists: &TicketLists| {
             let networks = lists.networks.lock().unwrap();
             let kept: Vec<(&NetworkId, &Arc<TicketList>)> =
-                networks.iter().filter_map(|(n, k)| Some((n, k.list.as_ref()?))).collect();
+                networks.kept.iter().filter_map(|(n, k)| Some((n, k.list.as_ref()?))).collect();
             let mut names: Vec<String> = kept.iter().map(|(n, _)| n.as_str().to_owned()).collect();
             names.sort();
-            (kept.iter().map(|(_, l)| l.len()).sum::<usize>(), names)
+            let counted: usize = kept.iter().map(|(_, l)| l.len()).sum();
+            assert_eq!(
+                (networks.tickets, networks.lists),
+                (counted, kept.len()),
+                "the counts kept as lists come and go"
+            );
+            (counted, names)
         };
+        let gauged = || (told(&tickets), told(&lists_kept));
         let scopes: Vec<NetworkScope> = ["n1", "n2", "n3"].map(|n| NetworkScope::for_tests(n, "a")).into();
         for (i, scope) in scopes.iter().enumerate() {
             for t in 0..2 {
@@ -406,6 +439,7 @@ mod tests {
         let n1 = lists.get(&store, &scopes[0]).await.unwrap();
         lists.get(&store, &scopes[1]).await.unwrap();
         assert_eq!(holding(&lists), (4, vec!["n1".to_owned(), "n2".to_owned()]));
+        assert_eq!(gauged(), (4.0, 2.0));
         // n1 read again: n2 is now the one read longest ago, and goes when n3's list comes.
         assert!(Arc::ptr_eq(&n1, &lists.current(&store, &scopes[0]).await.unwrap().expect("kept")));
         lists.get(&store, &scopes[2]).await.unwrap();
@@ -414,6 +448,12 @@ mod tests {
         store.create_ticket(&scopes[1], ticket(12, 0, 5.0).ticket).await.unwrap();
         assert_eq!(ids(&lists.get(&store, &scopes[1]).await.unwrap().by_id), ["t010", "t011", "t012"]);
         assert_eq!(holding(&lists), (5, vec!["n2".to_owned(), "n3".to_owned()]), "n1 let go");
+        assert_eq!(gauged(), (5.0, 2.0));
+        // A kept list brought up to date replaces itself in the counts.
+        store.update_ticket(&scopes[1], ticket(10, 0, 9.0).ticket, None).await.unwrap();
+        lists.get(&store, &scopes[1]).await.unwrap();
+        assert_eq!(holding(&lists), (5, vec!["n2".to_owned(), "n3".to_owned()]));
+        assert_eq!(gauged(), (5.0, 2.0));
         // A list let go while a caller holds its network's lock keeps that lock: the next caller waits for it.
         let updating = lists.updating(scopes[2].network()).unwrap();
         let _held = updating.lock().await;

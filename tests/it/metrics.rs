@@ -157,3 +157,24 @@ async fn metrics_count_calls_outcomes_latency_writes_connections_and_refusals() 
     assert_eq!(admin.post_raw("/metrics", "{}").await.0, 405, "metrics are read with GET");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_kept_lists_stay_within_the_servers_budget_and_a_list_let_go_answers_as_before() {
+    let server = common::launch(|c| c.kept_tickets = 2).await;
+    let admin = server.admin();
+    let managers: Vec<Client> = ["kept-a", "kept-b"].map(|n| admin.clone().on(&common::network(n))).into();
+    for (m, manager) in managers.iter().enumerate() {
+        for t in 0..2 {
+            let ticket = common::ticket(&format!("k-{m}-{t}"));
+            manager.call("ticket.createPurchasableTicket", json!({"ticket": ticket})).await.expect("created");
+        }
+    }
+    let first = managers[0].call("ticket.getPurchasableTickets", json!({})).await.expect("listed");
+    managers[1].call("ticket.getPurchasableTickets", json!({})).await.expect("listed");
+    // Two lists of two tickets against a budget of two: only the one read last is kept.
+    let text = scrape(&admin).await;
+    assert_eq!(sample(&text, "ticket_admin_kept_list_tickets"), Some(2.0), "{text}");
+    assert_eq!(sample(&text, "ticket_admin_kept_lists"), Some(1.0));
+    assert_eq!(managers[0].call("ticket.getPurchasableTickets", json!({})).await.expect("listed again"), first);
+    server.stop().await;
+}
