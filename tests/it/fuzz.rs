@@ -174,8 +174,14 @@ fn codes(answer: &Value, out: &mut Vec<i64>) {
     }
 }
 
+/// A failure of the run: returned, not panicked, so that the test's last lines are its seed and request (a panic's
+/// backtrace would follow them, and a CI log cut short keeps its head and its tail).
+fn failed(seed: u64, what: String) -> String {
+    format!("FUZZ_SEED={seed} replays this run: {what}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_serving() {
+async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_serving() -> Result<(), String> {
     let server = common::launch(|c| c.rates = RateLimits::OFF).await;
     let client = server.admin().on("fuzz");
     client.call("ticket.createPurchasableTicket", json!({"ticket": ticket("base")})).await.expect("a base ticket");
@@ -218,26 +224,44 @@ async fn thousands_of_mutated_requests_get_clear_answers_and_the_server_keeps_se
         if rng.random_bool(0.1) {
             body = garble(body, &mut rng);
         }
-        let resp = client.request(&path).body(body.clone()).send().await.expect("an answer");
+        let replay = format!("request {n}: POST {path} {}", cut(&String::from_utf8_lossy(&body), 1000));
+        let resp = match client.request(&path).body(body).send().await {
+            Ok(resp) => resp,
+            Err(e) => return Err(failed(seed, format!("no answer ({e:?}) to {replay}"))),
+        };
         let status = resp.status().as_u16();
-        let text = resp.text().await.expect("a body");
-        let shown = String::from_utf8_lossy(&body);
-        let replay = format!("FUZZ_SEED={seed}, request {n}: POST {path} {}", cut(&shown, 2000));
-        assert!(status == 200 || status == 204, "HTTP {status} for {replay}: {text}");
+        let text = match resp.text().await {
+            Ok(text) => text,
+            Err(e) => return Err(failed(seed, format!("HTTP {status} without a whole body ({e:?}) for {replay}"))),
+        };
+        if status != 200 && status != 204 {
+            return Err(failed(seed, format!("HTTP {status} for {replay}: {}", cut(&text, 1000))));
+        }
         if status == 204 {
             continue;
         }
-        let answer: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}) for {replay}: {text}"));
+        let answer: Value = match serde_json::from_str(&text) {
+            Ok(answer) => answer,
+            Err(e) => return Err(failed(seed, format!("not JSON ({e}) for {replay}: {}", cut(&text, 1000)))),
+        };
         let mut found = Vec::new();
         codes(&answer, &mut found);
-        assert!(!found.contains(&-32603), "an internal error for {replay}: {text}");
+        if found.contains(&-32603) {
+            return Err(failed(seed, format!("an internal error for {replay}: {}", cut(&text, 1000))));
+        }
         answered += 1;
     }
-    assert!(answered > REQUESTS / 2, "most requests are answered with a body: {answered}");
-    let health = reqwest::get(format!("{}/health", client.base)).await.expect("health");
-    assert_eq!(health.status(), 200);
-    let me = client.call("admin.whoami", json!({})).await.expect("still serving");
-    assert_eq!(me["tokenInfo"]["name"], "bootstrap");
+    if answered <= REQUESTS / 2 {
+        return Err(failed(seed, format!("only {answered} of {REQUESTS} requests were answered with a body")));
+    }
+    let health = reqwest::get(format!("{}/health", client.base)).await.map(|r| r.status().as_u16());
+    if !matches!(health, Ok(200)) {
+        return Err(failed(seed, format!("health after the run: {health:?}")));
+    }
+    let me = client.call("admin.whoami", json!({})).await;
+    if !me.as_ref().is_ok_and(|me| me["tokenInfo"]["name"] == "bootstrap") {
+        return Err(failed(seed, format!("whoami after the run: {me:?}")));
+    }
     server.stop().await;
+    Ok(())
 }
