@@ -86,8 +86,8 @@ pub struct Config {
     /// Connections in the pool (PostgreSQL): the most calls that reach the database at once; the writer has two
     /// more of its own.
     pub db_connections: usize,
-    /// The budget of tickets the ticket lists kept in memory hold, all networks together; beyond it the lists read
-    /// longest ago are let go (never the one just kept), and read whole from the store when next asked for.
+    /// The budget of tickets the kept ticket lists hold, all networks together (`--kept-tickets`; what happens beyond
+    /// it: [`crate::rpc::ticket_list`]).
     pub kept_tickets: usize,
     /// The admin token to make on first start instead of a random one.
     pub bootstrap_token: Option<String>,

@@ -188,7 +188,9 @@ struct ServeArgs {
 impl ServeArgs {
     /// The flags given that do nothing without `--smtp-url`, each said at start.
     fn ignored(&self) -> Vec<&'static str> {
-        let without_url = self.smtp_url.as_deref().is_none_or(str::is_empty);
+        if self.smtp_url.as_deref().is_some_and(|url| !url.is_empty()) {
+            return Vec::new();
+        }
         let given = [
             (self.smtp_ca_file.is_some(), "--smtp-ca-file (TICKET_ADMIN_SMTP_CA_FILE) is ignored without --smtp-url"),
             (
@@ -196,7 +198,7 @@ impl ServeArgs {
                 "--mail-from (TICKET_ADMIN_MAIL_FROM) is ignored without --smtp-url: messages are kept held",
             ),
         ];
-        given.into_iter().filter(|(given, _)| without_url && *given).map(|(_, note)| note).collect()
+        given.into_iter().filter(|(given, _)| *given).map(|(_, note)| note).collect()
     }
 
     fn config(self) -> Config {
